@@ -1,0 +1,149 @@
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from './config.ts';
+import { sealAuditLog } from './platform/audit/index.ts';
+import { registerIdentity, type StaffNavItem } from './platform/auth/identity.ts';
+import { registerAuthRoutes } from './platform/auth/routes.ts';
+import { registerSessions } from './platform/auth/sessions.ts';
+import { migrate, openDatabase, type Database } from './platform/db/index.ts';
+import { platformMigrations } from './platform/db/platform-schema.ts';
+import { Events } from './platform/events/index.ts';
+import { Files } from './platform/files/index.ts';
+import './platform/http/fastify-types.ts';
+import { createServer } from './platform/http/server.ts';
+import { Jobs } from './platform/jobs/index.ts';
+import type { ModuleDefinition, Platform } from './platform/module.ts';
+import { govukNotifyAdapter, sandboxAdapter } from './platform/notify/adapters.ts';
+import { Notify } from './platform/notify/index.ts';
+import { registerPlatformPages } from './platform/pages.ts';
+import { buildStylesheet, createViews } from './platform/views/index.ts';
+import { casesModule, createCases } from './modules/cases/index.ts';
+
+/** Every module, in the order their tables depend on one another. */
+export const modules: ModuleDefinition[] = [casesModule];
+
+export interface AppOptions {
+  config?: Config;
+  /** An already-open database (tests share a prepared one). */
+  database?: Database;
+  /** Job polling interval; tests use a short one. */
+  jobPollingSeconds?: number;
+}
+
+export interface Kiln {
+  app: FastifyInstance;
+  platform: Platform;
+  services: Awaited<ReturnType<typeof buildServices>>;
+  /** Every /staff route that requires a permission, as "METHOD /path". */
+  staffRoutes: string[];
+  close(): Promise<void>;
+}
+
+function buildServices(platform: Platform) {
+  const cases = createCases(platform);
+  return { cases };
+}
+
+/** The composition root: config, then platform, then modules' services, then the HTTP app. */
+export async function createApp(options: AppOptions = {}): Promise<Kiln> {
+  const config = options.config ?? loadConfig();
+  const database =
+    options.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      poolSize: config.DATABASE_POOL_SIZE,
+    }));
+  await migrate(database.db, Object.assign({}, platformMigrations, ...modules.map((m) => m.migrations)));
+
+  const stylesheetPath = await buildStylesheet();
+  const views = createViews({
+    councilName: config.COUNCIL_NAME,
+    demoMode: config.DEMO_MODE,
+    watch: config.NODE_ENV === 'development',
+  });
+  const app = await createServer({
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    uploadLimit: config.UPLOAD_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    secureCookies: config.secureCookies,
+    secret: config.sessionSecret,
+    views,
+    stylesheetPath,
+  });
+
+  const jobs = new Jobs(database, {
+    runWorkers: config.RUN_WORKERS,
+    pollingIntervalSeconds: options.jobPollingSeconds ?? 1,
+    log: (message, error) => app.log.error({ err: error }, message),
+  });
+  const events = new Events(jobs);
+  events.bind(database.db);
+  const adapter =
+    config.NOTIFY_ADAPTER === 'govuk-notify'
+      ? govukNotifyAdapter(
+          requireSetting(config.NOTIFY_API_KEY, 'NOTIFY_API_KEY'),
+          JSON.parse(config.NOTIFY_TEMPLATE_IDS),
+        )
+      : sandboxAdapter();
+  const notify = new Notify(jobs, adapter, () => database.db);
+  const platform: Platform = {
+    config,
+    database,
+    db: database.db,
+    jobs,
+    events,
+    notify,
+    files: new Files(config.uploadDir, config.UPLOAD_LIMIT_BYTES),
+    rateLimits: {
+      submissions: { max: config.RATE_LIMIT_SUBMISSIONS_PER_MINUTE, timeWindow: '1 minute' },
+      api: { max: config.RATE_LIMIT_API_PER_MINUTE, timeWindow: '1 minute' },
+    },
+  };
+
+  const services = buildServices(platform);
+  const staffNavigation: StaffNavItem[] = modules.flatMap((m) => m.staffNavigation ?? []);
+  registerSessions(app, database.db, {
+    ttlHours: config.SESSION_TTL_HOURS,
+    secureCookies: config.secureCookies,
+  });
+  const staffRoutes = registerIdentity(app, database.db, staffNavigation);
+  registerAuthRoutes(app, {
+    db: database.db,
+    notify,
+    publicUrl: config.PUBLIC_URL,
+    signInRateLimit: config.RATE_LIMIT_SIGN_IN_PER_MINUTE,
+    councilName: config.COUNCIL_NAME,
+    oidcEnabled: Boolean(config.OIDC_ISSUER),
+  });
+  registerPlatformPages(app, platform);
+  for (const service of Object.values(services)) await service.register(app);
+  await app.ready();
+  await jobs.start();
+
+  let sealer: NodeJS.Timeout | undefined;
+  if (config.RUN_WORKERS) {
+    sealer = setInterval(() => {
+      sealAuditLog(database.db).catch((error) => app.log.error({ err: error }, 'audit sealing failed'));
+    }, 2000);
+    sealer.unref();
+  }
+
+  return {
+    app,
+    platform,
+    services,
+    staffRoutes,
+    async close() {
+      if (sealer) clearInterval(sealer);
+      await app.close();
+      await jobs.stop();
+      if (!options.database) await database.close();
+    },
+  };
+}
+
+function requireSetting(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`Invalid configuration:\n  ${name}: required by the chosen adapter`);
+  return value;
+}

@@ -1,0 +1,116 @@
+import type { Actor } from '../../platform/actor.ts';
+import { recordAudit } from '../../platform/audit/index.ts';
+import { shortReference } from '../../platform/auth/identity.ts';
+import type { Db } from '../../platform/db/index.ts';
+import type { Platform } from '../../platform/module.ts';
+import type { Channel } from './schema.ts';
+import { slaDueAt, type SlaTarget } from './sla.ts';
+import * as store from './store.ts';
+
+export interface NewCase {
+  service: { slug: string; title: string; version: number; teamCode: string; sla: SlaTarget | null };
+  residentId: string | null;
+  channel: Channel;
+  /** The answers as submitted, keyed by question id, with the question text, for the record. */
+  answers: Record<string, unknown>;
+  /** One line for queues and lists, e.g. the first answers. */
+  summary: string;
+  /** One per form submission: a refresh or double click returns the same case. */
+  idempotencyKey: string;
+  actor: Actor;
+  /** Email to acknowledge to when the resident has no account (anonymous reports). */
+  contactEmail?: string | null;
+}
+
+export interface CreatedCase {
+  id: string;
+  reference: string;
+  created: boolean;
+}
+
+/** The rules of cases: every submission from every channel becomes one. */
+export function createCasesService(platform: Platform) {
+  const { events, notify } = platform;
+
+  notify.defineTemplate('case-received', {
+    subject: 'We have received your request: ((reference))',
+    body:
+      'Thank you. We have received your request for ((service)).\n\n' +
+      'Your reference is ((reference)).\n\n((next_steps))\n\n' +
+      'You can follow it in your account: ((link))',
+  });
+  notify.defineTemplate('case-updated', {
+    subject: 'An update on your request ((reference))',
+    body: 'There is an update on your request for ((service)) (((reference))):\n\n((update))\n\nStatus: ((status))\n\n((link))',
+  });
+
+  return {
+    /** Creates a case inside the caller's transaction: event, audit entry and acknowledgement with it. */
+    async createCase(tx: Db, input: NewCase): Promise<CreatedCase> {
+      const now = new Date();
+      const { case: row, created } = await store.insertCase(tx, {
+        reference: shortReference('KLN'),
+        service_slug: input.service.slug,
+        service_title: input.service.title,
+        service_version: input.service.version,
+        team_code: input.service.teamCode,
+        resident_id: input.residentId,
+        channel: input.channel,
+        answers: input.answers,
+        summary: input.summary.slice(0, 300),
+        sla_due_at: input.service.sla ? slaDueAt(now, input.service.sla) : null,
+        idempotency_key: input.idempotencyKey,
+        created_by_staff: input.actor.type === 'staff' ? input.actor.id : null,
+      });
+      if (!created) return { id: row.id, reference: row.reference, created };
+      await store.insertCaseUpdate(tx, {
+        case_id: row.id,
+        kind: 'created',
+        body: null,
+        detail: { channel: input.channel },
+        author_type: input.actor.type,
+        author_id: input.actor.id,
+      });
+      await events.publish(tx, {
+        type: 'case.created',
+        subjectType: 'case',
+        subjectId: row.id,
+        actor: input.actor,
+        payload: {
+          reference: row.reference,
+          service: input.service.slug,
+          channel: input.channel,
+          team: input.service.teamCode,
+        },
+      });
+      await recordAudit(tx, {
+        actor: input.actor,
+        action: 'case.created',
+        subjectType: 'case',
+        subjectId: row.id,
+        detail: { reference: row.reference, service: input.service.slug, channel: input.channel },
+      });
+      const message = {
+        template: 'case-received',
+        personalisation: {
+          reference: row.reference,
+          service: input.service.title,
+          next_steps: row.sla_due_at
+            ? `We aim to deal with it by ${row.sla_due_at.toLocaleDateString('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'long', year: 'numeric' })}.`
+            : 'We will be in touch if we need anything else.',
+          link: `${platform.config.PUBLIC_URL}/account/requests/${row.reference}`,
+        },
+      };
+      if (input.residentId) await notify.toResident(tx, input.residentId, message);
+      else if (input.contactEmail)
+        await notify.send(tx, { channel: 'email', recipient: input.contactEmail }, message);
+      return { id: row.id, reference: row.reference, created };
+    },
+
+    findByReference: (db: Db, reference: string) => store.findCaseByReference(db, reference),
+    listForResident: (db: Db, residentId: string) => store.listCasesForResident(db, residentId),
+    listUpdates: (db: Db, caseId: string) => store.listCaseUpdates(db, caseId),
+  };
+}
+
+export type CasesService = ReturnType<typeof createCasesService>;

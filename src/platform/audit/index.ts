@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Actor } from '../actor.ts';
+import { tables, type Db } from '../db/index.ts';
+
+interface AuditRow {
+  id: number;
+  at: Date;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  subject_type: string | null;
+  subject_id: string | null;
+  detail: unknown;
+  chain_position: number | null;
+  prev_hash: string | null;
+  hash: string | null;
+}
+interface AuditTables {
+  audit_log: AuditRow;
+}
+
+export interface AuditEntry {
+  actor: Actor;
+  /** What happened, as `noun.verb`: `case.assigned`, `staff.signed_in`. */
+  action: string;
+  subjectType?: string;
+  subjectId?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Appends an entry in the caller's transaction. It is sealed into the hash chain shortly after commit. */
+export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
+  const detail = entry.actor.onBehalfOf
+    ? { ...entry.detail, onBehalfOf: entry.actor.onBehalfOf }
+    : entry.detail;
+  await tables<AuditTables>(db)
+    .insertInto('audit_log')
+    .values({
+      actor_type: entry.actor.type,
+      actor_id: entry.actor.id,
+      action: entry.action,
+      subject_type: entry.subjectType ?? null,
+      subject_id: entry.subjectId ?? null,
+      detail: JSON.stringify(detail ?? {}),
+    } as never)
+    .execute();
+}
+
+const GENESIS = '0'.repeat(64);
+const SEAL_LOCK = 715_001;
+
+/**
+ * Seals committed entries into the chain. Entries are written without a hash so that audited
+ * writes never queue behind one another; the sealer takes only rows whose transactions are all
+ * finished (xid below the snapshot's xmin), so no earlier row can still appear behind them.
+ */
+export async function sealAuditLog(db: Db, batch = 1000): Promise<number> {
+  return db.transaction().execute(async (tx) => {
+    const { rows: lock } = await sql<{
+      ok: boolean;
+    }>`select pg_try_advisory_xact_lock(${SEAL_LOCK}) as ok`.execute(tx);
+    if (!lock[0]?.ok) return 0;
+    const t = tables<AuditTables>(tx);
+    const last = await t
+      .selectFrom('audit_log')
+      .select(['chain_position', 'hash'])
+      .where('chain_position', 'is not', null)
+      .orderBy('chain_position', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const pending = await t
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('hash', 'is', null)
+      .where(sql<boolean>`xid < pg_snapshot_xmin(pg_current_snapshot())`)
+      .orderBy('id')
+      .limit(batch)
+      .execute();
+    let position = last?.chain_position ?? 0;
+    let prev = last?.hash ?? GENESIS;
+    for (const row of pending) {
+      position += 1;
+      const hash = entryHash(prev, row);
+      await t
+        .updateTable('audit_log')
+        .set({ chain_position: position, prev_hash: prev, hash })
+        .where('id', '=', row.id)
+        .execute();
+      prev = hash;
+    }
+    return pending.length;
+  });
+}
+
+export interface ChainReport {
+  ok: boolean;
+  checked: number;
+  unsealed: number;
+  firstBroken?: { id: number; chainPosition: number; reason: string };
+}
+
+/** Recomputes the chain from the start and names the first entry that does not match. */
+export async function verifyAuditChain(db: Db): Promise<ChainReport> {
+  const t = tables<AuditTables>(db);
+  let prev = GENESIS;
+  let expectedPosition = 1;
+  let checked = 0;
+  let after = 0;
+  for (;;) {
+    const rows = await t
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('chain_position', '>=', after + 1)
+      .orderBy('chain_position')
+      .limit(5000)
+      .execute();
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const position = row.chain_position!;
+      const broken = (reason: string): ChainReport => ({
+        ok: false,
+        checked,
+        unsealed: 0,
+        firstBroken: { id: row.id, chainPosition: position, reason },
+      });
+      if (position !== expectedPosition) return broken(`entry ${expectedPosition} of the chain is missing`);
+      if (row.prev_hash !== prev) return broken('its previous-hash does not match the entry before it');
+      if (row.hash !== entryHash(prev, row)) return broken('its contents do not match its hash');
+      prev = row.hash!;
+      expectedPosition += 1;
+      checked += 1;
+      after = position;
+    }
+  }
+  const unsealed = await t
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('hash', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { ok: true, checked, unsealed: Number(unsealed.n) };
+}
+
+function entryHash(prev: string, row: AuditRow): string {
+  const body = canonicalJson({
+    id: row.id,
+    at: row.at.toISOString(),
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    action: row.action,
+    subjectType: row.subject_type,
+    subjectId: row.subject_id,
+    detail: row.detail,
+  });
+  return createHash('sha256').update(`${prev}\n${body}`).digest('hex');
+}
+
+/** JSON with object keys sorted at every depth, so equal data always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

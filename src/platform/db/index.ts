@@ -1,0 +1,146 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type Migration, Migrator } from 'kysely';
+import pg from 'pg';
+import { Mutex } from './mutex.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+
+/** The query builder over Kysely's untyped root; modules narrow it with `tables<T>()`. */
+export type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Views a database handle (or transaction) through a module's own table types. */
+export function tables<T>(db: Db): Kysely<T> {
+  return db as Kysely<T>;
+}
+
+/** What pg-boss needs to run SQL on a connection it does not own. */
+export interface SqlExecutor {
+  executeSql(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export interface Database {
+  db: Db;
+  kind: 'embedded' | 'postgres';
+  /** How the job queue reaches the database: its own pool on a server, the shared connection when embedded. */
+  jobConnection: { connectionString: string } | { db: SqlExecutor };
+  close(): Promise<void>;
+  /** Embedded only: the whole database as a tarball, to start other instances from. */
+  dump?: () => Promise<Blob>;
+}
+
+export interface DatabaseOptions {
+  url?: string;
+  /** Folder for the embedded database; omit for an in-memory one. */
+  dataDir?: string;
+  poolSize?: number;
+  /** A dump of a migrated embedded database to start from (tests use one to skip migrations). */
+  loadDataDir?: Blob;
+}
+
+// node-postgres returns int8 (counts, bigserial ids) as strings; PGlite returns numbers. Make them agree.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** Opens the database: a PostgreSQL server when a URL is given, otherwise embedded PGlite. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    return {
+      db,
+      kind: 'postgres',
+      jobConnection: { connectionString: options.url },
+      close: () => db.destroy(),
+    };
+  }
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create(options.dataDir ? `file://${options.dataDir}` : undefined, {
+    loadDataDir: options.loadDataDir,
+  });
+  const mutex = new Mutex();
+  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite, mutex) }); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const executor: SqlExecutor = {
+    // pg-boss's installer sends several statements in one string without parameters: PGlite's exec runs those.
+    executeSql: (text, values) =>
+      mutex.runExclusive(async () => {
+        if (values && values.length > 0) return { rows: (await pglite.query(text, values)).rows };
+        const results = await pglite.exec(text);
+        return { rows: results.at(-1)?.rows ?? [] };
+      }),
+  };
+  return {
+    db,
+    kind: 'embedded',
+    jobConnection: { db: executor },
+    close: () => db.destroy(),
+    dump: () => mutex.runExclusive(async () => (await pglite.dumpDataDir('gzip')) as Blob),
+  };
+}
+
+/** Lets the job queue write inside the caller's transaction, so a job exists only if the change commits. */
+export function executorFor(tx: Db): SqlExecutor {
+  return {
+    executeSql: async (text, values) => {
+      const result = await tx.executeQuery(CompiledQuery.raw(text, values));
+      return { rows: result.rows as unknown[] };
+    },
+  };
+}
+
+/** Applies every pending migration, in name order, and fails on the first error. */
+export async function migrate(db: Db, migrations: Record<string, Migration>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'kiln_migrations',
+    migrationLockTableName: 'kiln_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).map((r) => r.migrationName);
+}
+
+/** A migration written as plain SQL, run statement by statement (the same on PGlite and PostgreSQL). */
+export function sqlMigration(up: string): Migration {
+  return {
+    up: async (db) => {
+      for (const statement of splitStatements(up)) await sql.raw(statement).execute(db);
+    },
+  };
+}
+
+// Splits on semicolons outside dollar-quoted bodies, string literals and -- comments.
+export function splitStatements(script: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let inDollar = false;
+  let inString = false;
+  for (let i = 0; i < script.length; i++) {
+    const ch = script[i];
+    if (!inString && script.startsWith('$$', i)) {
+      inDollar = !inDollar;
+      current += '$$';
+      i++;
+      continue;
+    }
+    if (!inDollar && !inString && script.startsWith('--', i)) {
+      const end = script.indexOf('\n', i);
+      i = end === -1 ? script.length : end;
+      current += '\n';
+      continue;
+    }
+    if (!inDollar && ch === "'") inString = !inString;
+    if (ch === ';' && !inDollar && !inString) {
+      if (current.trim()) out.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += ch;
+  }
+  if (current.trim()) out.push(current.trim());
+  return out;
+}

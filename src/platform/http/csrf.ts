@@ -1,0 +1,68 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HttpError } from './errors.ts';
+import { isApiPath } from './problem.ts';
+
+const COOKIE = 'kiln_csrf';
+
+/**
+ * CSRF protection for every state-changing form: a random cookie, and a form token that is its
+ * HMAC under the server secret (a signed double-submit). It needs no server-side state, so pages
+ * that only show a form cost no database write. APIs take JSON or bearer tokens, not cookies.
+ */
+export function registerCsrf(app: FastifyInstance, secret: string, secureCookies: boolean): void {
+  const sign = (value: string) => createHmac('sha256', secret).update(`csrf:${value}`).digest('base64url');
+
+  app.decorateRequest('csrfToken', function (this: FastifyRequest) {
+    let value = this.cookies[COOKIE];
+    if (!value || !/^[A-Za-z0-9_-]{32,64}$/.test(value)) {
+      value = randomBytes(24).toString('base64url');
+      this.cookies[COOKIE] = value;
+      this.newCsrfCookie = value;
+    }
+    return sign(value);
+  });
+  app.decorateRequest('newCsrfCookie', null);
+
+  app.addHook('onSend', async (request, reply) => {
+    if (request.newCsrfCookie) {
+      reply.setCookie(COOKIE, request.newCsrfCookie, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: secureCookies,
+      });
+    }
+  });
+
+  app.addHook('preHandler', async (request) => {
+    if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
+    if (isApiPath(request.url)) return;
+    if (request.routeOptions.config.csrf === false) return;
+    const cookie = request.cookies[COOKIE];
+    const sent = formField(request.body, '_csrf');
+    if (!cookie || !sent || !safeEqual(sign(cookie), sent)) {
+      throw new HttpError(
+        403,
+        'Your session has expired',
+        'Go back, refresh the page and try again. Nothing you sent was saved.',
+      );
+    }
+  });
+}
+
+function formField(body: unknown, name: string): string | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const value = (body as Record<string, unknown>)[name];
+  if (typeof value === 'string') return value;
+  // Multipart fields arrive as { value } objects.
+  if (value && typeof value === 'object' && 'value' in value)
+    return String((value as { value: unknown }).value);
+  return undefined;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,29 @@
+import type { Session } from '../auth/sessions.ts';
+import type { Permission } from '../auth/permissions.ts';
+import type { CurrentResident, CurrentStaff } from '../auth/identity.ts';
+import type { PageLocals } from './server.ts';
+
+// What Kiln adds to Fastify's request, reply and route options.
+declare module 'fastify' {
+  interface FastifyRequest {
+    session: Session;
+    csrfToken(): string;
+    newCsrfCookie: string | null;
+    resident: CurrentResident | null;
+    staff: CurrentStaff | null;
+  }
+  interface FastifyReply {
+    locals: PageLocals;
+    render(template: string, context?: object): FastifyReply;
+  }
+  interface FastifyContextConfig {
+    /** The permission a /staff route requires. Every /staff route must say, or declare `public: true`. */
+    permission?: Permission;
+    /** A /staff route anyone may reach (sign-in pages). */
+    public?: boolean;
+    /** Set false only for routes that take no cookie-authenticated form posts. */
+    csrf?: boolean;
+  }
+}
+
+export {};

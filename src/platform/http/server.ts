@@ -1,0 +1,89 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import type nunjucks from 'nunjucks';
+import { basename, dirname, join } from 'node:path';
+import qs from 'node:querystring';
+import { govukDir, govukInlineScriptHash, platformAssetsDir } from '../views/index.ts';
+import { registerCsrf } from './csrf.ts';
+import { registerErrorHandling } from './errors.ts';
+import { registerSecurityHeaders } from './security.ts';
+
+export interface ServerOptions {
+  logLevel: string;
+  bodyLimit: number;
+  uploadLimit: number;
+  trustProxy: boolean;
+  secureCookies: boolean;
+  secret: string;
+  views: nunjucks.Environment;
+  stylesheetPath: string;
+  imgSources?: string[];
+}
+
+/** Per-request values every page template gets. Set by hooks; read by reply.render. */
+export type PageLocals = Record<string, unknown>;
+
+/** The Fastify instance with everything that is not a module: parsing, security, assets, errors. */
+export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logLevel === 'silent' ? false : { level: options.logLevel },
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy,
+    // Per-request lines only when debugging; errors are always logged by the error handler.
+    logController: new LogController({
+      disableRequestLogging: options.logLevel !== 'debug' && options.logLevel !== 'trace',
+    }),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  await app.register(cookie);
+  // Repeated keys (checkboxes) become arrays; nothing else is interpreted.
+  await app.register(formbody, { parser: (body) => qs.parse(body) });
+  await app.register(multipart, {
+    attachFieldsToBody: true,
+    limits: { fileSize: options.uploadLimit, files: 5, fields: 100, fieldSize: 100_000 },
+  });
+  // Limits are set per route (sign-in, public submissions, APIs); see rateLimits in app.ts.
+  await app.register(rateLimit, { global: false });
+  await registerSecurityHeaders(app, {
+    scriptHashes: [govukInlineScriptHash()],
+    imgSources: options.imgSources,
+    secure: options.secureCookies,
+  });
+
+  const stylesheetUrl = `/assets/${basename(options.stylesheetPath)}`;
+  await app.register(fastifyStatic, {
+    root: [platformAssetsDir, join(govukDir, 'govuk'), dirname(options.stylesheetPath)],
+    prefix: '/assets/',
+    maxAge: '1h',
+    index: false,
+    allowedPath: (path) => !path.includes('..') && !path.endsWith('.scss') && !path.endsWith('.njk'),
+  });
+  app.get('/assets/vendor/simplewebauthn-browser.js', (_req, reply) =>
+    reply.sendFile('index.umd.min.js', join(govukDir, '../../@simplewebauthn/browser/dist/bundle')),
+  );
+
+  app.decorateReply('locals', null as unknown as PageLocals);
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.locals = {};
+  });
+  app.decorateReply('render', function (this: FastifyReply, template: string, context: object = {}) {
+    const html = options.views.render(template, {
+      stylesheetUrl,
+      csrfToken: this.request.csrfToken(),
+      currentPath: this.request.url,
+      ...this.locals,
+      ...context,
+    });
+    return this.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html);
+  });
+
+  registerCsrf(app, options.secret, options.secureCookies);
+  registerErrorHandling(app);
+  app.get('/health', async () => ({ status: 'ok' }));
+  return app;
+}

@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import type { Migration } from 'kysely';
+import type { Config } from '../config.ts';
+import type { StaffNavItem } from './auth/identity.ts';
+import type { Database, Db } from './db/index.ts';
+import type { Events } from './events/index.ts';
+import type { Files } from './files/index.ts';
+import type { Jobs } from './jobs/index.ts';
+import type { Notify } from './notify/index.ts';
+
+/** What every module stands on, built once by the composition root. */
+export interface Platform {
+  config: Config;
+  database: Database;
+  db: Db;
+  jobs: Jobs;
+  events: Events;
+  notify: Notify;
+  files: Files;
+  rateLimits: {
+    /** Per-route options for public form submissions. */
+    submissions: { max: number; timeWindow: string };
+    api: { max: number; timeWindow: string };
+  };
+}
+
+/** A module's static description: its tables and its place in the staff navigation. */
+export interface ModuleDefinition {
+  name: string;
+  migrations: Record<string, Migration>;
+  staffNavigation?: StaffNavItem[];
+}
+
+/** A module once built: it registers its routes, jobs, subscriptions and templates. */
+export interface ModuleInstance {
+  register(app: FastifyInstance): Promise<void> | void;
+}

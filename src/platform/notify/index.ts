@@ -1,0 +1,174 @@
+import { tables, type Db } from '../db/index.ts';
+import type { Jobs } from '../jobs/index.ts';
+import type { NotifyAdapter } from './adapters.ts';
+
+export interface Template {
+  /** Email subject; ((placeholders)) as GOV.UK Notify writes them. */
+  subject: string;
+  body: string;
+}
+
+export interface NotificationTables {
+  notifications: {
+    id: string;
+    channel: 'email' | 'sms';
+    recipient: string;
+    resident_id: string | null;
+    template: string;
+    personalisation: unknown;
+    subject: string | null;
+    body: string;
+    status: 'queued' | 'sent' | 'failed';
+    adapter: string | null;
+    provider_reference: string | null;
+    attempts: number;
+    last_error: string | null;
+    created_at: Date;
+    sent_at: Date | null;
+  };
+  residents: {
+    id: string;
+    email: string | null;
+    phone: string | null;
+    notify_by_email: boolean;
+    notify_by_sms: boolean;
+  };
+}
+
+export interface Message {
+  template: string;
+  personalisation: Record<string, string>;
+}
+
+const SEND_JOB = 'notify.send';
+
+/** Fills ((placeholders)); a missing value is an error, never a blank in a letter to a resident. */
+export function fill(text: string, values: Record<string, string>): string {
+  return text.replace(/\(\(([a-z0-9_]+)\)\)/gi, (_, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`No value for ((${key}))`);
+    return value;
+  });
+}
+
+/**
+ * Notifications to residents and staff. A message is stored in the caller's transaction with a
+ * job to send it; the job retries through the adapter until it is sent, so none is lost.
+ */
+export class Notify {
+  private readonly templates = new Map<string, Template>();
+
+  constructor(
+    private readonly jobs: Jobs,
+    private readonly adapter: NotifyAdapter,
+    private readonly db: () => Db,
+  ) {
+    jobs.define<{ id: string }>({
+      name: SEND_JOB,
+      retryLimit: 10,
+      retryDelaySeconds: 30,
+      deadLetter: true,
+      handler: ({ id }) => this.deliver(id),
+    });
+  }
+
+  get adapterName(): string {
+    return this.adapter.name;
+  }
+
+  /** Registers a message template by name (modules do this at start-up). */
+  defineTemplate(name: string, template: Template): void {
+    this.templates.set(name, template);
+  }
+
+  /** Queues one message to an address or phone number. */
+  async send(
+    tx: Db,
+    to: { channel: 'email' | 'sms'; recipient: string; residentId?: string | null },
+    message: Message,
+  ): Promise<string> {
+    const template = this.templates.get(message.template);
+    if (!template) throw new Error(`Unknown notification template ${message.template}`);
+    const row = await tables<NotificationTables>(tx)
+      .insertInto('notifications')
+      .values({
+        channel: to.channel,
+        recipient: to.recipient,
+        resident_id: to.residentId ?? null,
+        template: message.template,
+        personalisation: JSON.stringify(message.personalisation),
+        subject: to.channel === 'email' ? fill(template.subject, message.personalisation) : null,
+        body: fill(template.body, message.personalisation),
+      } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await this.jobs.send(tx, SEND_JOB, { id: row.id });
+    return row.id;
+  }
+
+  /** Queues a message to a resident by each channel they chose (email, text message). */
+  async toResident(tx: Db, residentId: string, message: Message): Promise<string[]> {
+    const resident = await tables<NotificationTables>(tx)
+      .selectFrom('residents')
+      .select(['email', 'phone', 'notify_by_email', 'notify_by_sms'])
+      .where('id', '=', residentId)
+      .executeTakeFirst();
+    if (!resident) return [];
+    const ids: string[] = [];
+    if (resident.email && (resident.notify_by_email || !resident.phone)) {
+      ids.push(await this.send(tx, { channel: 'email', recipient: resident.email, residentId }, message));
+    }
+    if (resident.phone && resident.notify_by_sms) {
+      ids.push(await this.send(tx, { channel: 'sms', recipient: resident.phone, residentId }, message));
+    }
+    return ids;
+  }
+
+  /** Sends a stored message through the adapter; throws so the job queue retries on failure. */
+  async deliver(id: string): Promise<void> {
+    const t = tables<NotificationTables>(this.db());
+    const row = await t.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.status === 'sent') return;
+    try {
+      const { providerReference } = await this.adapter.send({
+        id: row.id,
+        channel: row.channel,
+        recipient: row.recipient,
+        template: row.template,
+        personalisation: row.personalisation as Record<string, string>,
+        subject: row.subject,
+        body: row.body,
+      });
+      await t
+        .updateTable('notifications')
+        .set((eb) => ({
+          status: 'sent',
+          adapter: this.adapter.name,
+          provider_reference: providerReference,
+          sent_at: new Date(),
+          attempts: eb('attempts', '+', 1),
+          last_error: null,
+        }))
+        .where('id', '=', id)
+        .execute();
+    } catch (error) {
+      await t
+        .updateTable('notifications')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: String(error).slice(0, 500) }))
+        .where('id', '=', id)
+        .execute();
+      throw error;
+    }
+  }
+
+  /** Messages, newest first, for the back-office outbox and the demo inbox. */
+  async list(db: Db, filter: { recipient?: string; limit?: number } = {}) {
+    let q = tables<NotificationTables>(db)
+      .selectFrom('notifications')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .limit(filter.limit ?? 100);
+    if (filter.recipient) q = q.where('recipient', '=', filter.recipient.toLowerCase());
+    return q.execute();
+  }
+}

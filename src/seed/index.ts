@@ -1,0 +1,81 @@
+import type { Kiln } from '../app.ts';
+import { hashPassword } from '../platform/auth/passwords.ts';
+import { tables } from '../platform/db/index.ts';
+import type { IdentityTables } from '../platform/auth/identity.ts';
+import { recordAudit } from '../platform/audit/index.ts';
+import { systemActor } from '../platform/actor.ts';
+
+/** The fictional council's demo people. Passwords and TOTP secrets are public: demo only. */
+export const demoStaff = [
+  { email: 'agent@kilnford.example', name: 'Priya Ashworth', role: 'agent', team: 'contact-centre' },
+  { email: 'officer@kilnford.example', name: 'Tom Bradwell', role: 'officer', team: 'streets' },
+  { email: 'lead@kilnford.example', name: 'Hannah Okafor', role: 'team_lead', team: 'streets' },
+  { email: 'admin@kilnford.example', name: 'Sam Whitfield', role: 'admin', team: 'digital' },
+] as const;
+export const DEMO_STAFF_PASSWORD = 'kiln-demo-password';
+/** Base32 TOTP secret shared by the demo staff accounts; add it to any authenticator app. */
+export const DEMO_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+export const demoResident = {
+  email: 'resident@kilnford.example',
+  name: 'Alex Moreton',
+  reference: 'CU-DEMO-01',
+};
+
+export const demoTeams = [
+  { code: 'contact-centre', name: 'Contact centre' },
+  { code: 'streets', name: 'Streets and highways' },
+  { code: 'waste', name: 'Waste and recycling' },
+  { code: 'revenues', name: 'Council tax and revenues' },
+  { code: 'housing', name: 'Housing' },
+  { code: 'libraries', name: 'Libraries' },
+  { code: 'adult-social-care', name: 'Adult social care' },
+  { code: 'planning', name: 'Planning' },
+  { code: 'business', name: 'Business and licensing' },
+  { code: 'digital', name: 'Digital services' },
+];
+
+/** Teams and people every installation needs to be usable; idempotent. */
+export async function seedBase(kiln: Kiln): Promise<void> {
+  const t = tables<IdentityTables>(kiln.platform.db);
+  await t
+    .insertInto('teams')
+    .values(demoTeams)
+    .onConflict((oc) => oc.column('code').doNothing())
+    .execute();
+}
+
+/** Adds the demo council's people and content once; returns false when they are already there. */
+export async function seedDemoData(kiln: Kiln): Promise<boolean> {
+  const db = kiln.platform.db;
+  await seedBase(kiln);
+  const t = tables<IdentityTables>(db);
+  const existing = await t.selectFrom('staff_users').select('id').limit(1).executeTakeFirst();
+  if (existing) return false;
+  const passwordHash = await hashPassword(DEMO_STAFF_PASSWORD);
+  await db.transaction().execute(async (tx) => {
+    for (const s of demoStaff) {
+      await tables<IdentityTables>(tx)
+        .insertInto('staff_users')
+        .values({
+          email: s.email,
+          name: s.name,
+          role: s.role,
+          team_code: s.team,
+          password_hash: passwordHash,
+          totp_secret: DEMO_TOTP_SECRET,
+        } as never)
+        .execute();
+    }
+    await tables<IdentityTables>(tx)
+      .insertInto('residents')
+      .values({
+        ...demoResident,
+        has_account: true,
+        phone: '07700 900123',
+        address: '12 Bottle Kiln Lane, Kilnford KF1 2AB',
+      } as never)
+      .execute();
+    await recordAudit(tx, { actor: systemActor, action: 'demo.seeded' });
+  });
+  return true;
+}
