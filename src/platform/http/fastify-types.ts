@@ -2,6 +2,7 @@ import type { Session } from '../auth/sessions.ts';
 import type { Permission } from '../auth/permissions.ts';
 import type { CurrentResident, CurrentStaff } from '../auth/identity.ts';
 import type { PageLocals } from './server.ts';
+import type { ApiClient } from '../auth/api-keys.ts';
 
 // What Kiln adds to Fastify's request, reply and route options.
 declare module 'fastify' {
@@ -11,6 +12,8 @@ declare module 'fastify' {
     newCsrfCookie: string | null;
     resident: CurrentResident | null;
     staff: CurrentStaff | null;
+    /** The API client, on routes guarded by requireApiKey. */
+    apiClient?: ApiClient;
   }
   interface FastifyReply {
     locals: PageLocals;
