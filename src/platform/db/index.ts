@@ -93,6 +93,9 @@ export async function migrate(db: Db, migrations: Record<string, Migration>): Pr
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'kiln_migrations',
     migrationLockTableName: 'kiln_migrations_lock',
+    // Modules number their migrations in their own ranges, so a new module's first migration may
+    // sort before another module's latest: order is by name, and each runs once.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
