@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config.ts';
 import { sealAuditLog } from './platform/audit/index.ts';
-import { registerIdentity, type StaffNavItem } from './platform/auth/identity.ts';
+import { registerIdentity, type StaffNavItem, type StaffRoute } from './platform/auth/identity.ts';
 import { registerAuthRoutes } from './platform/auth/routes.ts';
 import { registerSessions } from './platform/auth/sessions.ts';
 import { migrate, openDatabase, type Database } from './platform/db/index.ts';
@@ -33,8 +33,8 @@ export interface Kiln {
   app: FastifyInstance;
   platform: Platform;
   services: Awaited<ReturnType<typeof buildServices>>;
-  /** Every /staff route that requires a permission, as "METHOD /path". */
-  staffRoutes: string[];
+  /** Every /staff route that requires a permission. */
+  staffRoutes: StaffRoute[];
   close(): Promise<void>;
 }
 

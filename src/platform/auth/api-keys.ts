@@ -33,7 +33,13 @@ export async function createApiKey(
   const key = `kiln_${prefix}_${randomBytes(24).toString('base64url')}`;
   const row = await tables<ApiKeyTables>(db)
     .insertInto('api_keys')
-    .values({ name: input.name, prefix, key_hash: hash(key), scopes: input.scopes, created_by: input.createdBy } as never)
+    .values({
+      name: input.name,
+      prefix,
+      key_hash: hash(key),
+      scopes: input.scopes,
+      created_by: input.createdBy,
+    } as never)
     .returning('id')
     .executeTakeFirstOrThrow();
   return { id: row.id, key, prefix };

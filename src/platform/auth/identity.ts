@@ -61,9 +61,19 @@ export interface StaffNavItem {
  * Loads who is signed in on each request, and enforces the rule that every /staff route names
  * the permission it needs: a route that does not is refused at start-up, not left open.
  */
-export function registerIdentity(app: FastifyInstance, db: Db, staffNavigation: StaffNavItem[]): string[] {
+export interface StaffRoute {
+  method: string;
+  url: string;
+  permission: Permission;
+}
+
+export function registerIdentity(
+  app: FastifyInstance,
+  db: Db,
+  staffNavigation: StaffNavItem[],
+): StaffRoute[] {
   const t = tables<IdentityTables>(db);
-  const staffRoutes: string[] = [];
+  const staffRoutes: StaffRoute[] = [];
 
   app.decorateRequest('resident', null);
   app.decorateRequest('staff', null);
@@ -75,12 +85,14 @@ export function registerIdentity(app: FastifyInstance, db: Db, staffNavigation: 
       throw new Error(`Staff route ${route.method} ${route.url} declares no permission`);
     }
     if (config.permission) {
-      for (const method of [route.method].flat())
-        if (method !== 'HEAD') staffRoutes.push(`${method} ${route.url}`);
+      for (const method of [route.method].flat()) {
+        if (method !== 'HEAD') staffRoutes.push({ method, url: route.url, permission: config.permission });
+      }
     }
   });
 
-  app.addHook('preHandler', async (request, reply) => {
+  // preValidation, so a route's own body schema never answers before the permission check does.
+  app.addHook('preValidation', async (request, reply) => {
     const { residentId, staffId } = request.session.data;
     if (residentId) {
       const row = await t
@@ -120,7 +132,7 @@ export function registerIdentity(app: FastifyInstance, db: Db, staffNavigation: 
     if (flash && request.method === 'GET') reply.locals.flash = request.session.takeFlash();
 
     const permission = request.routeOptions.config.permission;
-    if (permission) await requirePermission(request, reply, permission);
+    if (permission) return requirePermission(request, reply, permission);
   });
 
   return staffRoutes;

@@ -35,7 +35,8 @@ export function registerCsrf(app: FastifyInstance, secret: string, secureCookies
     }
   });
 
-  app.addHook('preHandler', async (request) => {
+  // preValidation: after the body is parsed, before any route schema or handler sees it.
+  app.addHook('preValidation', async (request) => {
     if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
     if (isApiPath(request.url)) return;
     if (request.routeOptions.config.csrf === false) return;
