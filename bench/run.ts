@@ -1,0 +1,208 @@
+// Kiln's benchmarks: `npm run bench`. Prints each figure with the machine it was measured on and
+// writes them to bench/results/latest.json. Settings (environment):
+//   BENCH_DURATION=10 BENCH_WARMUP=3 BENCH_RUNS=3 BENCH_CONNECTIONS=10   page load (closed loop)
+//   BENCH_RATE=500 BENCH_RATE_SECONDS=30                                 API submissions (open loop)
+//   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres       a server to create a scratch database on
+//   BENCH_POSTGRES=off                                                   embedded database only
+import { pageTargets, type PageTarget } from './pages.ts';
+import { idleResident, peakResidentWhile } from './memory.ts';
+import { benchSubmissions, type SubmissionFigures } from './submissions.ts';
+import { startBaseline, startKiln } from './support/kiln.ts';
+import { measureThroughput, round, type LoadSettings, type Measurement } from './support/load.ts';
+import { describeMachine, embeddedDatabaseVersion, postgresVersion } from './support/machine.ts';
+import { createScratchDatabase } from './support/postgres.ts';
+import type { Server } from './support/processes.ts';
+import { printTable, writeResults } from './support/report.ts';
+
+const env = process.env;
+const load: LoadSettings = {
+  connections: Number(env.BENCH_CONNECTIONS ?? 10),
+  durationSeconds: Number(env.BENCH_DURATION ?? 10),
+  warmupSeconds: Number(env.BENCH_WARMUP ?? 3),
+  runs: Number(env.BENCH_RUNS ?? 3),
+};
+const submissionRate = Number(env.BENCH_RATE ?? 500);
+const submissionSeconds = Number(env.BENCH_RATE_SECONDS ?? 30);
+const postgresServer = env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const usePostgres = env.BENCH_POSTGRES !== 'off';
+
+const goals = { questionPageShareOfBareFastify: 0.25, submissionsPerSecond: 500, submissionP99Ms: 50 };
+
+interface PageFigure extends PageTarget {
+  database: string;
+  measurement: Measurement;
+  shareOfBareFastify: number;
+}
+
+const machine = describeMachine();
+console.log(
+  `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.os}`,
+);
+console.log(
+  `Page load: ${load.connections} connections, ${load.warmupSeconds} s warm-up, median of ${load.runs} runs of ${load.durationSeconds} s`,
+);
+
+const databases: Record<string, string> = { embedded: await embeddedDatabaseVersion() };
+const pages: PageFigure[] = [];
+const problems: string[] = [];
+let submissions: SubmissionFigures | undefined;
+let memory: { idleMb: number; peakUnderPageLoadMb: number; process: string } | undefined;
+
+// 1. The baseline, in its own process like Kiln.
+console.log('\nBare Fastify hello-world…');
+const baseline = await withServer(startBaseline(), (server) => measureThroughput(server.url, load));
+console.log(`  ${baseline.requestsPerSecond} req/s`);
+
+// 2. Kiln as `npm start` runs it: embedded database. Its memory is read from the same process.
+console.log(`\nKiln through \`npm start\`, ${databases.embedded}…`);
+await withServer(startKiln({ viaNpm: true }), async (kiln) => {
+  const idleMb = await idleResident(kiln.pid);
+  console.log(`  idle: ${idleMb} MB resident (pid ${kiln.pid})`);
+  const { peakMb } = await peakResidentWhile(kiln.pid, () => measurePages(kiln, 'embedded'));
+  memory = {
+    idleMb,
+    peakUnderPageLoadMb: peakMb,
+    process: 'node --import tsx src/main.ts (under npm start)',
+  };
+});
+
+// 3. Kiln on a PostgreSQL server: pages, then case creation through the API.
+if (usePostgres) {
+  const scratch = await createScratchDatabase(postgresServer);
+  try {
+    databases.postgres = await postgresVersion(scratch.url);
+    console.log(`\nKiln on ${databases.postgres} (scratch database)…`);
+    await withServer(
+      startKiln({ databaseUrl: scratch.url, env: { RATE_LIMIT_API_PER_MINUTE: '10000000' } }),
+      async (kiln) => {
+        await measurePages(kiln, 'postgres');
+        console.log(`  submissions at ${submissionRate}/s for ${submissionSeconds} s…`);
+        submissions = await benchSubmissions(kiln, scratch.url, {
+          rate: submissionRate,
+          durationSeconds: submissionSeconds,
+        });
+        if (submissions.replayed.casesAdded !== 0)
+          problems.push(`replaying used Idempotency-Keys added ${submissions.replayed.casesAdded} cases`);
+        if (submissions.stored !== submissions.acknowledged)
+          problems.push(
+            `${submissions.acknowledged} submissions acknowledged with 201 but ${submissions.stored} cases stored`,
+          );
+      },
+    );
+  } finally {
+    await scratch.drop();
+  }
+}
+
+// Report.
+printTable(
+  'Pages (requests/s and latency: median of runs)',
+  ['Page', 'Database', 'Path', 'req/s', 'p50 ms', 'p99 ms', 'of bare Fastify'],
+  [
+    [
+      'Bare Fastify hello-world',
+      '-',
+      '/',
+      baseline.requestsPerSecond,
+      baseline.p50Ms,
+      baseline.p99Ms,
+      '100%',
+    ],
+    ...pages.map((p) => [
+      p.name,
+      p.database,
+      p.path,
+      p.measurement.requestsPerSecond,
+      p.measurement.p50Ms,
+      p.measurement.p99Ms,
+      `${round(p.shareOfBareFastify * 100)}%`,
+    ]),
+  ],
+);
+for (const p of pages.filter((p) => p.note)) console.log(`  note: ${p.name}: ${p.note}`);
+for (const p of pages.filter((p) => p.name === 'Question page'))
+  console.log(
+    `  goal: question page >= ${goals.questionPageShareOfBareFastify * 100}% of bare Fastify (${p.database}): ` +
+      (p.shareOfBareFastify >= goals.questionPageShareOfBareFastify ? 'met' : 'MISSED'),
+  );
+if (memory)
+  printTable(
+    'Memory of `npm start` (embedded database), VmRSS',
+    ['When', 'MB'],
+    [
+      ['Idle, 5 s after start', memory.idleMb],
+      ['Peak under the page load', memory.peakUnderPageLoadMb],
+    ],
+  );
+if (submissions) {
+  printTable(
+    `Case creation through the API on ${databases.postgres} (open loop, ${submissions.rate}/s for ${submissions.durationSeconds} s)`,
+    ['Figure', 'Value'],
+    [
+      ['Achieved 201s per second', submissions.achievedPerSecond],
+      ['p50 ms', submissions.p50Ms],
+      ['p99 ms', submissions.p99Ms],
+      ['max ms', submissions.maxMs],
+      ['Acknowledged (201)', submissions.acknowledged],
+      ['Cases stored', submissions.stored],
+      ['Other answers', JSON.stringify(submissions.otherAnswers)],
+    ],
+  );
+  console.log(
+    `  goal: >= ${goals.submissionsPerSecond}/s with p99 < ${goals.submissionP99Ms} ms: ` +
+      (submissions.achievedPerSecond >= goals.submissionsPerSecond * 0.98 &&
+      submissions.p99Ms < goals.submissionP99Ms
+        ? 'met'
+        : 'MISSED'),
+  );
+}
+
+const file = writeResults({
+  measuredAt: new Date().toISOString(),
+  command: 'npm run bench',
+  machine,
+  databases,
+  settings: { load, submissionRate, submissionSeconds },
+  goals,
+  baseline,
+  pages,
+  memory,
+  submissions,
+  problems,
+});
+console.log(`\nFigures written to ${file}`);
+console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}`);
+console.log(`Databases: ${Object.values(databases).join('; ')}`);
+if (problems.length) {
+  console.error(`\nBROKEN:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+
+async function measurePages(kiln: Server, database: string): Promise<void> {
+  for (const target of await pageTargets(kiln)) {
+    const measurement = await measureThroughput(kiln.url + target.path, load);
+    const figure = {
+      ...target,
+      database,
+      measurement,
+      shareOfBareFastify: round(measurement.requestsPerSecond / baseline.requestsPerSecond, 3),
+    };
+    pages.push(figure);
+    console.log(
+      `  ${target.name} ${target.path}: ${measurement.requestsPerSecond} req/s, p50 ${measurement.p50Ms} ms, ` +
+        `p99 ${measurement.p99Ms} ms (${round(figure.shareOfBareFastify * 100)}% of bare Fastify)`,
+    );
+  }
+}
+
+async function withServer<T>(starting: Promise<Server>, work: (server: Server) => Promise<T>): Promise<T> {
+  const server = await starting;
+  try {
+    return await work(server);
+  } catch (error) {
+    console.error(`Output of ${server.name}:\n${server.output()}`);
+    throw error;
+  } finally {
+    await server.stop();
+  }
+}

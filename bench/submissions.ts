@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { createApiKey } from '../src/platform/auth/api-keys.ts';
+import { openDatabase } from '../src/platform/db/index.ts';
+import { runOpenLoop } from './support/open-loop.ts';
+import { queryOnce } from './support/postgres.ts';
+import type { Server } from './support/processes.ts';
+
+export const SUBMISSIONS_PATH = '/api/v1/services/report-a-street-problem/submissions';
+
+export interface SubmissionFigures {
+  rate: number;
+  durationSeconds: number;
+  achievedPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** 201 answers in the measured run. */
+  acknowledged: number;
+  /** Cases the database gained during the measured run. */
+  stored: number;
+  /** Replaying requests with keys already used must not add cases. */
+  replayed: { sent: number; casesAdded: number; statusCounts: Record<string, number> };
+  otherAnswers: Record<string, number>;
+  errors: number;
+  sampleFailures: string[];
+}
+
+/** One report of a street problem, as a council's own app or a partner would send it. */
+export function submission(i: number): { answers: Record<string, unknown>; contact: { email: string } } {
+  return {
+    answers: {
+      'problem-type': 'pothole',
+      location: `Outside ${(i % 200) + 1} Kiln Street, Kilnford`,
+      description: `A deep pothole in the left lane, report ${i}.`,
+    },
+    contact: { email: `bench-${i % 1000}@example.com` },
+  };
+}
+
+/**
+ * Creates cases through the API at a fixed rate, then checks that every acknowledged submission
+ * is stored, exactly once, and that replaying an Idempotency-Key adds nothing.
+ */
+export async function benchSubmissions(
+  kiln: Server,
+  databaseUrl: string,
+  options: { rate: number; durationSeconds: number; warmupSeconds?: number },
+): Promise<SubmissionFigures> {
+  const database = await openDatabase({ url: databaseUrl, poolSize: 1 });
+  const { key } = await createApiKey(database.db, {
+    name: 'Benchmark',
+    scopes: ['submissions:create'],
+    createdBy: null,
+  }).finally(() => database.close());
+
+  const runId = randomUUID().slice(0, 8);
+  const keyOf = (phase: string, i: number) => `bench-${runId}-${phase}-${i}`;
+  const request = (phase: string) => (i: number) => ({
+    method: 'POST',
+    path: SUBMISSIONS_PATH,
+    headers: {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      'idempotency-key': keyOf(phase, i),
+    },
+    body: JSON.stringify(submission(i)),
+  });
+  const countCases = async () =>
+    Number((await queryOnce<{ n: string }>(databaseUrl, 'select count(*) as n from cases'))[0]?.n ?? 0);
+
+  const warmup = await runOpenLoop({
+    url: kiln.url,
+    rate: options.rate,
+    durationSeconds: options.warmupSeconds ?? 3,
+    request: request('warm'),
+  });
+  if (!warmup.statusCounts['201'])
+    throw new Error(`No case was created while warming up: ${warmup.sampleFailures.join('\n')}`);
+
+  const before = await countCases();
+  const run = await runOpenLoop({
+    url: kiln.url,
+    rate: options.rate,
+    durationSeconds: options.durationSeconds,
+    request: request('run'),
+  });
+  const afterRun = await countCases();
+
+  // The same keys again: the API must answer with the cases it already made.
+  const replay = await runOpenLoop({ url: kiln.url, rate: 100, durationSeconds: 2, request: request('run') });
+  const afterReplay = await countCases();
+
+  const { ['201']: acknowledged = 0, ...otherAnswers } = run.statusCounts;
+  return {
+    rate: options.rate,
+    durationSeconds: options.durationSeconds,
+    achievedPerSecond: run.achievedPerSecond,
+    p50Ms: run.p50Ms,
+    p99Ms: run.p99Ms,
+    maxMs: run.maxMs,
+    acknowledged,
+    stored: afterRun - before,
+    replayed: { sent: replay.planned, casesAdded: afterReplay - afterRun, statusCounts: replay.statusCounts },
+    otherAnswers,
+    errors: run.errors,
+    sampleFailures: run.sampleFailures,
+  };
+}

@@ -1,0 +1,60 @@
+import autocannon, { type Options, type Result } from 'autocannon';
+
+/** One figure: the median of several runs, with every run kept for the record. */
+export interface Measurement {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  runs: Array<{ requestsPerSecond: number; p50Ms: number; p99Ms: number; requests: number; non2xx: number }>;
+}
+
+export interface LoadSettings {
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  runs: number;
+}
+
+export const median = (values: number[]): number => {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** Runs autocannon once and fails loudly on errors or non-2xx answers: a broken page is not a fast one. */
+export async function fire(options: Options, allowNon2xx = false): Promise<Result> {
+  const result = await autocannon(options);
+  if (result.errors > 0 || (!allowNon2xx && result.non2xx > 0)) {
+    throw new Error(
+      `${options.method ?? 'GET'} ${options.url}: ${result.errors} errors, ${result.timeouts} timeouts, ` +
+        `status codes ${JSON.stringify(result.statusCodeStats)}`,
+    );
+  }
+  return result;
+}
+
+/** Closed-loop load (as fast as the server answers): warm-up, then the median of `runs` runs. */
+export async function measureThroughput(url: string, settings: LoadSettings): Promise<Measurement> {
+  const base: Options = { url, connections: settings.connections, timeout: 10 };
+  if (settings.warmupSeconds > 0) await fire({ ...base, duration: settings.warmupSeconds });
+  const runs: Measurement['runs'] = [];
+  for (let i = 0; i < settings.runs; i++) {
+    const r = await fire({ ...base, duration: settings.durationSeconds });
+    runs.push({
+      requestsPerSecond: round(r['2xx'] / r.duration),
+      p50Ms: r.latency.p50,
+      p99Ms: r.latency.p99,
+      requests: r['2xx'],
+      non2xx: r.non2xx,
+    });
+  }
+  return {
+    requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    runs,
+  };
+}
+
+export const round = (value: number, places = 1) => Math.round(value * 10 ** places) / 10 ** places;
