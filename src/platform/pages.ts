@@ -1,10 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { verifyAuditChain } from './audit/index.ts';
 import type { Platform } from './module.ts';
+import { purgeExpiredSessions } from './auth/sessions.ts';
+import { purgeUsedSignInLinks } from './auth/routes.ts';
 
-/** Pages that belong to no module: legal pages, the staff home, outbox, audit status, demo inbox. */
+/** Pages that belong to no module (legal pages, staff home, outbox, audit status, demo inbox) and housekeeping. */
 export function registerPlatformPages(app: FastifyInstance, platform: Platform): void {
-  const { config, notify, db } = platform;
+  const { config, notify, db, jobs } = platform;
+
+  jobs.define({
+    name: 'platform.purge-expired',
+    cron: '17 * * * *',
+    retryLimit: 2,
+    handler: async () => {
+      await purgeExpiredSessions(db);
+      await purgeUsedSignInLinks(db);
+    },
+  });
 
   app.get('/accessibility', async (_request, reply) =>
     reply.render('pages/accessibility.njk', { title: 'Accessibility statement' }),

@@ -39,6 +39,14 @@ export function safeReturnTo(value: unknown, fallback: string): string {
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** Deletes sign-in links that were used or expired more than a day ago. */
+export async function purgeUsedSignInLinks(db: Db): Promise<void> {
+  await tables<LinkTables>(db)
+    .deleteFrom('magic_links')
+    .where('expires_at', '<', new Date(Date.now() - 86_400_000))
+    .execute();
+}
+
 /** Resident sign-in by emailed link, and staff sign-in by password and authenticator code. */
 export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptions): void {
   const { db, notify } = options;

@@ -5,6 +5,8 @@ export interface JobDefinition<T> {
   /** Queue name, `area.task`. */
   name: string;
   handler: (data: T, meta: { id: string; retryCount: number }) => Promise<void>;
+  /** Run on a cron schedule (UTC), e.g. '15 * * * *'. */
+  cron?: string;
   retryLimit?: number;
   retryDelaySeconds?: number;
   /** Jobs still failing after their retries land on `<name>.dead` for people to look at. */
@@ -12,7 +14,7 @@ export interface JobDefinition<T> {
 }
 
 export interface JobsOptions {
-  /** Whether this process runs job handlers (web-only processes just enqueue). */
+  /** Whether this process runs job handlers and schedules (web-only processes just enqueue). */
   runWorkers: boolean;
   pollingIntervalSeconds?: number;
   log?: (message: string, error?: unknown) => void;
@@ -61,6 +63,9 @@ export class Jobs {
     }
     this.started = true;
     if (!this.options.runWorkers) return;
+    for (const def of this.definitions.values()) {
+      if (def.cron) await this.boss.schedule(def.name, def.cron, {}, { tz: 'UTC' });
+    }
     for (const def of this.definitions.values()) {
       await this.boss.work<unknown>(
         def.name,
