@@ -39,6 +39,9 @@ const schema = z.object({
   OIDC_ROLES_CLAIM: z.string().default('roles'),
   UPLOAD_DIR: z.string().optional(),
   WEBAUTHN_RP_ID: z.string().optional(),
+  /** Kiln Sign: the council's sealing certificate, a base64 PKCS#12; unset = a self-signed demo one. */
+  SIGNING_P12_BASE64: z.string().optional(),
+  SIGNING_P12_PASSPHRASE: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema> & {

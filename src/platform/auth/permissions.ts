@@ -26,6 +26,8 @@ export const permissionRoles = {
   'audit:read': ['admin'],
   'apikeys:manage': ['admin'],
   'staff:manage': ['admin'],
+  'signing:send': ['officer', 'team_lead', 'admin'],
+  'signing:templates': ['team_lead', 'admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type Permission = keyof typeof permissionRoles;
