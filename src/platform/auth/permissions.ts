@@ -26,6 +26,10 @@ export const permissionRoles = {
   'audit:read': ['admin'],
   'apikeys:manage': ['admin'],
   'staff:manage': ['admin'],
+  'payments:read': ['agent', 'officer', 'team_lead', 'admin'],
+  'payments:take': ['agent', 'team_lead', 'admin'],
+  'payments:refund': ['officer', 'team_lead', 'admin'],
+  'payments:reconcile': ['team_lead', 'admin'],
   'signing:send': ['officer', 'team_lead', 'admin'],
   'signing:templates': ['team_lead', 'admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;

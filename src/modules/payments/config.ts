@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+// The payments module's settings, read from the environment (listed in docs/payments.md).
+const schema = z.object({
+  PAYMENTS_PROVIDER: z.enum(['sandbox', 'govuk-pay']).default('sandbox'),
+  GOVUK_PAY_API_KEY: z.string().optional(),
+  GOVUK_PAY_BASE_URL: z.string().url().default('https://publicapi.payments.service.gov.uk'),
+  /** Minutes a card payment may stay open before Kiln asks the provider where it stands. */
+  PAYMENTS_RECONCILE_AFTER_MINUTES: z.coerce.number().int().min(1).default(15),
+});
+
+export type PaymentsConfig = z.infer<typeof schema>;
+
+export function loadPaymentsConfig(env: NodeJS.ProcessEnv = process.env): PaymentsConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.PAYMENTS_PROVIDER === 'govuk-pay' && !parsed.data.GOVUK_PAY_API_KEY) {
+    throw new Error('Invalid configuration:\n  GOVUK_PAY_API_KEY: required when PAYMENTS_PROVIDER=govuk-pay');
+  }
+  return parsed.data;
+}
+
+/** The most each role may refund in one go, in pence (Infinity: no limit). */
+export const refundLimits = {
+  agent: 0,
+  officer: 100_00,
+  team_lead: 1_000_00,
+  admin: Number.POSITIVE_INFINITY,
+} as const;

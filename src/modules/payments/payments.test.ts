@@ -1,0 +1,395 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
+import { Client, page } from '../../../test/support/http.ts';
+import { totpCode } from '../../platform/auth/totp.ts';
+import { DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET } from '../../seed/index.ts';
+import { systemActor } from '../../platform/actor.ts';
+import type { Payment } from './service.ts';
+
+async function staffClient(kiln: TestKiln, email: string): Promise<Client> {
+  const client = new Client(kiln.app);
+  await client.get('/staff/sign-in');
+  await client.follow(await client.post('/staff/sign-in', { email, password: DEMO_STAFF_PASSWORD }));
+  const signedIn = await client.post('/staff/sign-in/code', { code: totpCode(DEMO_TOTP_SECRET) });
+  assert.equal(signedIn.statusCode, 303, `${email} signs in`);
+  return client;
+}
+
+describe('payments', () => {
+  let kiln: TestKiln;
+  let residentId: string;
+  before(async () => {
+    kiln = await startTestApp();
+    const { rows } = await sql<{
+      id: string;
+    }>`select id from residents where email = 'resident@kilnford.example'`.execute(kiln.platform.db);
+    residentId = rows[0]!.id;
+  });
+  after(async () => kiln.close());
+
+  const payments = () => kiln.services.payments.service;
+
+  async function newPayment(amount = 3500, key = randomUUID()): Promise<Payment & { created: boolean }> {
+    return kiln.platform.db.transaction().execute((tx) =>
+      payments().createPayment(tx, {
+        amount,
+        description: 'Bulky waste collection',
+        payer: { residentId },
+        paysFor: { type: 'test', id: key },
+        idempotencyKey: key,
+        actor: { type: 'resident', id: residentId },
+      }),
+    );
+  }
+
+  /** Goes through the sandbox card page as a resident would, and back to Kiln. */
+  async function payWithCard(client: Client, payment: Payment, card: string) {
+    const { nextUrl } = await payments().startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
+    const form = await client.get(nextUrl);
+    assert.equal(page(form.body).heading(), 'Enter card details');
+    const submitted = await client.post(nextUrl, {
+      cardNumber: card,
+      expiryMonth: '12',
+      expiryYear: '2031',
+      cardholderName: 'A Moreton',
+      cvc: '123',
+    });
+    assert.equal(submitted.statusCode, 303);
+    return submitted;
+  }
+
+  async function backToKiln(client: Client, response: Awaited<ReturnType<Client['get']>>) {
+    const returned = await client.follow(response);
+    assert.equal(returned.statusCode, 303);
+    return client.follow(returned);
+  }
+
+  async function ledgerOf(paymentId: string) {
+    return payments().ledger(kiln.platform.db, paymentId);
+  }
+
+  test('the same idempotency key gives the same payment, once', async () => {
+    const key = randomUUID();
+    const [a, b] = [await newPayment(1200, key), await newPayment(1200, key)];
+    assert.equal(a.created, true);
+    assert.equal(b.created, false);
+    assert.equal(a.id, b.id);
+    assert.match(a.reference, /^PAY-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}$/);
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from payments where idempotency_key = ${key}`.execute(kiln.platform.db);
+    assert.equal(rows[0]!.n, 1);
+  });
+
+  test('a bad payment is refused with a reason and nothing is stored', async () => {
+    await assert.rejects(
+      kiln.platform.db.transaction().execute((tx) =>
+        payments().createPayment(tx, {
+          amount: -5,
+          description: '',
+          payer: {},
+          paysFor: { type: 'test', id: 'x' },
+          idempotencyKey: 'bad-payment-key',
+          actor: systemActor,
+        }),
+      ),
+      /payer/,
+    );
+    assert.equal(await payments().getPayment(kiln.platform.db, 'bad-payment-key'), undefined);
+  });
+
+  test('a resident pays with a test card: one ledger charge, last four digits only, a receipt and an event', async () => {
+    const payment = await newPayment(3500);
+    const client = new Client(kiln.app);
+    // A form with mistakes is refused field by field, and the card number is not echoed back.
+    const { nextUrl } = await payments().startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
+    await client.get(nextUrl);
+    const bad = await client.post(nextUrl, {
+      cardNumber: '4444 3333 2222 1112',
+      expiryMonth: '13',
+      expiryYear: '2031',
+      cardholderName: '',
+      cvc: '12',
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(page(bad.body).errorSummary(), [
+      'Enter a valid card number',
+      'Enter a real expiry date, for example 03 30',
+      'Enter the name as it appears on the card',
+      'The card security code must be 3 or 4 digits',
+    ]);
+    assert.doesNotMatch(bad.body, /4444 3333 2222 1112/);
+
+    const paid = await payWithCard(client, payment, '4444 3333 2222 1111');
+    const confirmation = await backToKiln(client, paid);
+    assert.equal(page(confirmation.body).heading(), 'Payment received');
+    assert.match(page(confirmation.body).text(), /Visa ending 1111/);
+
+    const after = (await payments().getPayment(kiln.platform.db, payment.id))!;
+    assert.equal(after.status, 'success');
+    assert.equal(after.cardLastFour, '1111');
+    const ledger = await ledgerOf(payment.id);
+    assert.deepEqual(
+      ledger.map((e) => [e.kind, e.amount]),
+      [['charge', 3500]],
+    );
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from payment_sandbox_charges where card_last_four = '1111'
+        and row_to_json(payment_sandbox_charges)::text like '%4444333322221111%'`.execute(kiln.platform.db);
+    assert.equal(rows[0]!.n, 0, 'the full card number is stored nowhere');
+    const events = await kiln.platform.events.forSubject(kiln.platform.db, 'payment', payment.id);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['payment.created', 'payment.started', 'payment.succeeded'],
+    );
+    const [receipt] = await kiln.platform.notify.list(kiln.platform.db, {
+      recipient: 'resident@kilnford.example',
+    });
+    assert.match(receipt!.subject!, new RegExp(`Payment received: ${payment.reference}`));
+
+    // The provider's return arriving again, or a late reconcile, changes nothing.
+    await client.get(`/pay/return/${payment.reference}`);
+    await payments().reconcile(payment.id);
+    assert.equal((await ledgerOf(payment.id)).length, 1);
+    await assert.rejects(payments().startCardPayment(payment, '/'), /already been paid/);
+  });
+
+  test('declined, expired, bad security code and provider error: no money moves, and the resident can try again', async () => {
+    const cases = [
+      ['4000000000000002', 'failed', 'Your card was declined'],
+      ['4000000000000069', 'failed', 'Your card has expired'],
+      ['4000000000000127', 'failed', 'The card security code was not right'],
+      ['4000000000000119', 'error', 'There was a problem with the card payment provider'],
+    ] as const;
+    for (const [card, status, message] of cases) {
+      const payment = await newPayment(1000);
+      const client = new Client(kiln.app);
+      const done = await backToKiln(client, await payWithCard(client, payment, card));
+      assert.equal(page(done.body).heading(), 'Your payment was not taken', card);
+      assert.match(page(done.body).text(), new RegExp(message));
+      const after = (await payments().getPayment(kiln.platform.db, payment.id))!;
+      assert.equal(after.status, status);
+      assert.equal((await ledgerOf(payment.id)).length, 0);
+    }
+    // Trying again after a decline starts a new attempt for the same payment.
+    const payment = await newPayment(1000);
+    const client = new Client(kiln.app);
+    const declined = await backToKiln(client, await payWithCard(client, payment, '4000000000000002'));
+    assert.equal(page(declined.body).heading(), 'Your payment was not taken');
+    const retry = await client.post(`/pay/${payment.reference}/retry`, {});
+    assert.equal(retry.statusCode, 303);
+    const form = await client.follow(retry);
+    assert.equal(page(form.body).heading(), 'Enter card details');
+    const paid = await client.post(String(retry.headers.location), {
+      cardNumber: '4242424242424242',
+      expiryMonth: '01',
+      expiryYear: '30',
+      cardholderName: 'A Moreton',
+      cvc: '999',
+    });
+    assert.equal(page((await backToKiln(client, paid)).body).heading(), 'Payment received');
+    assert.equal((await ledgerOf(payment.id)).length, 1);
+  });
+
+  test('the 3-D Secure card asks for a code; a wrong code fails, the right one pays', async () => {
+    const payment = await newPayment(2000);
+    const client = new Client(kiln.app);
+    const toChallenge = await payWithCard(client, payment, '4000000000003220');
+    const challengeUrl = String(toChallenge.headers.location);
+    const challenge = await client.follow(toChallenge);
+    assert.equal(page(challenge.body).heading(), 'Confirm your payment');
+    assert.equal((await payments().reconcile(payment.id)).status, 'submitted');
+    const empty = await client.post(challengeUrl, { code: '' });
+    assert.deepEqual(page(empty.body).errorSummary(), ['Enter the 6-digit code from your bank']);
+    const wrong = await client.post(challengeUrl, { code: '000000' });
+    const failed = await backToKiln(client, wrong);
+    assert.equal(page(failed.body).heading(), 'Your payment was not taken');
+
+    const retry = await client.post(`/pay/${payment.reference}/retry`, {});
+    await client.follow(retry);
+    const next = String(retry.headers.location);
+    const submitted = await client.post(next, {
+      cardNumber: '4000000000003220',
+      expiryMonth: '12',
+      expiryYear: '2031',
+      cardholderName: 'A Moreton',
+      cvc: '123',
+    });
+    await client.follow(submitted);
+    const ok = await client.post(`${next}/3ds`, { code: '123456' });
+    assert.equal(page((await backToKiln(client, ok)).body).heading(), 'Payment received');
+  });
+
+  test('a payment receipt page is only for its payer', async () => {
+    const payment = await newPayment(700);
+    const stranger = new Client(kiln.app);
+    const res = await stranger.get(`/pay/${payment.reference}/confirmation`);
+    assert.equal(res.statusCode, 404);
+  });
+
+  test('staff refund in part and in full, never above what was taken, within their limit', async () => {
+    const payment = await newPayment(15000);
+    const resident = new Client(kiln.app);
+    await backToKiln(resident, await payWithCard(resident, payment, '4444333322221111'));
+
+    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    let res = await officer.get(`/staff/payments/${payment.reference}`);
+    assert.equal(page(res.body).heading(), `Payment ${payment.reference}`);
+    const refundKey = () =>
+      officer.lastPage!.querySelector('input[name="refundKey"]')!.getAttribute('value')!;
+
+    res = await officer.post(`/staff/payments/${payment.reference}/refund`, {
+      amount: '120',
+      reason: 'Cancelled',
+      refundKey: refundKey(),
+    });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(page(res.body).errorSummary(), [
+      'You can refund up to £100.00; ask a team leader for more',
+    ]);
+
+    res = await officer.post(`/staff/payments/${payment.reference}/refund`, {
+      amount: 'ten',
+      reason: '',
+      refundKey: refundKey(),
+    });
+    assert.deepEqual(page(res.body).errorSummary(), [
+      'Enter an amount in pounds and pence, like 12.50',
+      'Enter why you are refunding this payment',
+    ]);
+
+    const key = refundKey();
+    res = await officer.post(`/staff/payments/${payment.reference}/refund`, {
+      amount: '60.00',
+      reason: 'Part cancelled',
+      refundKey: key,
+    });
+    assert.equal(res.statusCode, 303);
+    // A double click sends the same key: still one refund.
+    await officer.get(`/staff/payments/${payment.reference}`);
+    res = await officer.post(`/staff/payments/${payment.reference}/refund`, {
+      amount: '60.00',
+      reason: 'Part cancelled',
+      refundKey: key,
+    });
+    assert.equal(res.statusCode, 303);
+    assert.equal((await payments().balance(kiln.platform.db, payment.id)).balance, 9000);
+
+    const lead = await staffClient(kiln, 'lead@kilnford.example');
+    await lead.get(`/staff/payments/${payment.reference}`);
+    res = await lead.post(`/staff/payments/${payment.reference}/refund`, {
+      amount: '90.01',
+      reason: 'Too much',
+      refundKey: lead.lastPage!.querySelector('input[name="refundKey"]')!.getAttribute('value')!,
+    });
+    assert.deepEqual(page(res.body).errorSummary(), [
+      'The refund cannot be more than £90.00, the amount left to refund',
+    ]);
+    res = await lead.post(`/staff/payments/${payment.reference}/refund`, {
+      amount: '90',
+      reason: 'Rest cancelled',
+      refundKey: lead.lastPage!.querySelector('input[name="refundKey"]')!.getAttribute('value')!,
+    });
+    assert.equal(res.statusCode, 303);
+    const shown = await lead.follow(res);
+    assert.match(page(shown.body).text(), /Refund RFD-\w{4}-\w{2} of £90.00 made/);
+    assert.deepEqual(
+      (await ledgerOf(payment.id)).map((e) => [e.kind, e.amount]),
+      [
+        ['charge', 15000],
+        ['refund', -6000],
+        ['refund', -9000],
+      ],
+    );
+    const audit = await sql<{ action: string }>`
+      select action from audit_log where subject_id = ${payment.id} and action like 'payment.refund%' order by id`.execute(
+      kiln.platform.db,
+    );
+    assert.deepEqual(
+      audit.rows.map((r) => r.action),
+      ['payment.refund_requested', 'payment.refunded', 'payment.refund_requested', 'payment.refunded'],
+    );
+
+    // The database itself refuses a refund beyond the balance, and any change to the ledger.
+    await assert.rejects(
+      sql`insert into payment_ledger (payment_id, kind, method, amount) values (${payment.id}, 'refund', 'card', -1)`.execute(
+        kiln.platform.db,
+      ),
+      /exceeds the balance/,
+    );
+    await assert.rejects(
+      sql`update payment_ledger set amount = 1 where payment_id = ${payment.id}`.execute(kiln.platform.db),
+      /append-only/,
+    );
+    await assert.rejects(
+      sql`delete from payment_ledger where payment_id = ${payment.id}`.execute(kiln.platform.db),
+      /append-only/,
+    );
+    await assert.rejects(
+      sql`insert into payment_ledger (payment_id, kind, method, amount) values (${payment.id}, 'charge', 'card', 15000)`.execute(
+        kiln.platform.db,
+      ),
+      /payment_ledger_one_take_idx/,
+    );
+  });
+
+  test('agents cannot refund; the payments list shows payments to those who may read them', async () => {
+    const payment = await newPayment(500);
+    const agent = await staffClient(kiln, 'agent@kilnford.example');
+    const list = await agent.get(`/staff/payments?reference=${payment.reference}`);
+    assert.equal(page(list.body).heading(), 'Payments');
+    assert.ok(
+      page(list.body)
+        .links()
+        .some((l) => l.text === payment.reference),
+    );
+    assert.equal(
+      page((await agent.get(`/staff/payments/${payment.reference}`)).body).heading(),
+      `Payment ${payment.reference}`,
+    );
+    assert.equal(agent.lastPage!.querySelector('form[action$="/refund"]'), null, 'no refund form for agents');
+    // Any page with a form gives the agent a valid CSRF token, so the refusal below is the permission's.
+    await agent.get((await payments().startCardPayment(payment, '/')).nextUrl);
+    const res = await agent.post(`/staff/payments/${payment.reference}/refund`, {
+      amount: '1',
+      reason: 'x',
+      refundKey: randomUUID(),
+    });
+    assert.equal(res.statusCode, 403);
+  });
+
+  test('the daily reconciliation balances the ledger against the sandbox settlements, and names a difference', async () => {
+    const lead = await staffClient(kiln, 'lead@kilnford.example');
+    let res = await lead.get('/staff/payments/reconciliation');
+    assert.equal(page(res.body).heading(), 'Daily reconciliation');
+    assert.match(page(res.body).text(), /Balanced/);
+    const report = await payments().reconciliationReport(kiln.platform.db);
+    assert.equal(report.card.balanced, true);
+    assert.ok(report.card.ledgerEntries > 0);
+    // A settlement the ledger never booked (money taken but lost to Kiln) shows up by reference.
+    await sql`insert into payment_sandbox_charges (provider_id, amount, reference, description, return_url, state)
+      values ('sbxlost', 999, 'PAY-LOST-00', 'Lost', '/', 'success')`.execute(kiln.platform.db);
+    await sql`insert into payment_sandbox_settlements (provider_id, provider_reference, kind, amount)
+      values ('sbxlost', 'sbxlost', 'charge', 999)`.execute(kiln.platform.db);
+    res = await lead.get('/staff/payments/reconciliation');
+    assert.match(page(res.body).text(), /Does not balance/);
+    assert.match(page(res.body).text(), /sbxlost missing £9.99/);
+    const measures = await payments().paymentsByMethodPerMonth(kiln.platform.db, '2000-01-01', '2100-01-01');
+    assert.ok(measures.some((m) => m.method === 'card' && m.received > 0));
+  });
+
+  test('a card payment left open (browser closed, process killed) is settled from the provider on the next run', async () => {
+    const payment = await newPayment(4200);
+    const client = new Client(kiln.app);
+    // The resident pays but never comes back to Kiln.
+    await payWithCard(client, payment, '4444333322221111');
+    assert.equal((await payments().getPayment(kiln.platform.db, payment.id))!.status, 'created');
+    const changed = await payments().reconcileUnfinished(0);
+    assert.ok(changed >= 1);
+    assert.equal((await payments().getPayment(kiln.platform.db, payment.id))!.status, 'success');
+    assert.equal((await ledgerOf(payment.id)).length, 1);
+  });
+});

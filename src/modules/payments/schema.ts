@@ -1,0 +1,230 @@
+import type { Migration } from 'kysely';
+import { sqlMigration } from '../../platform/db/index.ts';
+
+/** GOV.UK Pay's payment states; success, failed, cancelled and error are final for one attempt. */
+export const paymentStatuses = [
+  'created',
+  'started',
+  'submitted',
+  'success',
+  'failed',
+  'cancelled',
+  'error',
+] as const;
+export type PaymentStatus = (typeof paymentStatuses)[number];
+
+/** How the money reached the council: the measure the cashless programme tracks. */
+export const paymentMethods = ['card', 'direct_debit', 'paypoint_cash', 'cash_desk'] as const;
+export type PaymentMethod = (typeof paymentMethods)[number];
+
+export const ledgerKinds = ['charge', 'refund', 'dd_collection', 'cash_receipt', 'write_off'] as const;
+export type LedgerKind = (typeof ledgerKinds)[number];
+
+export interface PaymentsTables {
+  payments: {
+    id: string;
+    reference: string;
+    idempotency_key: string;
+    amount: number;
+    description: string;
+    payer_resident_id: string | null;
+    payer_email: string | null;
+    pays_for_type: string;
+    pays_for_id: string;
+    method: PaymentMethod;
+    channel: string;
+    status: PaymentStatus;
+    failure_code: string | null;
+    failure_message: string | null;
+    provider: string | null;
+    provider_id: string | null;
+    next_url: string | null;
+    return_url: string | null;
+    card_brand: string | null;
+    card_last_four: string | null;
+    taken_by_staff: string | null;
+    created_at: Date;
+    updated_at: Date;
+    succeeded_at: Date | null;
+  };
+  payment_ledger: {
+    id: number;
+    payment_id: string;
+    kind: LedgerKind;
+    method: PaymentMethod;
+    /** Signed pence: money in is positive, money out (refunds, write-offs) negative. */
+    amount: number;
+    provider: string | null;
+    provider_reference: string | null;
+    /** The settlement day (Europe/London) the entry belongs to. */
+    entry_date: string;
+    created_at: Date;
+  };
+  payment_refunds: {
+    id: string;
+    reference: string;
+    payment_id: string;
+    idempotency_key: string;
+    amount: number;
+    reason: string;
+    status: 'submitted' | 'success' | 'error';
+    provider_refund_id: string | null;
+    requested_by_type: string;
+    requested_by_id: string | null;
+    created_at: Date;
+    updated_at: Date;
+  };
+  payment_sandbox_charges: {
+    provider_id: string;
+    amount: number;
+    reference: string;
+    description: string;
+    return_url: string;
+    state: PaymentStatus;
+    failure_code: string | null;
+    failure_message: string | null;
+    card_brand: string | null;
+    card_last_four: string | null;
+    challenge_code: string | null;
+    created_at: Date;
+    updated_at: Date;
+  };
+  payment_sandbox_settlements: {
+    id: number;
+    provider_id: string;
+    provider_reference: string;
+    kind: 'charge' | 'refund';
+    amount: number;
+    settled_on: string;
+    created_at: Date;
+  };
+}
+
+export const paymentsMigrations: Record<string, Migration> = {
+  '2026-11-25-0400-payments': sqlMigration(`
+    create table payments (
+      id uuid primary key default gen_random_uuid(),
+      reference text not null unique,
+      idempotency_key text not null,
+      amount integer not null check (amount > 0),
+      description text not null check (length(description) between 1 and 255),
+      payer_resident_id uuid references residents (id) on delete set null,
+      payer_email text,
+      pays_for_type text not null,
+      pays_for_id text not null,
+      method text not null check (method in ('card', 'direct_debit', 'paypoint_cash', 'cash_desk')),
+      channel text not null,
+      status text not null default 'created'
+        check (status in ('created', 'started', 'submitted', 'success', 'failed', 'cancelled', 'error')),
+      failure_code text,
+      failure_message text,
+      provider text,
+      provider_id text unique,
+      next_url text,
+      return_url text,
+      card_brand text,
+      card_last_four text check (card_last_four ~ '^[0-9]{4}$'),
+      taken_by_staff uuid references staff_users (id),
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now(),
+      succeeded_at timestamptz,
+      check ((status = 'success') = (succeeded_at is not null))
+    );
+    create unique index payments_idempotency_idx on payments (idempotency_key);
+    create index payments_pays_for_idx on payments (pays_for_type, pays_for_id);
+    create index payments_resident_idx on payments (payer_resident_id, created_at desc);
+    create index payments_pending_idx on payments (status, updated_at) where status in ('created', 'started', 'submitted');
+
+    create table payment_ledger (
+      id bigserial primary key,
+      payment_id uuid not null references payments (id),
+      kind text not null check (kind in ('charge', 'refund', 'dd_collection', 'cash_receipt', 'write_off')),
+      method text not null check (method in ('card', 'direct_debit', 'paypoint_cash', 'cash_desk')),
+      amount integer not null check (amount <> 0),
+      provider text,
+      provider_reference text,
+      entry_date date not null default (now() at time zone 'Europe/London')::date,
+      created_at timestamptz not null default now(),
+      check ((kind in ('charge', 'dd_collection', 'cash_receipt')) = (amount > 0))
+    );
+    -- Money comes in for a payment once: a second success can never be booked.
+    create unique index payment_ledger_one_take_idx on payment_ledger (payment_id)
+      where kind in ('charge', 'dd_collection', 'cash_receipt');
+    create unique index payment_ledger_provider_ref_idx on payment_ledger (provider, provider_reference)
+      where provider_reference is not null;
+    create index payment_ledger_day_idx on payment_ledger (entry_date, method);
+    create index payment_ledger_payment_idx on payment_ledger (payment_id);
+
+    create function payment_ledger_append_only() returns trigger language plpgsql as $$
+    begin
+      raise exception 'payment_ledger is append-only: % refused', tg_op;
+    end
+    $$;
+    create trigger payment_ledger_append_only before update or delete on payment_ledger
+      for each row execute function payment_ledger_append_only();
+
+    -- Refunds and write-offs never take out more than came in. The payment row is locked first,
+    -- so two refunds of the same payment are checked one after the other, never both against
+    -- the same balance.
+    create function payment_ledger_never_negative() returns trigger language plpgsql as $$
+    declare
+      balance bigint;
+    begin
+      if new.amount < 0 then
+        perform 1 from payments where id = new.payment_id for update;
+        select coalesce(sum(amount), 0) into balance from payment_ledger where payment_id = new.payment_id;
+        if balance + new.amount < 0 then
+          raise exception 'refund of % exceeds the balance % of payment %', -new.amount, balance, new.payment_id
+            using errcode = 'check_violation';
+        end if;
+      end if;
+      return new;
+    end
+    $$;
+    create trigger payment_ledger_never_negative before insert on payment_ledger
+      for each row execute function payment_ledger_never_negative();
+
+    create table payment_refunds (
+      id uuid primary key default gen_random_uuid(),
+      reference text not null unique,
+      payment_id uuid not null references payments (id),
+      idempotency_key text not null unique,
+      amount integer not null check (amount > 0),
+      reason text not null,
+      status text not null default 'submitted' check (status in ('submitted', 'success', 'error')),
+      provider_refund_id text,
+      requested_by_type text not null,
+      requested_by_id text,
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now()
+    );
+    create index payment_refunds_payment_idx on payment_refunds (payment_id);
+
+    -- The sandbox provider's own books: what a real provider would hold on its side.
+    create table payment_sandbox_charges (
+      provider_id text primary key,
+      amount integer not null check (amount > 0),
+      reference text not null,
+      description text not null,
+      return_url text not null,
+      state text not null default 'created',
+      failure_code text,
+      failure_message text,
+      card_brand text,
+      card_last_four text check (card_last_four ~ '^[0-9]{4}$'),
+      challenge_code text,
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now()
+    );
+    create table payment_sandbox_settlements (
+      id bigserial primary key,
+      provider_id text not null references payment_sandbox_charges (provider_id),
+      provider_reference text not null unique,
+      kind text not null check (kind in ('charge', 'refund')),
+      amount integer not null,
+      settled_on date not null default (now() at time zone 'Europe/London')::date,
+      created_at timestamptz not null default now()
+    );
+    create index payment_sandbox_settlements_day_idx on payment_sandbox_settlements (settled_on);
+  `),
+};

@@ -1,0 +1,642 @@
+import { z } from 'zod';
+import type { Actor } from '../../platform/actor.ts';
+import { systemActor } from '../../platform/actor.ts';
+import { recordAudit } from '../../platform/audit/index.ts';
+import { shortReference } from '../../platform/auth/identity.ts';
+import type { Db } from '../../platform/db/index.ts';
+import type { DomainEvent } from '../../platform/events/index.ts';
+import type { Platform } from '../../platform/module.ts';
+import { finalStatuses, movesForward, ProviderError, type PaymentProvider } from './provider.ts';
+import { paymentMethods, type PaymentMethod, type PaymentStatus } from './schema.ts';
+import * as store from './store.ts';
+
+/** A payment as other modules and pages see it. */
+export interface Payment {
+  id: string;
+  reference: string;
+  amount: number;
+  description: string;
+  status: PaymentStatus;
+  method: PaymentMethod;
+  channel: string;
+  paysFor: { type: string; id: string };
+  payerResidentId: string | null;
+  payerEmail: string | null;
+  failureCode: string | null;
+  failureMessage: string | null;
+  cardBrand: string | null;
+  cardLastFour: string | null;
+  returnUrl: string | null;
+  provider: string | null;
+  takenByStaff: string | null;
+  createdAt: Date;
+  succeededAt: Date | null;
+}
+
+export const newPaymentSchema = z
+  .object({
+    amount: z.number().int().positive().max(10_000_000),
+    description: z.string().trim().min(1).max(255),
+    payer: z.object({
+      residentId: z.string().uuid().nullish(),
+      email: z.string().email().max(254).nullish(),
+    }),
+    paysFor: z.object({ type: z.string().min(1).max(60), id: z.string().min(1).max(120) }),
+    idempotencyKey: z.string().min(8).max(200),
+    method: z.enum(paymentMethods).default('card'),
+    channel: z.string().min(1).max(40).default('web'),
+  })
+  .refine((p) => p.payer.residentId || p.payer.email, {
+    message: 'A payment needs a payer: a resident or an email address',
+    path: ['payer'],
+  });
+
+export type NewPayment = z.input<typeof newPaymentSchema> & { actor: Actor };
+
+/** What the `payment.succeeded` event carries. */
+export interface PaymentSucceeded {
+  paymentId: string;
+  reference: string;
+  amount: number;
+  paysFor: { type: string; id: string };
+  method: PaymentMethod;
+}
+
+/** A payment rule was broken; nothing changed. `message` is fit to show. */
+export class PaymentError extends Error {
+  constructor(
+    message: string,
+    readonly code:
+      'not_found' | 'already_paid' | 'not_refundable' | 'refund_too_large' | 'provider' | 'invalid',
+  ) {
+    super(message);
+  }
+}
+
+export function toPayment(row: store.PaymentRow): Payment {
+  return {
+    id: row.id,
+    reference: row.reference,
+    amount: row.amount,
+    description: row.description,
+    status: row.status,
+    method: row.method,
+    channel: row.channel,
+    paysFor: { type: row.pays_for_type, id: row.pays_for_id },
+    payerResidentId: row.payer_resident_id,
+    payerEmail: row.payer_email,
+    failureCode: row.failure_code,
+    failureMessage: row.failure_message,
+    cardBrand: row.card_brand,
+    cardLastFour: row.card_last_four,
+    returnUrl: row.return_url,
+    provider: row.provider,
+    takenByStaff: row.taken_by_staff,
+    createdAt: row.created_at,
+    succeededAt: row.succeeded_at,
+  };
+}
+
+/** A path inside Kiln: residents are only ever sent back to our own pages. */
+export function isLocalPath(url: string): boolean {
+  return /^\/(?![/\\])[\w\-./?=&%~]*$/.test(url);
+}
+
+function londonDay(date = new Date()): string {
+  return date.toLocaleDateString('en-CA', { timeZone: 'Europe/London' });
+}
+
+function pounds(pence: number): string {
+  return `£${(pence / 100).toFixed(2)}`;
+}
+
+/** The rules of taking and returning money. */
+export function createPaymentsService(platform: Platform, provider: PaymentProvider) {
+  const { events, notify, config } = platform;
+  const db = () => platform.db;
+
+  notify.defineTemplate('payment-receipt', {
+    subject: 'Payment received: ((reference))',
+    body:
+      'Thank you. We have received your payment of ((amount)) for ((description)).\n\n' +
+      'Payment reference: ((reference))\nDate: ((date))\nPaid by: ((paid_by))\n\n' +
+      'Keep this email as your receipt. You can view it at ((link))',
+  });
+  notify.defineTemplate('payment-refunded', {
+    subject: 'Refund of ((amount)): ((reference))',
+    body:
+      'We have refunded ((amount)) of your payment ((reference)) for ((description)).\n\n' +
+      'Reason: ((reason))\n\nIt can take up to 5 working days to reach your account.',
+  });
+
+  async function tell(
+    tx: Db,
+    row: store.PaymentRow,
+    message: { template: string; personalisation: Record<string, string> },
+  ) {
+    if (row.payer_resident_id) await notify.toResident(tx, row.payer_resident_id, message);
+    else if (row.payer_email)
+      await notify.send(tx, { channel: 'email', recipient: row.payer_email }, message);
+  }
+
+  async function mustFind(dbOrTx: Db, idOrReference: string): Promise<store.PaymentRow> {
+    const row = /^[0-9a-f-]{36}$/i.test(idOrReference)
+      ? await store.findPayment(dbOrTx, idOrReference)
+      : await store.findPaymentByReference(dbOrTx, idOrReference);
+    if (!row) throw new PaymentError('There is no payment with that reference', 'not_found');
+    return row;
+  }
+
+  /** Books money in: one ledger entry, the success event, an audit entry and a receipt. */
+  async function bookSuccess(
+    tx: Db,
+    row: store.PaymentRow,
+    entry: {
+      kind: 'charge' | 'cash_receipt' | 'dd_collection';
+      providerReference: string | null;
+      actor: Actor;
+    },
+    patch: Partial<store.PaymentRow> = {},
+  ): Promise<store.PaymentRow> {
+    const now = new Date();
+    const updated = await store.updatePayment(tx, row.id, {
+      ...patch,
+      status: 'success',
+      succeeded_at: now,
+      failure_code: null,
+      failure_message: null,
+      next_url: null,
+    });
+    await store.insertLedgerEntry(tx, {
+      payment_id: row.id,
+      kind: entry.kind,
+      method: row.method,
+      amount: row.amount,
+      provider: row.provider,
+      provider_reference: entry.providerReference,
+    });
+    const payload: PaymentSucceeded = {
+      paymentId: row.id,
+      reference: row.reference,
+      amount: row.amount,
+      paysFor: { type: row.pays_for_type, id: row.pays_for_id },
+      method: row.method,
+    };
+    await events.publish(tx, {
+      type: 'payment.succeeded',
+      subjectType: 'payment',
+      subjectId: row.id,
+      actor: entry.actor,
+      payload: { ...payload },
+    });
+    await recordAudit(tx, {
+      actor: entry.actor,
+      action: 'payment.succeeded',
+      subjectType: 'payment',
+      subjectId: row.id,
+      detail: { reference: row.reference, amount: row.amount, method: row.method, channel: row.channel },
+    });
+    await tell(tx, updated, {
+      template: 'payment-receipt',
+      personalisation: {
+        reference: row.reference,
+        amount: pounds(row.amount),
+        description: row.description,
+        date: now.toLocaleString('en-GB', {
+          timeZone: 'Europe/London',
+          dateStyle: 'long',
+          timeStyle: 'short',
+        }),
+        paid_by: updated.card_brand
+          ? `${updated.card_brand} card ending ${updated.card_last_four}`
+          : row.method.replace('_', ' '),
+        link: `${config.PUBLIC_URL}/pay/${row.reference}/confirmation`,
+      },
+    });
+    return updated;
+  }
+
+  const service = {
+    provider,
+
+    /** Creates a payment in the caller's transaction; the same idempotency key returns the same payment. */
+    async createPayment(tx: Db, input: NewPayment): Promise<Payment & { created: boolean }> {
+      const parsed = newPaymentSchema.safeParse(input);
+      if (!parsed.success)
+        throw new PaymentError(parsed.error.issues.map((i) => i.message).join('; '), 'invalid');
+      const p = parsed.data;
+      const { payment, created } = await store.insertPayment(tx, {
+        reference: shortReference('PAY'),
+        idempotency_key: p.idempotencyKey,
+        amount: p.amount,
+        description: p.description,
+        payer_resident_id: p.payer.residentId ?? null,
+        payer_email: p.payer.email?.toLowerCase() ?? null,
+        pays_for_type: p.paysFor.type,
+        pays_for_id: p.paysFor.id,
+        method: p.method,
+        channel: p.channel,
+        taken_by_staff: input.actor.type === 'staff' ? input.actor.id : null,
+      });
+      if (created) {
+        await events.publish(tx, {
+          type: 'payment.created',
+          subjectType: 'payment',
+          subjectId: payment.id,
+          actor: input.actor,
+          payload: {
+            reference: payment.reference,
+            amount: payment.amount,
+            paysFor: p.paysFor,
+            method: p.method,
+          },
+        });
+        await recordAudit(tx, {
+          actor: input.actor,
+          action: 'payment.created',
+          subjectType: 'payment',
+          subjectId: payment.id,
+          detail: { reference: payment.reference, amount: payment.amount, channel: p.channel },
+        });
+      }
+      return { ...toPayment(payment), created };
+    },
+
+    /** A payment by id or reference, or undefined. */
+    async getPayment(dbOrTx: Db, idOrReference: string): Promise<Payment | undefined> {
+      const row = /^[0-9a-f-]{36}$/i.test(idOrReference)
+        ? await store.findPayment(dbOrTx, idOrReference)
+        : await store.findPaymentByReference(dbOrTx, idOrReference);
+      return row && toPayment(row);
+    },
+
+    /**
+     * Starts (or resumes) a card payment and gives the URL to send the resident to. Call it after
+     * the transaction that created the payment has committed: it talks to the provider.
+     * `returnUrl` is a Kiln path the resident lands on when the payment is finished.
+     */
+    async startCardPayment(
+      payment: { id: string },
+      returnUrl: string,
+      actor: Actor = systemActor,
+    ): Promise<{ nextUrl: string }> {
+      if (!isLocalPath(returnUrl))
+        throw new PaymentError('The return address must be a path in Kiln', 'invalid');
+      const row = await mustFind(db(), payment.id);
+      if (row.status === 'success') throw new PaymentError('This has already been paid', 'already_paid');
+      if (row.method !== 'card') throw new PaymentError('This payment is not a card payment', 'invalid');
+      if (row.provider_id && !finalStatuses.includes(row.status)) {
+        const remote = await provider.get(row.provider_id);
+        if (remote.nextUrl && !finalStatuses.includes(remote.status)) {
+          if (row.return_url !== returnUrl)
+            await db()
+              .transaction()
+              .execute((tx) => store.updatePayment(tx, row.id, { return_url: returnUrl }));
+          return { nextUrl: remote.nextUrl };
+        }
+        // The earlier attempt is no longer payable (or finished): bring Kiln up to date first.
+        const now = await service.reconcile(row.id);
+        if (now.status === 'success') throw new PaymentError('This has already been paid', 'already_paid');
+      }
+      const created = await provider.create({
+        amount: row.amount,
+        reference: row.reference,
+        description: row.description,
+        returnUrl: `${config.PUBLIC_URL}/pay/return/${row.reference}`,
+        idempotencyKey: `${row.id}-${Date.now()}`,
+        email: row.payer_email,
+      });
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          const locked = (await store.lockPayment(tx, row.id))!;
+          if (locked.status === 'success')
+            throw new PaymentError('This has already been paid', 'already_paid');
+          const previous = locked.provider_id;
+          await store.updatePayment(tx, row.id, {
+            status: created.status,
+            provider: provider.name,
+            provider_id: created.providerId,
+            next_url: created.nextUrl,
+            return_url: returnUrl,
+            failure_code: null,
+            failure_message: null,
+          });
+          await events.publish(tx, {
+            type: 'payment.started',
+            subjectType: 'payment',
+            subjectId: row.id,
+            actor,
+            payload: { reference: row.reference, provider: provider.name, previousAttempt: previous },
+          });
+          await recordAudit(tx, {
+            actor,
+            action: 'payment.started',
+            subjectType: 'payment',
+            subjectId: row.id,
+            detail: { reference: row.reference, provider: provider.name },
+          });
+          if (!created.nextUrl) throw new PaymentError('The card provider gave no payment page', 'provider');
+          return { nextUrl: created.nextUrl };
+        });
+    },
+
+    /**
+     * Asks the provider where a payment stands and applies it. Safe to call any number of times,
+     * in any order: a finished payment never changes and money is booked once.
+     */
+    async reconcile(idOrReference: string, actor: Actor = systemActor): Promise<Payment> {
+      const row = await mustFind(db(), idOrReference);
+      if (!row.provider_id || finalStatuses.includes(row.status) || row.provider !== provider.name)
+        return toPayment(row);
+      const remote = await provider.get(row.provider_id);
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          const locked = (await store.lockPayment(tx, row.id))!;
+          if (locked.provider_id !== remote.providerId || !movesForward(locked.status, remote.status)) {
+            return toPayment(locked);
+          }
+          const seen = { card_brand: remote.cardBrand, card_last_four: remote.cardLastFour };
+          if (remote.status === 'success') {
+            if (remote.amount !== locked.amount) {
+              const updated = await store.updatePayment(tx, locked.id, {
+                status: 'error',
+                failure_code: 'KLN-AMOUNT',
+                failure_message: 'The provider took a different amount; staff will check it',
+              });
+              await recordAudit(tx, {
+                actor,
+                action: 'payment.amount_mismatch',
+                subjectType: 'payment',
+                subjectId: locked.id,
+                detail: { expected: locked.amount, provider: remote.amount },
+              });
+              return toPayment(updated);
+            }
+            return toPayment(
+              await bookSuccess(
+                tx,
+                locked,
+                { kind: 'charge', providerReference: remote.providerId, actor },
+                seen,
+              ),
+            );
+          }
+          const updated = await store.updatePayment(tx, locked.id, {
+            status: remote.status,
+            failure_code: remote.failureCode,
+            failure_message: remote.failureMessage,
+            ...seen,
+          });
+          if (finalStatuses.includes(remote.status)) {
+            await events.publish(tx, {
+              type: `payment.${remote.status}`,
+              subjectType: 'payment',
+              subjectId: locked.id,
+              actor,
+              payload: { reference: locked.reference, code: remote.failureCode },
+            });
+          }
+          await recordAudit(tx, {
+            actor,
+            action: `payment.${remote.status}`,
+            subjectType: 'payment',
+            subjectId: locked.id,
+            detail: { reference: locked.reference, code: remote.failureCode },
+          });
+          return toPayment(updated);
+        });
+    },
+
+    /** Reconciles card payments left open (a closed browser, a process killed mid-payment). */
+    async reconcileUnfinished(olderThanMinutes = 15): Promise<number> {
+      const rows = await store.listUnfinished(db(), new Date(Date.now() - olderThanMinutes * 60_000));
+      let changed = 0;
+      for (const row of rows) {
+        try {
+          const after = await service.reconcile(row.id);
+          if (after.status !== row.status) changed += 1;
+        } catch {
+          // The provider is unreachable: the next run tries again.
+        }
+      }
+      return changed;
+    },
+
+    /**
+     * Refunds all or part of a payment. Never more than the ledger says is left (less any refund
+     * still in flight); the database refuses it too. Same idempotency key, same refund.
+     */
+    async refund(input: {
+      payment: string;
+      amount: number;
+      reason: string;
+      idempotencyKey: string;
+      actor: Actor;
+      /** The most this person may refund in one go, in pence. */
+      limit?: number;
+    }) {
+      if (!Number.isInteger(input.amount) || input.amount <= 0)
+        throw new PaymentError('Enter a refund amount of at least 1p', 'invalid');
+      if (input.limit !== undefined && input.amount > input.limit)
+        throw new PaymentError(
+          `You can refund up to ${pounds(input.limit)}; ask a team leader for more`,
+          'refund_too_large',
+        );
+      const row = await mustFind(db(), input.payment);
+      const prepared = await db()
+        .transaction()
+        .execute(async (tx) => {
+          const locked = (await store.lockPayment(tx, row.id))!;
+          if (locked.status !== 'success')
+            throw new PaymentError('Only a payment that succeeded can be refunded', 'not_refundable');
+          const { balance } = await store.balanceOf(tx, locked.id);
+          const available = balance - (await store.refundsInFlight(tx, locked.id));
+          const { refund, created } = await store.insertRefund(tx, {
+            reference: shortReference('RFD'),
+            payment_id: locked.id,
+            idempotency_key: input.idempotencyKey,
+            amount: input.amount,
+            reason: input.reason.slice(0, 500),
+            requested_by_type: input.actor.type,
+            requested_by_id: input.actor.id,
+          });
+          if (!created) return { refund, available, created };
+          if (input.amount > available)
+            throw new PaymentError(
+              `The refund cannot be more than ${pounds(available)}, the amount left to refund`,
+              'refund_too_large',
+            );
+          await recordAudit(tx, {
+            actor: input.actor,
+            action: 'payment.refund_requested',
+            subjectType: 'payment',
+            subjectId: locked.id,
+            detail: {
+              reference: locked.reference,
+              refund: refund.reference,
+              amount: input.amount,
+              reason: input.reason,
+            },
+          });
+          return { refund, available, created };
+        });
+      if (!prepared.created) return prepared.refund;
+
+      let outcome: { refundId: string | null; status: 'submitted' | 'success' | 'error' };
+      if (row.method === 'card' && row.provider_id) {
+        try {
+          outcome = await provider.refund(row.provider_id, {
+            amount: input.amount,
+            refundAmountAvailable: prepared.available,
+            idempotencyKey: prepared.refund.id,
+          });
+        } catch (error) {
+          await db()
+            .transaction()
+            .execute(async (tx) => {
+              await store.updateRefund(tx, prepared.refund.id, { status: 'error' });
+              await recordAudit(tx, {
+                actor: input.actor,
+                action: 'payment.refund_failed',
+                subjectType: 'payment',
+                subjectId: row.id,
+                detail: { refund: prepared.refund.reference, error: String(error).slice(0, 300) },
+              });
+            });
+          throw new PaymentError(
+            'The card provider did not accept the refund; no money has moved',
+            'provider',
+          );
+        }
+      } else {
+        // Cash and Direct Debit refunds are paid by the council's finance system: booked here directly.
+        outcome = { refundId: null, status: 'success' };
+      }
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          if (outcome.status !== 'success') {
+            return store.updateRefund(tx, prepared.refund.id, {
+              status: outcome.status,
+              provider_refund_id: outcome.refundId,
+            });
+          }
+          await store.insertLedgerEntry(tx, {
+            payment_id: row.id,
+            kind: 'refund',
+            method: row.method,
+            amount: -input.amount,
+            provider: row.provider,
+            provider_reference: outcome.refundId,
+          });
+          const done = await store.updateRefund(tx, prepared.refund.id, {
+            status: 'success',
+            provider_refund_id: outcome.refundId,
+          });
+          await events.publish(tx, {
+            type: 'payment.refunded',
+            subjectType: 'payment',
+            subjectId: row.id,
+            actor: input.actor,
+            payload: { reference: row.reference, refund: done.reference, amount: input.amount },
+          });
+          await recordAudit(tx, {
+            actor: input.actor,
+            action: 'payment.refunded',
+            subjectType: 'payment',
+            subjectId: row.id,
+            detail: { reference: row.reference, refund: done.reference, amount: input.amount },
+          });
+          await tell(tx, row, {
+            template: 'payment-refunded',
+            personalisation: {
+              reference: row.reference,
+              amount: pounds(input.amount),
+              description: row.description,
+              reason: input.reason || 'Refund',
+            },
+          });
+          return done;
+        });
+    },
+
+    /** Records money received outside the card provider (cash at a pay-point or desk, Direct Debit). */
+    async recordReceipt(
+      tx: Db,
+      input: {
+        payment: string;
+        kind: 'cash_receipt' | 'dd_collection';
+        providerReference: string;
+        actor: Actor;
+      },
+    ): Promise<Payment> {
+      const found = await mustFind(tx, input.payment);
+      const locked = (await store.lockPayment(tx, found.id))!;
+      if (locked.status === 'success') throw new PaymentError('This has already been paid', 'already_paid');
+      return toPayment(
+        await bookSuccess(tx, locked, {
+          kind: input.kind,
+          providerReference: input.providerReference,
+          actor: input.actor,
+        }),
+      );
+    },
+
+    /** Money in and out of one payment, from the ledger. */
+    balance: (dbOrTx: Db, paymentId: string) => store.balanceOf(dbOrTx, paymentId),
+    ledger: (dbOrTx: Db, paymentId: string) => store.listLedger(dbOrTx, paymentId),
+    refunds: (dbOrTx: Db, paymentId: string) => store.listRefunds(dbOrTx, paymentId),
+    list: async (dbOrTx: Db, filter: store.PaymentFilter = {}) =>
+      (await store.listPayments(dbOrTx, filter)).map(toPayment),
+
+    /** Measures for insights: money received per method per month (`from` inclusive, `to` exclusive, YYYY-MM-DD). */
+    paymentsByMethodPerMonth: (dbOrTx: Db, from: string, to: string) =>
+      store.totalsByMethodAndMonth(dbOrTx, from, to),
+
+    /**
+     * The day's reconciliation, per method: the ledger against the provider's settlement records.
+     * Card payments through the sandbox are checked entry by entry; other sources say so.
+     */
+    async reconciliationReport(dbOrTx: Db, day = londonDay()) {
+      const ledger = await store.ledgerTotalsForDay(dbOrTx, day);
+      const rows = paymentMethods.map((method) => {
+        const lines = ledger.filter((l) => l.method === method);
+        return {
+          method,
+          entries: lines.reduce((s, l) => s + l.entries, 0),
+          net: lines.reduce((s, l) => s + l.net, 0),
+        };
+      });
+      const sandboxLedger = ledger.filter((l) => l.provider === 'sandbox');
+      const settlement = await store.sandboxSettlementTotals(dbOrTx, day);
+      const mismatches = await store.sandboxMismatches(dbOrTx, day);
+      const ledgerNet = sandboxLedger.reduce((s, l) => s + l.net, 0);
+      return {
+        day,
+        methods: rows,
+        card: {
+          provider: 'sandbox',
+          ledgerEntries: sandboxLedger.reduce((s, l) => s + l.entries, 0),
+          ledgerNet,
+          settlementEntries: settlement.entries,
+          settlementNet: settlement.net,
+          balanced: mismatches.length === 0 && ledgerNet === settlement.net,
+          mismatches,
+        },
+      };
+    },
+
+    /** Subscribes a named handler to `payment.succeeded` (delivered at least once: be idempotent). */
+    onPaymentSucceeded(subscriber: string, handler: (event: DomainEvent<PaymentSucceeded>) => Promise<void>) {
+      events.subscribe('payment.succeeded', subscriber, (event) =>
+        handler(event as unknown as DomainEvent<PaymentSucceeded>),
+      );
+    },
+  };
+  return service;
+}
+
+export type PaymentsService = ReturnType<typeof createPaymentsService>;
+export { ProviderError };

@@ -1,0 +1,330 @@
+import { sql } from 'kysely';
+import { tables, type Db } from '../../platform/db/index.ts';
+import type { PaymentMethod, PaymentsTables } from './schema.ts';
+
+export type PaymentRow = PaymentsTables['payments'];
+export type LedgerRow = PaymentsTables['payment_ledger'];
+export type RefundRow = PaymentsTables['payment_refunds'];
+export type SandboxChargeRow = PaymentsTables['payment_sandbox_charges'];
+
+export type NewPaymentRow = Pick<
+  PaymentRow,
+  | 'reference'
+  | 'idempotency_key'
+  | 'amount'
+  | 'description'
+  | 'payer_resident_id'
+  | 'payer_email'
+  | 'pays_for_type'
+  | 'pays_for_id'
+  | 'method'
+  | 'channel'
+  | 'taken_by_staff'
+>;
+
+const t = (db: Db) => tables<PaymentsTables>(db);
+
+/** Inserts a payment unless one with the same idempotency key exists; returns the payment either way. */
+export async function insertPayment(
+  db: Db,
+  row: NewPaymentRow,
+): Promise<{ payment: PaymentRow; created: boolean }> {
+  const inserted = await t(db)
+    .insertInto('payments')
+    .values(row as never)
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { payment: inserted, created: true };
+  const existing = await t(db)
+    .selectFrom('payments')
+    .selectAll()
+    .where('idempotency_key', '=', row.idempotency_key)
+    .executeTakeFirstOrThrow();
+  return { payment: existing, created: false };
+}
+
+export function findPayment(db: Db, id: string): Promise<PaymentRow | undefined> {
+  return t(db).selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function findPaymentByReference(db: Db, reference: string): Promise<PaymentRow | undefined> {
+  return t(db).selectFrom('payments').selectAll().where('reference', '=', reference).executeTakeFirst();
+}
+
+export function findPaymentByProviderId(db: Db, providerId: string): Promise<PaymentRow | undefined> {
+  return t(db).selectFrom('payments').selectAll().where('provider_id', '=', providerId).executeTakeFirst();
+}
+
+/** Reads a payment and locks its row until the transaction ends: changes to one payment queue. */
+export function lockPayment(tx: Db, id: string): Promise<PaymentRow | undefined> {
+  return t(tx).selectFrom('payments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function updatePayment(
+  tx: Db,
+  id: string,
+  patch: Partial<Omit<PaymentRow, 'id' | 'reference' | 'idempotency_key' | 'amount' | 'created_at'>>,
+): Promise<PaymentRow> {
+  return t(tx)
+    .updateTable('payments')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertLedgerEntry(
+  tx: Db,
+  entry: Omit<LedgerRow, 'id' | 'created_at' | 'entry_date'> & { entry_date?: string },
+): Promise<LedgerRow> {
+  return t(tx)
+    .insertInto('payment_ledger')
+    .values(entry as never)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function listLedger(db: Db, paymentId: string): Promise<LedgerRow[]> {
+  return t(db)
+    .selectFrom('payment_ledger')
+    .selectAll()
+    .where('payment_id', '=', paymentId)
+    .orderBy('id')
+    .execute();
+}
+
+/** Money in, money out and what is left, derived from the ledger (never stored). */
+export async function balanceOf(
+  db: Db,
+  paymentId: string,
+): Promise<{ taken: number; returned: number; balance: number }> {
+  const row = await t(db)
+    .selectFrom('payment_ledger')
+    .select([
+      sql<number>`coalesce(sum(amount) filter (where amount > 0), 0)::int`.as('taken'),
+      sql<number>`coalesce(-sum(amount) filter (where amount < 0), 0)::int`.as('returned'),
+    ])
+    .where('payment_id', '=', paymentId)
+    .executeTakeFirstOrThrow();
+  return {
+    taken: Number(row.taken),
+    returned: Number(row.returned),
+    balance: Number(row.taken) - Number(row.returned),
+  };
+}
+
+export async function refundsInFlight(tx: Db, paymentId: string): Promise<number> {
+  const row = await t(tx)
+    .selectFrom('payment_refunds')
+    .select(sql<number>`coalesce(sum(amount), 0)::int`.as('total'))
+    .where('payment_id', '=', paymentId)
+    .where('status', '=', 'submitted')
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+export async function insertRefund(
+  tx: Db,
+  row: Omit<RefundRow, 'id' | 'created_at' | 'updated_at' | 'status' | 'provider_refund_id'>,
+): Promise<{ refund: RefundRow; created: boolean }> {
+  const inserted = await t(tx)
+    .insertInto('payment_refunds')
+    .values(row as never)
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { refund: inserted, created: true };
+  const existing = await t(tx)
+    .selectFrom('payment_refunds')
+    .selectAll()
+    .where('idempotency_key', '=', row.idempotency_key)
+    .executeTakeFirstOrThrow();
+  return { refund: existing, created: false };
+}
+
+export function updateRefund(
+  tx: Db,
+  id: string,
+  patch: Partial<Pick<RefundRow, 'status' | 'provider_refund_id'>>,
+) {
+  return t(tx)
+    .updateTable('payment_refunds')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function listRefunds(db: Db, paymentId: string): Promise<RefundRow[]> {
+  return t(db)
+    .selectFrom('payment_refunds')
+    .selectAll()
+    .where('payment_id', '=', paymentId)
+    .orderBy('created_at')
+    .execute();
+}
+
+export interface PaymentFilter {
+  status?: string;
+  reference?: string;
+  residentId?: string;
+  paysFor?: { type: string; id: string };
+  limit?: number;
+}
+
+export function listPayments(db: Db, filter: PaymentFilter = {}): Promise<PaymentRow[]> {
+  let q = t(db)
+    .selectFrom('payments')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .limit(filter.limit ?? 100);
+  if (filter.status) q = q.where('status', '=', filter.status as PaymentRow['status']);
+  if (filter.reference) q = q.where('reference', '=', filter.reference);
+  if (filter.residentId) q = q.where('payer_resident_id', '=', filter.residentId);
+  if (filter.paysFor)
+    q = q.where('pays_for_type', '=', filter.paysFor.type).where('pays_for_id', '=', filter.paysFor.id);
+  return q.execute();
+}
+
+/** Card payments still open at the provider, last touched before `before`: for reconciling after a crash. */
+export function listUnfinished(db: Db, before: Date, limit = 100): Promise<PaymentRow[]> {
+  return t(db)
+    .selectFrom('payments')
+    .selectAll()
+    .where('status', 'in', ['created', 'started', 'submitted'])
+    .where('provider_id', 'is not', null)
+    .where('updated_at', '<', before)
+    .orderBy('updated_at')
+    .limit(limit)
+    .execute();
+}
+
+/** Money received per method and calendar month (Europe/London), net of refunds. */
+export async function totalsByMethodAndMonth(db: Db, from: string, to: string) {
+  const rows = await t(db)
+    .selectFrom('payment_ledger')
+    .select([
+      sql<string>`to_char(entry_date, 'YYYY-MM')`.as('month'),
+      'method',
+      sql<number>`count(*) filter (where amount > 0)::int`.as('payments'),
+      sql<number>`coalesce(sum(amount) filter (where amount > 0), 0)::bigint`.as('received'),
+      sql<number>`coalesce(-sum(amount) filter (where amount < 0), 0)::bigint`.as('refunded'),
+    ])
+    .where('entry_date', '>=', from)
+    .where('entry_date', '<', to)
+    .groupBy([sql`to_char(entry_date, 'YYYY-MM')`, 'method'])
+    .orderBy('month')
+    .orderBy('method')
+    .execute();
+  return rows.map((r) => ({
+    month: r.month,
+    method: r.method as PaymentMethod,
+    payments: Number(r.payments),
+    received: Number(r.received),
+    refunded: Number(r.refunded),
+  }));
+}
+
+/** The ledger's totals for one settlement day, per method and provider. */
+export async function ledgerTotalsForDay(db: Db, day: string) {
+  const rows = await t(db)
+    .selectFrom('payment_ledger')
+    .select([
+      'method',
+      'provider',
+      sql<number>`count(*)::int`.as('entries'),
+      sql<number>`coalesce(sum(amount), 0)::bigint`.as('net'),
+    ])
+    .where('entry_date', '=', day)
+    .groupBy(['method', 'provider'])
+    .execute();
+  return rows.map((r) => ({
+    method: r.method,
+    provider: r.provider,
+    entries: Number(r.entries),
+    net: Number(r.net),
+  }));
+}
+
+/** Ledger entries of a day that the sandbox provider has no settlement for, or disagrees on. */
+export async function sandboxMismatches(db: Db, day: string, limit = 20) {
+  const { rows } = await sql<{ provider_reference: string; ledger: number | null; provider: number | null }>`
+    select coalesce(l.provider_reference, s.provider_reference) as provider_reference,
+           l.amount as ledger, s.amount as provider
+    from (select provider_reference, amount from payment_ledger
+          where entry_date = ${day} and provider = 'sandbox') l
+    full join (select provider_reference, amount from payment_sandbox_settlements where settled_on = ${day}) s
+      on s.provider_reference = l.provider_reference
+    where l.amount is distinct from s.amount
+    limit ${limit}`.execute(db);
+  return rows.map((r) => ({
+    providerReference: r.provider_reference,
+    ledger: r.ledger === null ? null : Number(r.ledger),
+    provider: r.provider === null ? null : Number(r.provider),
+  }));
+}
+
+export async function sandboxSettlementTotals(db: Db, day: string) {
+  const row = await t(db)
+    .selectFrom('payment_sandbox_settlements')
+    .select([
+      sql<number>`count(*)::int`.as('entries'),
+      sql<number>`coalesce(sum(amount), 0)::bigint`.as('net'),
+    ])
+    .where('settled_on', '=', day)
+    .executeTakeFirstOrThrow();
+  return { entries: Number(row.entries), net: Number(row.net) };
+}
+
+// The sandbox provider's own books.
+
+export function insertSandboxCharge(
+  db: Db,
+  row: Pick<SandboxChargeRow, 'provider_id' | 'amount' | 'reference' | 'description' | 'return_url'>,
+) {
+  return t(db)
+    .insertInto('payment_sandbox_charges')
+    .values(row as never)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function findSandboxCharge(db: Db, providerId: string, lock = false) {
+  let q = t(db).selectFrom('payment_sandbox_charges').selectAll().where('provider_id', '=', providerId);
+  if (lock) q = q.forUpdate();
+  return q.executeTakeFirst();
+}
+
+export function updateSandboxCharge(
+  db: Db,
+  providerId: string,
+  patch: Partial<Omit<SandboxChargeRow, 'provider_id' | 'amount' | 'created_at'>>,
+) {
+  return t(db)
+    .updateTable('payment_sandbox_charges')
+    .set({ ...patch, updated_at: new Date() })
+    .where('provider_id', '=', providerId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertSandboxSettlement(
+  db: Db,
+  row: { provider_id: string; provider_reference: string; kind: 'charge' | 'refund'; amount: number },
+) {
+  await t(db)
+    .insertInto('payment_sandbox_settlements')
+    .values(row as never)
+    .onConflict((oc) => oc.column('provider_reference').doNothing())
+    .execute();
+}
+
+export async function sandboxSettledTotal(db: Db, providerId: string): Promise<number> {
+  const row = await t(db)
+    .selectFrom('payment_sandbox_settlements')
+    .select(sql<number>`coalesce(sum(amount), 0)::bigint`.as('total'))
+    .where('provider_id', '=', providerId)
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
