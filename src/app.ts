@@ -17,9 +17,10 @@ import { Notify } from './platform/notify/index.ts';
 import { registerPlatformPages } from './platform/pages.ts';
 import { buildStylesheet, createViews } from './platform/views/index.ts';
 import { casesModule, createCases } from './modules/cases/index.ts';
+import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
-export const modules: ModuleDefinition[] = [casesModule];
+export const modules: ModuleDefinition[] = [casesModule, paymentsModule];
 
 export interface AppOptions {
   config?: Config;
@@ -39,8 +40,9 @@ export interface Kiln {
 }
 
 function buildServices(platform: Platform) {
+  const payments = createPayments(platform);
   const cases = createCases(platform);
-  return { cases };
+  return { cases, payments };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */
