@@ -3,6 +3,7 @@ import { loadConfig, type Config } from './config.ts';
 import { sealAuditLog } from './platform/audit/index.ts';
 import { registerIdentity, type StaffNavItem, type StaffRoute } from './platform/auth/identity.ts';
 import { registerAuthRoutes } from './platform/auth/routes.ts';
+import { apiKeysNavigation } from './platform/auth/api-keys-routes.ts';
 import { registerSessions } from './platform/auth/sessions.ts';
 import { migrate, openDatabase, type Database } from './platform/db/index.ts';
 import { platformMigrations } from './platform/db/platform-schema.ts';
@@ -17,10 +18,11 @@ import { Notify } from './platform/notify/index.ts';
 import { registerPlatformPages } from './platform/pages.ts';
 import { buildStylesheet, createViews } from './platform/views/index.ts';
 import { casesModule, createCases } from './modules/cases/index.ts';
+import { accountsModule, createAccounts } from './modules/accounts/index.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
-export const modules: ModuleDefinition[] = [casesModule, paymentsModule];
+export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule];
 
 export interface AppOptions {
   config?: Config;
@@ -42,7 +44,8 @@ export interface Kiln {
 function buildServices(platform: Platform) {
   const payments = createPayments(platform);
   const cases = createCases(platform);
-  return { cases, payments };
+  const accounts = createAccounts(platform, { cases: cases.service });
+  return { cases, accounts, payments };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */
@@ -104,7 +107,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   };
 
   const services = buildServices(platform);
-  const staffNavigation: StaffNavItem[] = modules.flatMap((m) => m.staffNavigation ?? []);
+  const staffNavigation: StaffNavItem[] = [...modules.flatMap((m) => m.staffNavigation ?? []), apiKeysNavigation];
   registerSessions(app, database.db, {
     ttlHours: config.SESSION_TTL_HOURS,
     secureCookies: config.secureCookies,

@@ -52,6 +52,8 @@ export async function revokeApiKey(db: Db, id: string): Promise<boolean> {
     .where('id', '=', id)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
+  // This process forgets the key at once; others within CACHE_MS.
+  for (const [keyHash, entry] of cache) if (entry.client.id === id) cache.delete(keyHash);
   return Number(result.numUpdatedRows) > 0;
 }
 

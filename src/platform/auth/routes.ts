@@ -7,6 +7,7 @@ import type { Notify } from '../notify/index.ts';
 import { shortReference, type IdentityTables } from './identity.ts';
 import { verifyPassword } from './passwords.ts';
 import { verifyTotp } from './totp.ts';
+import { registerApiKeyRoutes } from './api-keys-routes.ts';
 
 interface LinkTables extends IdentityTables {
   magic_links: {
@@ -297,4 +298,6 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
     request.session.destroy();
     return reply.redirect('/staff/sign-in', 303);
   });
+
+  registerApiKeyRoutes(app, db);
 }
