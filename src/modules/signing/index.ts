@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import type { ModuleDefinition, Platform } from '../../platform/module.ts';
+import type { AccountsService } from '../accounts/index.ts';
+import { seedSigningDemo } from './demo.ts';
+import { registerResidentRoutes } from './routes-resident.ts';
+import { registerSignerRoutes } from './routes-signer.ts';
+import { registerStaffRoutes } from './routes-staff.ts';
+import { registerVerifyRoutes } from './routes-verify.ts';
+import { signingMigrations } from './schema.ts';
+import { createSigningService } from './service.ts';
+import * as store from './store.ts';
+
+export type { SigningService, NewEnvelope, NewSigner } from './service.ts';
+export { SigningError } from './service.ts';
+export { templateKinds, type TemplateKind } from './schema.ts';
+
+export const signingModule: ModuleDefinition = {
+  name: 'signing',
+  migrations: signingMigrations,
+  staffNavigation: [
+    { href: '/staff/signing', text: 'Signing', section: 'signing', permission: 'signing:send' },
+  ],
+};
+
+export interface SigningDependencies {
+  /** My account's data download and deletion cover the resident's documents. */
+  accounts?: Pick<AccountsService, 'personalData'>;
+}
+
+/** Builds Kiln Sign: templates, envelopes, the signer journey, sealing, verification and digital letters. */
+export function createSigning(platform: Platform, deps: SigningDependencies = {}) {
+  const service = createSigningService(platform);
+  deps.accounts?.personalData.add({
+    name: 'documents',
+    async export(db, residentId) {
+      const documents = await service.listDocumentsForResident(db, residentId);
+      return {
+        paperless: await service.isPaperless(db, residentId),
+        documents: documents.map((d) => ({
+          reference: d.reference,
+          title: d.title,
+          kind: d.kind,
+          deliveredAt: d.delivered_at,
+        })),
+      };
+    },
+    erase: (tx, residentId) => store.eraseResident(tx, residentId),
+  });
+  return {
+    service,
+    /** Envelopes a resident is party to, for the customer view. */
+    envelopesForResident: (db: Parameters<typeof store.envelopesForResident>[0], residentId: string) =>
+      store.envelopesForResident(db, residentId),
+    /** Demo data: a template of each kind and a tenancy agreement waiting for the demo resident. */
+    async seedDemo(resident: { name: string; email: string }, officerEmail: string, officerName: string) {
+      const officerId = await store.staffIdByEmail(platform.db, officerEmail);
+      if (!officerId) return;
+      await seedSigningDemo(service, { officerId, officerName, officerEmail, resident });
+    },
+    register(app: FastifyInstance) {
+      registerSignerRoutes(app, platform, service);
+      registerStaffRoutes(app, platform, service);
+      registerResidentRoutes(app, platform, service);
+      registerVerifyRoutes(app, platform, service);
+    },
+  };
+}

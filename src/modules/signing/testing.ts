@@ -1,0 +1,112 @@
+// Helpers for Kiln Sign's own tests: they drive the real pages, as a signer would.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestKiln } from '../../../test/support/app.ts';
+import { Client, page } from '../../../test/support/http.ts';
+
+const run = promisify(execFile);
+
+/** The newest message of a template to a recipient, once the outbox has it. */
+export async function latestMessage(kiln: TestKiln, recipient: string, template: string) {
+  return kiln.eventually(async () => {
+    const messages = await kiln.platform.notify.list(kiln.platform.db, { recipient });
+    return messages.find((m) => m.template === template);
+  });
+}
+
+export function signingPath(body: string): string {
+  const path = body.match(/http:\/\/localhost:3000(\/sign\/[\w-]+)/)?.[1];
+  if (!path) throw new Error(`No signing link in: ${body}`);
+  return path;
+}
+
+export function codeIn(body: string): string {
+  const code = body.match(/\b(\d{6})\b/)?.[1];
+  if (!code) throw new Error(`No code in: ${body}`);
+  return code;
+}
+
+/** Follows an invitation to the document page: link, security code. Returns the signer's client. */
+export async function openInvitation(
+  kiln: TestKiln,
+  email: string,
+): Promise<{ client: Client; link: string }> {
+  const invitation = await latestMessage(kiln, email, 'signing-invitation');
+  const link = signingPath(invitation.body);
+  const client = new Client(kiln.app);
+  const start = await client.get(link);
+  if (start.statusCode !== 200)
+    throw new Error(`Start page ${start.statusCode}: ${page(start.body).heading()}`);
+  const sent = await client.post(link, {});
+  if (sent.statusCode !== 303)
+    throw new Error(`Starting failed ${sent.statusCode}: ${page(sent.body).heading()}`);
+  await client.follow(sent);
+  const code = codeIn((await latestMessage(kiln, email, 'signing-code')).body);
+  const checked = await client.post('/sign/code', { code });
+  if (checked.statusCode !== 303)
+    throw new Error(`Code refused: ${page(checked.body).errorSummary().join()}`);
+  await client.follow(checked);
+  return { client, link };
+}
+
+/** Signs by typed name through the pages, without JavaScript. */
+export async function signByTypedName(kiln: TestKiln, email: string, name: string) {
+  const { client } = await openInvitation(kiln, email);
+  const signed = await client.post('/sign/document', { read: 'yes', consent: 'yes', typedName: name });
+  if (signed.statusCode !== 303)
+    throw new Error(`Signing failed ${signed.statusCode}: ${page(signed.body).heading()}`);
+  return client.follow(signed);
+}
+
+/** A multipart/form-data body with one PDF file and text fields. */
+export function multipart(
+  fields: Record<string, string>,
+  file: { name: string; filename: string; content: Buffer },
+) {
+  const boundary = `----kiln${Math.random().toString(16).slice(2)}`;
+  const parts: Buffer[] = [];
+  for (const [k, v] of Object.entries(fields)) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  }
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${file.name}"; filename="${file.filename}"\r\nContent-Type: application/pdf\r\n\r\n`,
+    ),
+    file.content,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  );
+  return { payload: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** Uploads a file to the public verify page as a browser would (CSRF cookie and token included). */
+export async function verifyUpload(kiln: TestKiln, content: Buffer, filename = 'document.pdf') {
+  const form = await kiln.app.inject({ url: '/verify-a-document' });
+  const cookie = form.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const token = page(form.body).root.querySelector('input[name="_csrf"]')!.getAttribute('value')!;
+  const body = multipart({ _csrf: token }, { name: 'document', filename, content });
+  const response = await kiln.app.inject({
+    method: 'POST',
+    url: '/verify-a-document',
+    payload: body.payload,
+    headers: { cookie, 'content-type': body.contentType },
+  });
+  return { response, page: page(response.body) };
+}
+
+/** Runs poppler's pdfsig and qpdf on a PDF: tools Kiln did not write. */
+export async function externalChecks(pdf: Buffer) {
+  const file = join(mkdtempSync(join(tmpdir(), 'kiln-sign-')), 'document.pdf');
+  writeFileSync(file, pdf);
+  const pdfsig = await run('pdfsig', [file]).then(
+    (r) => ({ code: 0, out: r.stdout + r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+  );
+  const qpdf = await run('qpdf', ['--check', file]).then(
+    (r) => ({ code: 0, out: r.stdout + r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+  );
+  return { pdfsig, qpdf };
+}
