@@ -4,6 +4,7 @@ import { tables } from '../platform/db/index.ts';
 import type { IdentityTables } from '../platform/auth/identity.ts';
 import { recordAudit } from '../platform/audit/index.ts';
 import { systemActor } from '../platform/actor.ts';
+import { seedPaymentsDemo } from '../modules/payments/demo.ts';
 
 /** The fictional council's demo people. Passwords and TOTP secrets are public: demo only. */
 export const demoStaff = [
@@ -77,5 +78,6 @@ export async function seedDemoData(kiln: Kiln): Promise<boolean> {
       .execute();
     await recordAudit(tx, { actor: systemActor, action: 'demo.seeded' });
   });
+  await seedPaymentsDemo(kiln);
   return true;
 }

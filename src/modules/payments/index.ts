@@ -39,6 +39,8 @@ export function createPayments(
   const service = createPaymentsService(platform, provider);
   return {
     service,
+    /** The sandbox provider's books, when it is the provider (demo data pays through it). */
+    sandbox: provider.name === 'sandbox' ? (sandbox as SandboxBooks) : null,
     register(app: FastifyInstance) {
       registerPaymentRoutes(
         app,
