@@ -19,10 +19,11 @@ import { registerPlatformPages } from './platform/pages.ts';
 import { buildStylesheet, createViews } from './platform/views/index.ts';
 import { casesModule, createCases } from './modules/cases/index.ts';
 import { accountsModule, createAccounts } from './modules/accounts/index.ts';
+import { createSigning, signingModule } from './modules/signing/index.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
-export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule];
+export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule, signingModule];
 
 export interface AppOptions {
   config?: Config;
@@ -45,7 +46,8 @@ function buildServices(platform: Platform) {
   const payments = createPayments(platform);
   const cases = createCases(platform);
   const accounts = createAccounts(platform, { cases: cases.service });
-  return { cases, accounts, payments };
+  const signing = createSigning(platform, { accounts: accounts.service });
+  return { cases, accounts, payments, signing };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */

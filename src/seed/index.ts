@@ -78,6 +78,7 @@ export async function seedDemoData(kiln: Kiln): Promise<boolean> {
       .execute();
     await recordAudit(tx, { actor: systemActor, action: 'demo.seeded' });
   });
+  await kiln.services.signing.seedDemo(demoResident, 'officer@kilnford.example', 'Tom Bradwell');
   await seedPaymentsDemo(kiln);
   return true;
 }
