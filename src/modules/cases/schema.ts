@@ -35,6 +35,8 @@ export interface CasesTables {
     updated_at: Date;
     resolved_at: Date | null;
     closed_at: Date | null;
+    /** Where to send updates when the case has no resident account (anonymous reports). */
+    contact_email: string | null;
   };
   case_updates: {
     id: number;
@@ -88,5 +90,11 @@ export const casesMigrations: Record<string, Migration> = {
       created_at timestamptz not null default now()
     );
     create index case_updates_case_idx on case_updates (case_id, id);
+  `),
+  '2026-11-25-0201-case-handling': sqlMigration(`
+    alter table cases add column contact_email text;
+    create index cases_team_updated_idx on cases (team_code, updated_at desc);
+    create index cases_team_created_idx on cases (team_code, created_at desc);
+    create index cases_service_idx on cases (service_slug);
   `),
 };

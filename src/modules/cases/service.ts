@@ -4,8 +4,11 @@ import { shortReference } from '../../platform/auth/identity.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import type { Channel } from './schema.ts';
-import { slaDueAt, type SlaTarget } from './sla.ts';
+import { slaDueAt, slaState, type SlaTarget } from './sla.ts';
+import { can } from '../../platform/auth/permissions.ts';
+import { createCustomers } from './customers.ts';
 import * as store from './store.ts';
+import { createCaseHandling } from './handling.ts';
 
 export interface NewCase {
   service: { slug: string; title: string; version: number; teamCode: string; sla: SlaTarget | null };
@@ -61,6 +64,7 @@ export function createCasesService(platform: Platform) {
         sla_due_at: input.service.sla ? slaDueAt(now, input.service.sla) : null,
         idempotency_key: input.idempotencyKey,
         created_by_staff: input.actor.type === 'staff' ? input.actor.id : null,
+        contact_email: input.residentId ? null : input.contactEmail?.trim().toLowerCase() || null,
       });
       if (!created) return { id: row.id, reference: row.reference, created };
       await store.insertCaseUpdate(tx, {
@@ -107,9 +111,28 @@ export function createCasesService(platform: Platform) {
       return { id: row.id, reference: row.reference, created };
     },
 
+    /** A case by its reference, or undefined. */
     findByReference: (db: Db, reference: string) => store.findCaseByReference(db, reference),
+    /** A resident's cases, newest first. */
     listForResident: (db: Db, residentId: string) => store.listCasesForResident(db, residentId),
+    /** Every update of a case, internal notes included: staff only. */
     listUpdates: (db: Db, caseId: string) => store.listCaseUpdates(db, caseId),
+    /** A case with the version its forms carry, for the case page. */
+    findForHandling: (db: Db, reference: string) => store.findCaseWithVersion(db, reference),
+    /** One page of a queue, with each case's SLA state. */
+    async queue(db: Db, filter: store.QueueFilter, page: { offset: number; limit: number }) {
+      const result = await store.listQueue(db, filter, page);
+      const now = new Date();
+      return { ...result, rows: result.rows.map((c) => ({ ...c, sla: slaState(c, now) })) };
+    },
+    listTeams: (db: Db) => store.listTeams(db),
+    listServices: (db: Db) => store.listServicesInCases(db),
+    /** Active colleagues who can work on cases: the people a case may be assigned to. */
+    async listCaseWorkers(db: Db) {
+      return (await store.listActiveStaff(db)).filter((s) => can(s.role, 'cases:work'));
+    },
+    ...createCaseHandling(platform),
+    ...createCustomers(platform),
   };
 }
 

@@ -43,15 +43,19 @@ export function slaDueAt(from: Date, target: SlaTarget): Date {
 
 export type SlaState = 'on_track' | 'at_risk' | 'breached' | 'met' | 'none';
 
-/** Breached once past due; at risk in the last fifth of the allowed time (at least the last 4 hours). */
+/**
+ * Breached once past due; at risk in the last fifth of the allowed time (at least the last 4 hours).
+ * The clock stops when the case is resolved, or closed without being resolved.
+ */
 export function slaState(
-  c: { sla_due_at: Date | null; created_at: Date; resolved_at: Date | null },
+  c: { sla_due_at: Date | null; created_at: Date; resolved_at: Date | null; closed_at?: Date | null },
   now = new Date(),
 ): SlaState {
   if (!c.sla_due_at) return 'none';
-  const end = c.resolved_at ?? now;
+  const stopped = c.resolved_at ?? c.closed_at ?? null;
+  const end = stopped ?? now;
   if (end > c.sla_due_at) return 'breached';
-  if (c.resolved_at) return 'met';
+  if (stopped) return 'met';
   const total = c.sla_due_at.getTime() - c.created_at.getTime();
   const left = c.sla_due_at.getTime() - now.getTime();
   return left < Math.max(total / 5, 4 * 3_600_000) ? 'at_risk' : 'on_track';
