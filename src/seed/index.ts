@@ -4,6 +4,7 @@ import { tables } from '../platform/db/index.ts';
 import type { IdentityTables } from '../platform/auth/identity.ts';
 import { recordAudit } from '../platform/audit/index.ts';
 import { systemActor } from '../platform/actor.ts';
+import { seedDemoCases } from '../modules/cases/index.ts';
 import { seedPaymentsDemo } from '../modules/payments/demo.ts';
 
 /** The fictional council's demo people. Passwords and TOTP secrets are public: demo only. */
@@ -80,5 +81,7 @@ export async function seedDemoData(kiln: Kiln): Promise<boolean> {
   });
   await kiln.services.signing.seedDemo(demoResident, 'officer@kilnford.example', 'Tom Bradwell');
   await seedPaymentsDemo(kiln);
+  // Back-office cases come last: they use the demo people and services above.
+  await seedDemoCases(kiln.platform, kiln.services.cases.service);
   return true;
 }
