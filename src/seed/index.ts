@@ -5,6 +5,7 @@ import type { IdentityTables } from '../platform/auth/identity.ts';
 import { recordAudit } from '../platform/audit/index.ts';
 import { systemActor } from '../platform/actor.ts';
 import { seedDemoCases } from '../modules/cases/index.ts';
+import { seedCatalogue } from '../modules/catalogue/index.ts';
 import { seedPaymentsDemo } from '../modules/payments/demo.ts';
 
 /** The fictional council's demo people. Passwords and TOTP secrets are public: demo only. */
@@ -50,6 +51,7 @@ export async function seedBase(kiln: Kiln): Promise<void> {
 export async function seedDemoData(kiln: Kiln): Promise<boolean> {
   const db = kiln.platform.db;
   await seedBase(kiln);
+  await seedCatalogue(kiln.services.catalogue.service);
   const t = tables<IdentityTables>(db);
   const existing = await t.selectFrom('staff_users').select('id').limit(1).executeTakeFirst();
   if (existing) return false;
