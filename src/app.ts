@@ -4,6 +4,7 @@ import { sealAuditLog } from './platform/audit/index.ts';
 import { registerIdentity, type StaffNavItem, type StaffRoute } from './platform/auth/identity.ts';
 import { registerAuthRoutes } from './platform/auth/routes.ts';
 import { apiKeysNavigation } from './platform/auth/api-keys-routes.ts';
+import { oidcSettingsFrom } from './platform/auth/oidc.ts';
 import { registerSessions } from './platform/auth/sessions.ts';
 import { migrate, openDatabase, type Database } from './platform/db/index.ts';
 import { platformMigrations } from './platform/db/platform-schema.ts';
@@ -20,12 +21,10 @@ import { buildStylesheet, createViews } from './platform/views/index.ts';
 import { casesModule, createCases } from './modules/cases/index.ts';
 import { accountsModule, createAccounts } from './modules/accounts/index.ts';
 import { createSigning, signingModule } from './modules/signing/index.ts';
-import { catalogueModule, createCatalogue } from './modules/catalogue/index.ts';
-import { registerApiDocs } from './platform/http/openapi.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
-export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule, signingModule, catalogueModule];
+export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule, signingModule];
 
 export interface AppOptions {
   config?: Config;
@@ -49,8 +48,7 @@ function buildServices(platform: Platform) {
   const cases = createCases(platform);
   const accounts = createAccounts(platform, { cases: cases.service });
   const signing = createSigning(platform, { accounts: accounts.service });
-  const catalogue = createCatalogue(platform, { cases });
-  return { cases, accounts, payments, signing, catalogue };
+  return { cases, accounts, payments, signing };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */
@@ -124,10 +122,10 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     publicUrl: config.PUBLIC_URL,
     signInRateLimit: config.RATE_LIMIT_SIGN_IN_PER_MINUTE,
     councilName: config.COUNCIL_NAME,
-    oidcEnabled: Boolean(config.OIDC_ISSUER),
+    oidcEnabled: Boolean(oidcSettingsFrom(config)),
+    oidc: oidcSettingsFrom(config),
   });
   registerPlatformPages(app, platform);
-  registerApiDocs(app, { title: , version: '1.0.0' });
   for (const service of Object.values(services)) await service.register(app);
   await app.ready();
   await jobs.start();

@@ -8,6 +8,7 @@ import { shortReference, type IdentityTables } from './identity.ts';
 import { verifyPassword } from './passwords.ts';
 import { verifyTotp } from './totp.ts';
 import { registerApiKeyRoutes } from './api-keys-routes.ts';
+import { registerOidcRoutes, type OidcSettings } from './oidc.ts';
 
 interface LinkTables extends IdentityTables {
   magic_links: {
@@ -27,6 +28,8 @@ export interface AuthRouteOptions {
   signInRateLimit: number;
   councilName: string;
   oidcEnabled: boolean;
+  /** Staff single sign-on; routes exist only when it is configured. */
+  oidc?: OidcSettings;
 }
 
 const MAGIC_LINK_MINUTES = 15;
@@ -300,4 +303,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
   });
 
   registerApiKeyRoutes(app, db);
+  if (options.oidc) {
+    registerOidcRoutes(app, { db, settings: options.oidc, signInRateLimit: options.signInRateLimit });
+  }
 }
