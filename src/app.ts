@@ -21,10 +21,12 @@ import { buildStylesheet, createViews } from './platform/views/index.ts';
 import { casesModule, createCases } from './modules/cases/index.ts';
 import { accountsModule, createAccounts } from './modules/accounts/index.ts';
 import { createSigning, signingModule } from './modules/signing/index.ts';
+import { catalogueModule, createCatalogue } from './modules/catalogue/index.ts';
+import { registerApiDocs } from './platform/http/openapi.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
-export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule, signingModule];
+export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule, signingModule, catalogueModule];
 
 export interface AppOptions {
   config?: Config;
@@ -48,7 +50,8 @@ function buildServices(platform: Platform) {
   const cases = createCases(platform);
   const accounts = createAccounts(platform, { cases: cases.service });
   const signing = createSigning(platform, { accounts: accounts.service });
-  return { cases, accounts, payments, signing };
+  const catalogue = createCatalogue(platform, { cases });
+  return { cases, accounts, payments, signing, catalogue };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */
@@ -126,6 +129,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     oidc: oidcSettingsFrom(config),
   });
   registerPlatformPages(app, platform);
+  registerApiDocs(app, { title: , version: '1.0.0' });
   for (const service of Object.values(services)) await service.register(app);
   await app.ready();
   await jobs.start();
