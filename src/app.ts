@@ -129,7 +129,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     oidc: oidcSettingsFrom(config),
   });
   registerPlatformPages(app, platform);
-  registerApiDocs(app, { title: , version: '1.0.0' });
+  registerApiDocs(app, { title: `${config.COUNCIL_NAME} API`, version: '1.0.0' });
   for (const service of Object.values(services)) await service.register(app);
   await app.ready();
   await jobs.start();
