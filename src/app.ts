@@ -22,11 +22,12 @@ import { casesModule, createCases } from './modules/cases/index.ts';
 import { accountsModule, createAccounts } from './modules/accounts/index.ts';
 import { createSigning, signingModule } from './modules/signing/index.ts';
 import { catalogueModule, createCatalogue } from './modules/catalogue/index.ts';
+import { createRequests, requestsModule, tileOrigin } from './modules/requests/index.ts';
 import { registerApiDocs } from './platform/http/openapi.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
-export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule, signingModule, catalogueModule];
+export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule, signingModule, catalogueModule, requestsModule];
 
 export interface AppOptions {
   config?: Config;
@@ -51,7 +52,8 @@ function buildServices(platform: Platform) {
   const accounts = createAccounts(platform, { cases: cases.service });
   const signing = createSigning(platform, { accounts: accounts.service });
   const catalogue = createCatalogue(platform, { cases });
-  return { cases, accounts, payments, signing, catalogue };
+  const requests = createRequests(platform, { cases: cases.service });
+  return { cases, accounts, payments, signing, catalogue, requests };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */
@@ -81,6 +83,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     secret: config.sessionSecret,
     views,
     stylesheetPath,
+    imgSources: [tileOrigin()],
   });
 
   const jobs = new Jobs(database, {

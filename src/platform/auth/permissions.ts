@@ -18,6 +18,7 @@ export const permissionRoles = {
   'cases:read': ['agent', 'officer', 'team_lead', 'admin'],
   'cases:work': ['officer', 'team_lead', 'admin'],
   'cases:assign': ['team_lead', 'admin'],
+  'field:work': ['officer', 'team_lead', 'admin'],
   'cases:bulk': ['team_lead', 'admin'],
   'customers:read': ['agent', 'officer', 'team_lead', 'admin'],
   'assisted:act': ['agent', 'team_lead', 'admin'],

@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import type { ModuleDefinition, Platform } from '../../platform/module.ts';
+import { rootDir } from '../../platform/views/index.ts';
+import type { CasesService } from '../cases/index.ts';
+import { registerReportJourney } from './routes-report.ts';
+import { requestsMigrations } from './schema.ts';
+import { createRequestsService } from './service.ts';
+
+export type { RequestsService } from './service.ts';
+export { categories } from './categories.ts';
+export { tileOrigin } from './settings.ts';
+
+export const requestsModule: ModuleDefinition = {
+  name: 'requests',
+  migrations: requestsMigrations,
+  staffNavigation: [{ href: '/staff/field', text: 'Field jobs', section: 'field', permission: 'field:work' }],
+};
+
+const assetsDir = join(rootDir, 'src/modules/requests/assets');
+const leafletDir = join(rootDir, 'node_modules/leaflet/dist');
+
+/** Builds street reporting: the /report journey, public reports, field working and Open311. */
+export function createRequests(platform: Platform, deps: { cases: CasesService }) {
+  const service = createRequestsService(platform, deps);
+
+  // Back-office changes to a report's case reach its public page and its followers.
+  for (const type of ['case.status_changed', 'case.public_update_posted']) {
+    platform.events.subscribe(type, `requests.sync.${type.split('.')[1]}`, async (event) => {
+      await platform.db.transaction().execute((tx) => service.syncFromCase(tx, event.subjectId));
+    });
+  }
+
+  return {
+    service,
+    register(app: FastifyInstance) {
+      app.get('/report-assets/leaflet/*', (request, reply) => {
+        const path = (request.params as { '*': string })['*'];
+        if (!/^(leaflet\.(js|css)|images\/[\w-]+\.png)$/.test(path)) return reply.callNotFound();
+        return reply.header('Cache-Control', 'public, max-age=86400').sendFile(path, leafletDir);
+      });
+      app.get('/report-assets/:file', (request, reply) => {
+        const file = (request.params as { file: string }).file;
+        if (!/^[\w-]+\.(js|css|svg|png)$/.test(file)) return reply.callNotFound();
+        return reply.header('Cache-Control', 'public, max-age=3600').sendFile(file, assetsDir);
+      });
+      registerReportJourney(app, platform, service);
+    },
+  };
+}
