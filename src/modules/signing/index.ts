@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ModuleDefinition, Platform } from '../../platform/module.ts';
 import type { AccountsService } from '../accounts/index.ts';
+import { registerCustomerTimelineSource } from '../cases/index.ts';
 import { seedSigningDemo } from './demo.ts';
 import { registerResidentRoutes } from './routes-resident.ts';
 import { registerSignerRoutes } from './routes-signer.ts';
 import { registerStaffRoutes } from './routes-staff.ts';
 import { registerVerifyRoutes } from './routes-verify.ts';
 import { signingMigrations } from './schema.ts';
-import { createSigningService } from './service.ts';
+import { createSigningService, statusText } from './service.ts';
 import * as store from './store.ts';
 
 export type { SigningService, NewEnvelope, NewSigner } from './service.ts';
@@ -45,6 +46,37 @@ export function createSigning(platform: Platform, deps: SigningDependencies = {}
       };
     },
     erase: (tx, residentId) => store.eraseResident(tx, residentId),
+  });
+  // The customer view shows what was sent to, signed by or delivered to the resident.
+  registerCustomerTimelineSource('signing', async (db, residentId) => {
+    const [envelopes, letters] = await Promise.all([
+      store.envelopesForResident(db, residentId),
+      service.listDocumentsForResident(db, residentId),
+    ]);
+    return [
+      ...envelopes.map((e) => ({
+        at: e.completed_at ?? e.created_at,
+        title:
+          e.status === 'completed'
+            ? 'Document signed and sealed'
+            : `Document for signature (${statusText(e.status)})`,
+        text: `${e.reference}: ${e.title}`,
+        href: `/staff/signing/envelopes/${e.reference}`,
+      })),
+      ...letters
+        .filter((l) => l.kind === 'letter')
+        .map((l) => ({
+          at: l.delivered_at,
+          title: 'Letter delivered to account',
+          text: `${l.reference}: ${l.title}`,
+        })),
+    ];
+  });
+  // Reminders to signers who have not acted, and expiry of envelopes past their date.
+  platform.jobs.define({
+    name: 'signing.housekeeping',
+    cron: '17 * * * *',
+    handler: () => service.runHousekeeping(),
   });
   return {
     service,

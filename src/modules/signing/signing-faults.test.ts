@@ -130,7 +130,7 @@ describe('Kiln Sign: bad input and faults are refused, nothing half-sealed', () 
       .where('reference', '=', reference)
       .executeTakeFirstOrThrow();
     const tampered = Buffer.from(envelope.document);
-    tampered[tampered.length - 10] ^= 1;
+    tampered[tampered.length - 10] = tampered[tampered.length - 10]! ^ 1;
     await t()
       .updateTable('signing_envelopes')
       .set({ document: tampered })

@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { PDFDocument } from 'pdf-lib';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
-import {
-  externalChecks,
-  latestMessage,
-  signByTypedName,
-  signingPath,
-  verifyUpload,
-} from './testing.ts';
+import { externalChecks, latestMessage, signByTypedName, signingPath, verifyUpload } from './testing.ts';
 
 describe('Kiln Sign: a tenancy agreement from sending to a verified seal', () => {
   let kiln: TestKiln;
   let officer: Client;
   let reference = '';
   let sealed: Buffer;
+  let residentClient: Client;
 
   before(async () => {
     kiln = await startTestApp();
@@ -193,9 +189,72 @@ describe('Kiln Sign: a tenancy agreement from sending to a verified seal', () =>
     assert.ok(item, 'the sealed document is listed');
     const pdf = await client.get(item.href);
     assert.ok(pdf.rawPayload.equals(sealed));
+    residentClient = client;
     // Another resident's reference looks like nothing at all.
     const stranger = new Client(kiln.app);
     const refused = await stranger.get(item.href);
     assert.equal(refused.statusCode, 303);
+  });
+
+  test('the resident goes paperless; a bill delivered to the account arrives with an email', async () => {
+    const client = residentClient;
+    const form = await client.get('/account/documents/paperless');
+    assert.equal(page(form.body).heading(), 'How do you want to get bills and letters?');
+    const empty = await client.post('/account/documents/paperless', {});
+    assert.deepEqual(page(empty.body).errorSummary(), ['Select how you want to get bills and letters']);
+    const saved = await client.follow(
+      await client.post('/account/documents/paperless', { paperless: 'yes' }),
+    );
+    assert.match(page(saved.body).text(), /In your account \(paperless\)/);
+    const share = await kiln.services.signing.service.paperlessShare(kiln.platform.db);
+    assert.equal(share.paperless, 1);
+    assert.ok(share.share > 0 && share.share <= 1);
+
+    const residentId = (
+      await kiln.platform.db
+        .selectFrom('residents')
+        .select('id')
+        .where('email', '=', 'resident@kilnford.example')
+        .executeTakeFirstOrThrow()
+    ).id as string;
+    const bill = await PDFDocument.create();
+    bill.addPage().drawText('Council Tax bill 2027/28');
+    const pdf = Buffer.from(await bill.save());
+    await kiln.platform.db
+      .transaction()
+      .execute((tx) =>
+        kiln.services.signing.service.deliverLetter(tx, residentId, {
+          title: 'Council Tax bill 2027 to 2028',
+          pdf,
+        }),
+      );
+    const email = await latestMessage(kiln, 'resident@kilnford.example', 'letter-delivered');
+    assert.match(email.body, /Council Tax bill 2027 to 2028/);
+    const list = await client.get('/account/documents');
+    const link = page(list.body)
+      .links()
+      .find((l) => l.text.startsWith('Council Tax bill 2027 to 2028'));
+    assert.ok(link);
+    assert.ok((await client.get(link.href)).rawPayload.equals(pdf));
+    await assert.rejects(
+      kiln.platform.db
+        .transaction()
+        .execute((tx) =>
+          kiln.services.signing.service.deliverLetter(tx, residentId, {
+            title: 'Not a PDF',
+            pdf: Buffer.from('hello'),
+          }),
+        ),
+      /must be a PDF/,
+    );
+  });
+
+  test('staff see the signed document and the letter on the customer view', async () => {
+    const agent = await staffClient(kiln, 'lead@kilnford.example');
+    const view = await agent.get('/staff/customers/CU-DEMO-01');
+    assert.equal(view.statusCode, 200);
+    const text = page(view.body).text();
+    assert.match(text, new RegExp(`${reference}: Tenancy agreement, 4 Saggar Row`));
+    assert.match(text, /Council Tax bill 2027 to 2028/);
   });
 });
