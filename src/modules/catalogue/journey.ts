@@ -207,7 +207,8 @@ export function registerJourney(
 
   app.post<{ Params: { slug: string; questionId: string }; Querystring: Record<string, string> }>(
     `${mode.prefix}/:slug/questions/:questionId`,
-    { config: { ...config, rateLimit: platform.rateLimits.submissions } },
+    // Answering a question creates nothing; only sending the request is rate limited.
+    { config },
     async (request, reply) => {
       const live = await loadOr404(request.params.slug);
       if (!live) return notFound(reply);
