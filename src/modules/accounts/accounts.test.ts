@@ -8,7 +8,7 @@ import type { IdentityTables } from '../../platform/auth/identity.ts';
 import type { Actor } from '../../platform/actor.ts';
 
 /** Signs a resident in the way a person does: email address, emailed link, button. */
-export async function signInResident(kiln: TestKiln, email: string, returnTo?: string): Promise<Client> {
+async function signInResident(kiln: TestKiln, email: string, returnTo?: string): Promise<Client> {
   const client = new Client(kiln.app);
   await client.get(returnTo ? `/sign-in?returnTo=${encodeURIComponent(returnTo)}` : '/sign-in');
   await client.post('/sign-in', { email, ...(returnTo ? { returnTo } : {}) });
