@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
-import { page } from '../../../test/support/http.ts';
+import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
 import { demoResidentId, givenCase } from './test-fixtures.ts';
 
@@ -12,8 +12,12 @@ const versionOn = (html: string, action: string) =>
 
 describe('working a case', () => {
   let kiln: TestKiln;
+  const as = {} as Record<'officer' | 'lead' | 'agent', Client>;
   before(async () => {
     kiln = await startTestApp();
+    as.officer = await staffClient(kiln, 'officer@kilnford.example');
+    as.lead = await staffClient(kiln, 'lead@kilnford.example');
+    as.agent = await staffClient(kiln, 'agent@kilnford.example');
   });
   after(async () => kiln.close());
 
@@ -23,7 +27,7 @@ describe('working a case', () => {
   test('the case page shows who, what, the answers and the history', async () => {
     const residentId = await demoResidentId(kiln);
     const { reference } = await givenCase(kiln, { residentId, channel: 'phone' });
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const officer = as.officer;
     const res = await officer.get(`/staff/cases/${reference}`);
     assert.equal(res.statusCode, 200);
     const p = page(res.body);
@@ -36,7 +40,7 @@ describe('working a case', () => {
 
   test('an officer assigns a case to themselves; the change is audited and published', async () => {
     const { id, reference } = await givenCase(kiln);
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const officer = as.officer;
     const form = await officer.get(`/staff/cases/${reference}`);
     const res = await officer.post(`/staff/cases/${reference}/assign`, {
       assignee: 'me',
@@ -62,7 +66,7 @@ describe('working a case', () => {
     const { reference } = await givenCase(kiln);
     const workers = await cases().listCaseWorkers(db());
     const lead = workers.find((w) => w.name === 'Hannah Okafor')!;
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const officer = as.officer;
     let form = await officer.get(`/staff/cases/${reference}`);
     const refused = await officer.post(`/staff/cases/${reference}/assign`, {
       assignee: lead.id,
@@ -71,7 +75,7 @@ describe('working a case', () => {
     assert.equal(refused.statusCode, 403);
     assert.equal((await cases().findByReference(db(), reference))?.assigned_to, null);
 
-    const leader = await staffClient(kiln, 'lead@kilnford.example');
+    const leader = as.lead;
     form = await leader.get(`/staff/cases/${reference}`);
     const officerId = workers.find((w) => w.name === 'Tom Bradwell')!.id;
     const ok = await leader.post(`/staff/cases/${reference}/assign`, {
@@ -84,7 +88,7 @@ describe('working a case', () => {
 
   test('resolving needs a reason: without one the page says so and keeps the status chosen', async () => {
     const { reference } = await givenCase(kiln);
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const officer = as.officer;
     const form = await officer.get(`/staff/cases/${reference}`);
     const version = versionOn(form.body, 'status');
     const missing = await officer.post(`/staff/cases/${reference}/status`, {
@@ -139,7 +143,7 @@ describe('working a case', () => {
 
   test('closing sets closed_at and is published', async () => {
     const { id, reference } = await givenCase(kiln);
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const officer = as.officer;
     const form = await officer.get(`/staff/cases/${reference}`);
     await officer.post(`/staff/cases/${reference}/status`, {
       status: 'closed',
@@ -157,7 +161,7 @@ describe('working a case', () => {
   test('a public update is sent to the resident and is in their history; an internal note is not', async () => {
     const residentId = await demoResidentId(kiln);
     const { id, reference } = await givenCase(kiln, { residentId });
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const officer = as.officer;
     let form = await officer.get(`/staff/cases/${reference}`);
     const note = await officer.post(`/staff/cases/${reference}/notes`, {
       note: 'Resident sounded upset on the phone',
@@ -195,7 +199,7 @@ describe('working a case', () => {
 
   test('a public update on an anonymous report goes to the contact email given', async () => {
     const { reference } = await givenCase(kiln, { contactEmail: 'Walker@Example.com' });
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const officer = as.officer;
     const form = await officer.get(`/staff/cases/${reference}`);
     await officer.post(`/staff/cases/${reference}/public-updates`, {
       message: 'Fixed today.',
@@ -207,8 +211,8 @@ describe('working a case', () => {
 
   test('a stale form is refused with a clear message and the typed text is kept', async () => {
     const { reference } = await givenCase(kiln);
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
-    const leader = await staffClient(kiln, 'lead@kilnford.example');
+    const officer = as.officer;
+    const leader = as.lead;
     const officerForm = await officer.get(`/staff/cases/${reference}`);
     const staleVersion = versionOn(officerForm.body, 'notes');
     // A colleague changes the case meanwhile.
@@ -244,7 +248,7 @@ describe('working a case', () => {
 
   test('a contact centre agent can read a case but gets 403 on every work action', async () => {
     const { reference } = await givenCase(kiln);
-    const agent = await staffClient(kiln, 'agent@kilnford.example');
+    const agent = as.agent;
     const form = await agent.get(`/staff/cases/${reference}`);
     assert.equal(form.statusCode, 200);
     assert.equal(page(form.body).root.querySelector('form[action$="/notes"]'), null);
@@ -280,7 +284,7 @@ describe('working a case', () => {
         photo: { question: 'Photo', answer: 'pothole.png', value: { fileId: file.id, name: 'pothole.png' } },
       },
     });
-    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const officer = as.officer;
     const casePage = await officer.get(`/staff/cases/${reference}`);
     const link = page(casePage.body)
       .links()
