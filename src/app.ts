@@ -49,9 +49,9 @@ export interface Kiln {
 function buildServices(platform: Platform) {
   const payments = createPayments(platform);
   const cases = createCases(platform);
-  const accounts = createAccounts(platform, { cases: cases.service });
-  const signing = createSigning(platform, { accounts: accounts.service });
   const catalogue = createCatalogue(platform, { cases });
+  const accounts = createAccounts(platform, { cases: cases.service, drafts: catalogue.service });
+  const signing = createSigning(platform, { accounts: accounts.service });
   const requests = createRequests(platform, { cases: cases.service });
   return { cases, accounts, payments, signing, catalogue, requests };
 }

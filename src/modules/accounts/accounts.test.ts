@@ -264,4 +264,25 @@ describe('My account', () => {
       .executeTakeFirst();
     assert.ok(audit);
   });
+
+  test('forms in progress are listed, downloaded and deleted with the account', async () => {
+    const client = await signInResident(kiln, 'drew.draft@example.com');
+    const id = await residentIdOf(kiln, 'drew.draft@example.com');
+    const catalogue = kiln.services.catalogue.service;
+    await catalogue.saveDraftAnswers(id, 'missed-bin-collection', { 'bin-type': 'recycling' });
+    const overview = await client.get('/account');
+    const p = page(overview.body);
+    assert.match(p.text(), /Forms you have started/);
+    const [draft] = await catalogue.listDrafts(kiln.platform.db, id);
+    assert.ok(draft, 'the catalogue lists the draft');
+    assert.ok(p.links().some((l) => l.href === draft.href && l.text === draft.title));
+
+    const data = JSON.parse((await client.get('/account/download')).body);
+    assert.equal(data.drafts.length, 1);
+    assert.equal(data.drafts[0].service, draft.title);
+
+    await client.get('/account/delete');
+    await client.post('/account/delete', { confirm: 'yes' });
+    assert.equal(await catalogue.findDraftAnswers(id, 'missed-bin-collection'), undefined);
+  });
 });
