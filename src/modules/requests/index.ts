@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ModuleDefinition, Platform } from '../../platform/module.ts';
 import { rootDir } from '../../platform/views/index.ts';
 import type { CasesService } from '../cases/index.ts';
+import { registerOpen311 } from './routes-open311.ts';
 import { registerReportJourney } from './routes-report.ts';
 import { requestsMigrations } from './schema.ts';
 import { createRequestsService } from './service.ts';
@@ -33,7 +34,7 @@ export function createRequests(platform: Platform, deps: { cases: CasesService }
 
   return {
     service,
-    register(app: FastifyInstance) {
+    async register(app: FastifyInstance) {
       app.get('/report-assets/leaflet/*', (request, reply) => {
         const path = (request.params as { '*': string })['*'];
         if (!/^(leaflet\.(js|css)|images\/[\w-]+\.png)$/.test(path)) return reply.callNotFound();
@@ -45,6 +46,7 @@ export function createRequests(platform: Platform, deps: { cases: CasesService }
         return reply.header('Cache-Control', 'public, max-age=3600').sendFile(file, assetsDir);
       });
       registerReportJourney(app, platform, service);
+      await registerOpen311(app, platform, service);
     },
   };
 }

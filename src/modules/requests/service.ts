@@ -93,6 +93,8 @@ export interface NewReport {
   idempotencyKey: string;
   /** The Open311 token handed back to an API client. */
   token?: string | null;
+  /** A link to media an Open311 client sent; kept with the case, never fetched. */
+  mediaUrl?: string | null;
   actor: Actor;
 }
 
@@ -405,6 +407,7 @@ function answersForCase(category: Category, input: NewReport): Record<string, un
     out[q.id] = { question: q.text, answer: q.options?.find((o) => o.value === value)?.text ?? value };
   }
   if (input.description) out.description = { question: 'Describe the problem', answer: input.description };
+  if (input.mediaUrl) out.media_url = { question: 'Link to a photo or video', answer: input.mediaUrl };
   return out;
 }
 

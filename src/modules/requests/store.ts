@@ -203,6 +203,7 @@ export async function updatesBetween(db: Db, start: Date, end: Date, limit: numb
       'street_report_updates.kind',
     ])
     .where('street_reports.public', '=', true)
+    .where('street_report_updates.kind', '!=', 'received')
     .where('street_report_updates.happened_at', '>=', start)
     .where('street_report_updates.happened_at', '<=', end)
     .orderBy('street_report_updates.happened_at')
