@@ -361,6 +361,51 @@ describe('payments', () => {
     assert.equal(res.statusCode, 403);
   });
 
+  test('an agent acting for a resident on the phone takes a card payment; the channel and the agent are recorded', async () => {
+    const agent = await staffClient(kiln, 'agent@kilnford.example');
+    // Without acting for anyone there is no one to take a payment from.
+    assert.equal((await agent.get('/staff/payments/take')).statusCode, 400);
+    await agent.get('/staff/assisted/CU-DEMO-01');
+    const acting = await agent.post('/staff/assisted/CU-DEMO-01', { channel: 'phone' });
+    assert.equal(acting.statusCode, 303);
+    const form = await agent.get('/staff/payments/take');
+    assert.equal(page(form.body).heading(), 'Take a card payment');
+    const takeKey = agent.lastPage!.querySelector('input[name="takeKey"]')!.getAttribute('value')!;
+    const bad = await agent.post('/staff/payments/take', { amount: '£', description: '', takeKey });
+    assert.deepEqual(page(bad.body).errorSummary(), [
+      'Enter an amount in pounds and pence, like 25.00',
+      'Enter what the payment is for',
+    ]);
+    const started = await agent.post('/staff/payments/take', {
+      amount: '42.50',
+      description: 'Pest control visit',
+      takeKey,
+    });
+    assert.equal(started.statusCode, 303);
+    const cardPage = String(started.headers.location);
+    assert.match(cardPage, /^\/pay\/card\//);
+    await agent.get(cardPage);
+    const paid = await agent.post(cardPage, {
+      cardNumber: '4444333322221111',
+      expiryMonth: '12',
+      expiryYear: '2030',
+      cardholderName: 'A Moreton',
+      cvc: '123',
+    });
+    const back = await agent.follow(paid);
+    assert.match(String(back.headers.location), /^\/staff\/payments\/PAY-/);
+    const shown = await agent.follow(back);
+    assert.match(page(shown.body).heading(), /^Payment PAY-/);
+    assert.match(page(shown.body).text(), /Status success/);
+    assert.match(page(shown.body).text(), /card, phone/);
+    const reference = page(shown.body).heading().replace('Payment ', '');
+    const payment = (await payments().getPayment(kiln.platform.db, reference))!;
+    assert.equal(payment.payerResidentId, residentId);
+    assert.equal(payment.channel, 'phone');
+    assert.ok(payment.takenByStaff);
+    assert.equal(payment.amount, 4250);
+  });
+
   test('the daily reconciliation balances the ledger against the sandbox settlements, and names a difference', async () => {
     const lead = await staffClient(kiln, 'lead@kilnford.example');
     let res = await lead.get('/staff/payments/reconciliation');

@@ -600,7 +600,12 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
      * Card payments through the sandbox are checked entry by entry; other sources say so.
      */
     async reconciliationReport(dbOrTx: Db, day = londonDay()) {
-      const ledger = await store.ledgerTotalsForDay(dbOrTx, day);
+      // Independent reads: on a server they run side by side.
+      const [ledger, settlement, mismatches] = await Promise.all([
+        store.ledgerTotalsForDay(dbOrTx, day),
+        store.sandboxSettlementTotals(dbOrTx, day),
+        store.sandboxMismatches(dbOrTx, day),
+      ]);
       const rows = paymentMethods.map((method) => {
         const lines = ledger.filter((l) => l.method === method);
         return {
@@ -610,8 +615,6 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
         };
       });
       const sandboxLedger = ledger.filter((l) => l.provider === 'sandbox');
-      const settlement = await store.sandboxSettlementTotals(dbOrTx, day);
-      const mismatches = await store.sandboxMismatches(dbOrTx, day);
       const ledgerNet = sandboxLedger.reduce((s, l) => s + l.net, 0);
       return {
         day,
