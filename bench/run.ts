@@ -4,6 +4,7 @@
 //   BENCH_RATE=500 BENCH_RATE_SECONDS=30                                 API submissions (open loop)
 //   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres       a server to create a scratch database on
 //   BENCH_POSTGRES=off                                                   embedded database only
+import { loadavg } from 'node:os';
 import { pageTargets, type PageTarget } from './pages.ts';
 import { idleResident, peakResidentWhile } from './memory.ts';
 import { benchSubmissions, type SubmissionFigures } from './submissions.ts';
@@ -31,10 +32,14 @@ const goals = { questionPageShareOfBareFastify: 0.25, submissionsPerSecond: 500,
 interface PageFigure extends PageTarget {
   database: string;
   measurement: Measurement;
+  /** Kiln's req/s over bare Fastify's req/s. */
   shareOfBareFastify: number;
+  /** Bare Fastify's CPU per request over Kiln's: the same ratio, steadier on a busy machine. */
+  cpuShareOfBareFastify: number;
 }
 
 const machine = describeMachine();
+const loadAtStart = round(loadavg()[0] ?? 0, 2);
 console.log(
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.os}`,
 );
@@ -50,8 +55,10 @@ let memory: { idleMb: number; peakUnderPageLoadMb: number; process: string } | u
 
 // 1. The baseline, in its own process like Kiln.
 console.log('\nBare Fastify hello-world…');
-const baseline = await withServer(startBaseline(), (server) => measureThroughput(server.url, load));
-console.log(`  ${baseline.requestsPerSecond} req/s`);
+const baseline = await withServer(startBaseline(), (server) =>
+  measureThroughput(server.url, load, server.pid),
+);
+console.log(`  ${baseline.requestsPerSecond} req/s, ${baseline.cpuMicrosecondsPerRequest} µs CPU/request`);
 
 // 2. Kiln as `npm start` runs it: embedded database. Its memory is read from the same process.
 console.log(`\nKiln through \`npm start\`, ${databases.embedded}…`);
@@ -97,7 +104,17 @@ if (usePostgres) {
 // Report.
 printTable(
   'Pages (requests/s and latency: median of runs)',
-  ['Page', 'Database', 'Path', 'req/s', 'p50 ms', 'p99 ms', 'of bare Fastify'],
+  [
+    'Page',
+    'Database',
+    'Path',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/req',
+    'of Fastify req/s',
+    'of Fastify CPU',
+  ],
   [
     [
       'Bare Fastify hello-world',
@@ -106,6 +123,8 @@ printTable(
       baseline.requestsPerSecond,
       baseline.p50Ms,
       baseline.p99Ms,
+      baseline.cpuMicrosecondsPerRequest,
+      '100%',
       '100%',
     ],
     ...pages.map((p) => [
@@ -115,7 +134,9 @@ printTable(
       p.measurement.requestsPerSecond,
       p.measurement.p50Ms,
       p.measurement.p99Ms,
+      p.measurement.cpuMicrosecondsPerRequest,
       `${round(p.shareOfBareFastify * 100)}%`,
+      `${round(p.cpuShareOfBareFastify * 100)}%`,
     ]),
   ],
 );
@@ -123,7 +144,8 @@ for (const p of pages.filter((p) => p.note)) console.log(`  note: ${p.name}: ${p
 for (const p of pages.filter((p) => p.name === 'Question page'))
   console.log(
     `  goal: question page >= ${goals.questionPageShareOfBareFastify * 100}% of bare Fastify (${p.database}): ` +
-      (p.shareOfBareFastify >= goals.questionPageShareOfBareFastify ? 'met' : 'MISSED'),
+      (p.shareOfBareFastify >= goals.questionPageShareOfBareFastify ? 'met' : 'MISSED') +
+      ` (${round(p.shareOfBareFastify * 100)}% by req/s, ${round(p.cpuShareOfBareFastify * 100)}% by CPU per request)`,
   );
 if (memory)
   printTable(
@@ -159,6 +181,7 @@ if (submissions) {
 
 const file = writeResults({
   measuredAt: new Date().toISOString(),
+  loadAverage: { atStart: loadAtStart, atEnd: round(loadavg()[0] ?? 0, 2) },
   command: 'npm run bench',
   machine,
   databases,
@@ -173,6 +196,7 @@ const file = writeResults({
 console.log(`\nFigures written to ${file}`);
 console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}`);
 console.log(`Databases: ${Object.values(databases).join('; ')}`);
+console.log(`Load average (1 min): ${loadAtStart} at start, ${round(loadavg()[0] ?? 0, 2)} at end`);
 if (problems.length) {
   console.error(`\nBROKEN:\n  ${problems.join('\n  ')}`);
   process.exit(1);
@@ -180,17 +204,22 @@ if (problems.length) {
 
 async function measurePages(kiln: Server, database: string): Promise<void> {
   for (const target of await pageTargets(kiln)) {
-    const measurement = await measureThroughput(kiln.url + target.path, load);
+    const measurement = await measureThroughput(kiln.url + target.path, load, kiln.pid);
     const figure = {
       ...target,
       database,
       measurement,
       shareOfBareFastify: round(measurement.requestsPerSecond / baseline.requestsPerSecond, 3),
+      cpuShareOfBareFastify: round(
+        baseline.cpuMicrosecondsPerRequest / measurement.cpuMicrosecondsPerRequest,
+        3,
+      ),
     };
     pages.push(figure);
     console.log(
       `  ${target.name} ${target.path}: ${measurement.requestsPerSecond} req/s, p50 ${measurement.p50Ms} ms, ` +
-        `p99 ${measurement.p99Ms} ms (${round(figure.shareOfBareFastify * 100)}% of bare Fastify)`,
+        `p99 ${measurement.p99Ms} ms, ${measurement.cpuMicrosecondsPerRequest} µs CPU/request ` +
+        `(${round(figure.shareOfBareFastify * 100)}% of bare Fastify's req/s)`,
     );
   }
 }

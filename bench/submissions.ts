@@ -27,13 +27,15 @@ export interface SubmissionFigures {
 
 /** One report of a street problem, as a council's own app or a partner would send it. */
 export function submission(i: number): { answers: Record<string, unknown>; contact: { email: string } } {
+  const streets = ['Glaze Row', 'Saggar Street'];
   return {
     answers: {
-      'problem-type': 'pothole',
-      location: `Outside ${(i % 200) + 1} Kiln Street, Kilnford`,
-      description: `A deep pothole in the left lane, report ${i}.`,
+      problem: 'pothole',
+      'pothole-depth': '4-to-10cm',
+      location: { street: streets[i % streets.length], detail: `outside number ${(i % 200) + 1}` },
+      description: `A pothole in the middle of the road (report ${i})`,
     },
-    contact: { email: `bench-${i % 1000}@example.com` },
+    contact: { email: `resident-${i % 1000}@example.com` },
   };
 }
 

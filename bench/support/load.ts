@@ -1,11 +1,24 @@
 import autocannon, { type Options, type Result } from 'autocannon';
+import { loadavg } from 'node:os';
+import { cpuSeconds } from './processes.ts';
 
 /** One figure: the median of several runs, with every run kept for the record. */
 export interface Measurement {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  runs: Array<{ requestsPerSecond: number; p50Ms: number; p99Ms: number; requests: number; non2xx: number }>;
+  /** Server CPU time per answered request: steadier than req/s when other work shares the machine. */
+  cpuMicrosecondsPerRequest: number;
+  runs: Array<{
+    requestsPerSecond: number;
+    p50Ms: number;
+    p99Ms: number;
+    cpuMicrosecondsPerRequest: number;
+    requests: number;
+    non2xx: number;
+    /** 1-minute load average of the machine when the run ended. */
+    loadAverage: number;
+  }>;
 }
 
 export interface LoadSettings {
@@ -35,24 +48,33 @@ export async function fire(options: Options, allowNon2xx = false): Promise<Resul
 }
 
 /** Closed-loop load (as fast as the server answers): warm-up, then the median of `runs` runs. */
-export async function measureThroughput(url: string, settings: LoadSettings): Promise<Measurement> {
+export async function measureThroughput(
+  url: string,
+  settings: LoadSettings,
+  serverPid: number,
+): Promise<Measurement> {
   const base: Options = { url, connections: settings.connections, timeout: 10 };
   if (settings.warmupSeconds > 0) await fire({ ...base, duration: settings.warmupSeconds });
   const runs: Measurement['runs'] = [];
   for (let i = 0; i < settings.runs; i++) {
+    const cpuBefore = cpuSeconds(serverPid);
     const r = await fire({ ...base, duration: settings.durationSeconds });
+    const cpu = cpuSeconds(serverPid) - cpuBefore;
     runs.push({
       requestsPerSecond: round(r['2xx'] / r.duration),
       p50Ms: r.latency.p50,
       p99Ms: r.latency.p99,
+      cpuMicrosecondsPerRequest: Math.round((cpu * 1e6) / Math.max(1, r['2xx'])),
       requests: r['2xx'],
       non2xx: r.non2xx,
+      loadAverage: round(loadavg()[0] ?? 0, 2),
     });
   }
   return {
     requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
     p50Ms: median(runs.map((r) => r.p50Ms)),
     p99Ms: median(runs.map((r) => r.p99Ms)),
+    cpuMicrosecondsPerRequest: median(runs.map((r) => r.cpuMicrosecondsPerRequest)),
     runs,
   };
 }

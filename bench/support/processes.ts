@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -134,6 +134,23 @@ export function residentMegabytes(pid: number): number {
   const match = status?.match(/^VmRSS:\s+(\d+)\s+kB/m);
   if (!match) throw new Error(`No VmRSS for process ${pid}`);
   return Math.round((Number(match[1]) / 1024) * 10) / 10;
+}
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system) a process has used so far, in seconds, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readProc(`/proc/${pid}/stat`);
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (!fields || fields.length < 13) throw new Error(`No CPU time for process ${pid}`);
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }
 
 function readProc(path: string): string | undefined {
