@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Platform } from '../../platform/module.ts';
@@ -49,6 +51,13 @@ const PNG_DATA_URL = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/;
 /** The signer's journey: link, security code, read, agree and sign (or decline). Works without JavaScript. */
 export function registerSignerRoutes(app: FastifyInstance, platform: Platform, service: SigningService) {
   const { db } = platform;
+  const padScript = readFileSync(join(import.meta.dirname, 'assets/signature-pad.js'));
+  app.get('/sign/signature-pad.js', async (_request, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('Cache-Control', 'public, max-age=3600')
+      .send(padScript),
+  );
   const limit = { rateLimit: platform.rateLimits.submissions };
   const signerId = (request: FastifyRequest) => request.session.get(SESSION_KEY) as string | undefined;
 
@@ -190,6 +199,12 @@ export function registerSignerRoutes(app: FastifyInstance, platform: Platform, s
       });
       return reply.redirect('/sign/done', 303);
     } catch (error) {
+      if (error instanceof SigningError && error.code === 'invalid') {
+        return documentPage(request, reply.code(400), {
+          errors: [{ field: 'typedName', text: error.message }],
+          values: { typedName: parsed.data.typedName, read: 'yes', consent: 'yes' },
+        });
+      }
       if (error instanceof SigningError) return problemPage(reply, error);
       throw error;
     }

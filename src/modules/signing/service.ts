@@ -1,5 +1,7 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { PDFDocument } from 'pdf-lib';
 import type { Actor } from '../../platform/actor.ts';
+import { sniffMediaType } from '../../platform/files/index.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
 import { shortReference } from '../../platform/auth/identity.ts';
 import type { Db } from '../../platform/db/index.ts';
@@ -526,6 +528,12 @@ export function createSigningService(platform: Platform) {
             'The document has changed since it was sent, so it cannot be signed. The council has been told.',
           );
         }
+        if (input.drawnPng && !(await isUsablePng(input.drawnPng))) {
+          throw new SigningError(
+            'invalid',
+            'Your drawn signature could not be read. Clear it and draw it again, or sign with your typed name only.',
+          );
+        }
         const now = new Date();
         const method = input.drawnPng ? 'drawn' : 'typed';
         await store.updateSigner(tx, signer.id, {
@@ -735,6 +743,17 @@ export function createSigningService(platform: Platform) {
     },
   };
   return service;
+}
+
+// A drawing must be a PNG pdf-lib can embed, or the seal would fail at the last signature.
+async function isUsablePng(png: Buffer): Promise<boolean> {
+  if (png.length > 150_000 || sniffMediaType(png) !== 'image/png') return false;
+  try {
+    await (await PDFDocument.create()).embedPng(png);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function statusText(status: string): string {

@@ -6,7 +6,14 @@ import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import type { SigningTables } from './schema.ts';
 import { SigningError, type NewSigner } from './service.ts';
-import { latestMessage, openInvitation, signingPath, verifyUpload } from './testing.ts';
+import {
+  drawnSignatureDataUrl,
+  externalChecks,
+  latestMessage,
+  openInvitation,
+  signingPath,
+  verifyUpload,
+} from './testing.ts';
 
 describe('Kiln Sign: bad input and faults are refused, nothing half-sealed', () => {
   let kiln: TestKiln;
@@ -209,6 +216,33 @@ describe('Kiln Sign: bad input and faults are refused, nothing half-sealed', () 
 
     const none = await verifyUpload(kiln, Buffer.alloc(0), '');
     assert.deepEqual(none.page.errorSummary(), ['Select a PDF to check']);
+  });
+
+  test('a drawn signature is stamped into the seal; a drawing that is not a PNG is refused with a message', async () => {
+    const { reference } = await send([{ name: 'Fen Biscuit', role: 'Customer', email: 'fen@example.com' }]);
+    const { client } = await openInvitation(kiln, 'fen@example.com');
+    const broken = await client.post('/sign/document', {
+      read: 'yes',
+      consent: 'yes',
+      typedName: 'Fen Biscuit',
+      drawnSignature: `data:image/png;base64,${Buffer.from('not a png').toString('base64')}`,
+    });
+    assert.equal(broken.statusCode, 400);
+    assert.match(page(broken.body).errorSummary()[0]!, /drawn signature could not be read/);
+    const signed = await client.post('/sign/document', {
+      read: 'yes',
+      consent: 'yes',
+      typedName: 'Fen Biscuit',
+      drawnSignature: drawnSignatureDataUrl(),
+    });
+    assert.equal(signed.statusCode, 303);
+    const detail = await kiln.services.signing.service.envelopeDetail(kiln.platform.db, reference);
+    assert.equal(detail!.envelope.status, 'completed');
+    assert.equal(detail!.signers[0]!.method, 'drawn');
+    const sealed = Buffer.from(detail!.envelope.sealed_document!);
+    assert.match(sealed.toString('latin1'), /\/Subtype \/Image/);
+    const { pdfsig } = await externalChecks(sealed);
+    assert.match(pdfsig.out, /Signature is Valid/);
   });
 
   test('staff without the permission cannot send; agents are refused', async () => {

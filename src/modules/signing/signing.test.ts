@@ -220,14 +220,12 @@ describe('Kiln Sign: a tenancy agreement from sending to a verified seal', () =>
     const bill = await PDFDocument.create();
     bill.addPage().drawText('Council Tax bill 2027/28');
     const pdf = Buffer.from(await bill.save());
-    await kiln.platform.db
-      .transaction()
-      .execute((tx) =>
-        kiln.services.signing.service.deliverLetter(tx, residentId, {
-          title: 'Council Tax bill 2027 to 2028',
-          pdf,
-        }),
-      );
+    await kiln.platform.db.transaction().execute((tx) =>
+      kiln.services.signing.service.deliverLetter(tx, residentId, {
+        title: 'Council Tax bill 2027 to 2028',
+        pdf,
+      }),
+    );
     const email = await latestMessage(kiln, 'resident@kilnford.example', 'letter-delivered');
     assert.match(email.body, /Council Tax bill 2027 to 2028/);
     const list = await client.get('/account/documents');
@@ -237,14 +235,12 @@ describe('Kiln Sign: a tenancy agreement from sending to a verified seal', () =>
     assert.ok(link);
     assert.ok((await client.get(link.href)).rawPayload.equals(pdf));
     await assert.rejects(
-      kiln.platform.db
-        .transaction()
-        .execute((tx) =>
-          kiln.services.signing.service.deliverLetter(tx, residentId, {
-            title: 'Not a PDF',
-            pdf: Buffer.from('hello'),
-          }),
-        ),
+      kiln.platform.db.transaction().execute((tx) =>
+        kiln.services.signing.service.deliverLetter(tx, residentId, {
+          title: 'Not a PDF',
+          pdf: Buffer.from('hello'),
+        }),
+      ),
       /must be a PDF/,
     );
   });
