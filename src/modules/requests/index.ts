@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import type { ModuleDefinition, Platform } from '../../platform/module.ts';
 import { rootDir } from '../../platform/views/index.ts';
 import type { CasesService } from '../cases/index.ts';
+import { registerFieldWork } from './routes-field.ts';
 import { registerOpen311 } from './routes-open311.ts';
+import { registerPublicReports } from './routes-public.ts';
 import { registerReportJourney } from './routes-report.ts';
 import { requestsMigrations } from './schema.ts';
 import { createRequestsService } from './service.ts';
@@ -46,6 +48,8 @@ export function createRequests(platform: Platform, deps: { cases: CasesService }
         return reply.header('Cache-Control', 'public, max-age=3600').sendFile(file, assetsDir);
       });
       registerReportJourney(app, platform, service);
+      registerPublicReports(app, platform, service);
+      registerFieldWork(app, platform, service, deps.cases);
       await registerOpen311(app, platform, service);
     },
   };
