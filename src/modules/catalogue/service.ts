@@ -78,7 +78,9 @@ export function createCatalogueService(platform: Platform, deps: { cases: CasesS
   async function ensureFresh(): Promise<void> {
     if (Date.now() - loadedAt < REFRESH_MS) return;
     loading ??= refresh().finally(() => (loading = null));
-    await loading;
+    // Once loaded, requests never wait for a refresh: they use what is there while it runs.
+    if (loadedAt === 0) await loading;
+    else loading.catch(() => {}); // a failed refresh is tried again by the next request
   }
 
   /** Runs a change to a service's draft in a transaction, validating the result. */
