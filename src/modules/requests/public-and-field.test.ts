@@ -20,7 +20,7 @@ const requests = () => kiln.services.requests.service;
 async function report(
   usrn: string,
   category = 'fly-tipping',
-  answers = { what: 'furniture', amount: 'van' },
+  answers: Record<string, string> = { what: 'furniture', amount: 'van' },
   email = 'reporter@example.org',
 ) {
   const photo = await requests().storePhoto(kiln.platform.db, await phonePhoto(800, 600), 'IMG_1.jpg');
