@@ -173,6 +173,11 @@ describe('form builder', () => {
     const api = (await kiln.app.inject({ url: `/api/v1/services/${slug}` })).json();
     assert.equal(api.version, 2);
 
+    await admin.get(`/staff/catalogue/${slug}`);
+    assert.equal((await admin.post(`/staff/catalogue/${slug}/retire`, {})).statusCode, 303);
+    assert.equal((await kiln.app.inject({ url: `/services/${slug}` })).statusCode, 404);
+    assert.equal((await kiln.app.inject({ url: `/api/v1/services/${slug}` })).statusCode, 404);
+
     const { rows } = await sql<{
       action: string;
     }>`select action from audit_log where action like 'service.%' and detail->>'slug' = ${slug} order by id`.execute(

@@ -281,6 +281,17 @@ export function registerBuilder(app: FastifyInstance, platform: Platform, catalo
     return reply.redirect(`/staff/catalogue/${request.params.slug}`, 303);
   });
 
+  app.post<SlugParams>('/staff/catalogue/:slug/retire', { config }, async (request, reply) => {
+    try {
+      await catalogue.retire(request.params.slug, actorOf(request));
+    } catch (error) {
+      if (!(error instanceof CatalogueError)) throw error;
+      return serviceWithError(request.params.slug, reply, error);
+    }
+    request.session.set('flash', 'The service is retired: residents can no longer find or use it.');
+    return reply.redirect(`/staff/catalogue/${request.params.slug}`, 303);
+  });
+
   async function serviceWithError(slug: string, reply: FastifyReply, error: CatalogueError) {
     const found = await catalogue.findForEditing(slug);
     if (!found) return notFound(reply);
