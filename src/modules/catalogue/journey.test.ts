@@ -252,6 +252,52 @@ describe('resident journey', () => {
     assert.ok(made.created_by_staff);
   });
 
+  test('every demo service can be filled in to check answers, each question on its own page', async () => {
+    const services = await kiln.services.catalogue.service.liveServices();
+    assert.ok(services.length >= 9);
+    const [address] = kiln.services.catalogue.service.gazetteer.findAddresses('KF1 3CD');
+    for (const { definition } of services) {
+      const client = new Client(kiln.app);
+      let path = String((await client.get(`/services/${definition.slug}/start`)).headers.location);
+      for (let step = 0; path.includes('/questions/') && step < 20; step++) {
+        const q = definition.questions.find((x) => path.endsWith(`/questions/${x.id}`))!;
+        const shown = await client.get(path);
+        assert.equal(shown.statusCode, 200, path);
+        assert.equal(page(shown.body).heading(), q.label, path);
+        const year = new Date().getUTCFullYear();
+        const fields: Record<string, string | string[]> = {
+          text: { [q.id]: q.validation.pattern ? '51234567' : 'Sample answer' },
+          long_text: { [q.id]: 'A sample description that is long enough' },
+          number: { [q.id]: String(q.validation.min ?? 1) },
+          date: {
+            [`${q.id}-day`]: '3',
+            [`${q.id}-month`]: '4',
+            [`${q.id}-year`]: String(q.validation.date === 'future' ? year + 1 : year - 1),
+          },
+          yes_no: { [q.id]: 'yes' },
+          single_choice: { [q.id]: q.options?.[0]?.value ?? '' },
+          multiple_choice: { [q.id]: [q.options?.[0]?.value ?? ''] },
+          address: { mode: 'select', [`${q.id}-uprn`]: address!.uprn },
+          location: { [`${q.id}-street`]: 'Glaze Row' },
+          file: {},
+          email: { [q.id]: 'walker@example.com' },
+          phone: { [q.id]: '07700 900982' },
+        }[q.type];
+        if (q.type === 'address') await client.get(`${path}?lookup=KF1%203CD`); // the search comes first
+        const res = await client.post(path, fields);
+        assert.equal(res.statusCode, 303, `${path}: ${page(res.body).errorSummary().join(', ')}`);
+        path = String(res.headers.location);
+      }
+      assert.equal(path, `/services/${definition.slug}/check`);
+      const check = await client.get(path);
+      assert.equal(
+        page(check.body).heading(),
+        'Check your answers before sending your request',
+        definition.slug,
+      );
+    }
+  });
+
   test('search finds services despite typos, and says so when nothing matches', async () => {
     const recycling = page((await kiln.app.inject({ url: '/search?q=recyling' })).body);
     assert.ok(recycling.links().some((l) => l.href === '/services/apply-for-a-garden-waste-permit'));
