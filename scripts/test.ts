@@ -3,7 +3,7 @@
 //   --pg           the same files against the PostgreSQL server in DATABASE_URL
 //   --e2e          browser journeys in test/e2e (Chromium)
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const mode = process.argv[2] ?? '';
@@ -18,6 +18,15 @@ function find(dir: string, pattern: RegExp): string[] {
 const env = { ...process.env };
 let files: string[];
 if (mode === '--e2e') {
+  // The journeys run Kiln on embedded PGlite, like a fresh install; Chromium comes from Debian.
+  delete env.DATABASE_URL;
+  const chromium = env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(chromium)) {
+    console.error(
+      `test:e2e needs Chromium at ${chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
+    );
+    process.exit(2);
+  }
   files = find('test/e2e', /\.spec\.ts$/);
 } else {
   if (mode === '--pg' && !env.DATABASE_URL) {
@@ -30,10 +39,41 @@ if (mode === '--e2e') {
   files = find('src', /\.test\.ts$/);
 }
 files.sort();
+// An empty list would make node's runner look for tests on its own: say so and fail instead.
+if (files.length === 0) {
+  console.error(`No test files found for ${mode || 'npm test'}`);
+  process.exit(1);
+}
 const extra = process.argv.slice(3);
+// A second, machine-readable report lets a run with skipped or unfinished tests fail: Kiln has none.
+mkdirSync('.cache', { recursive: true });
+const tap = join('.cache', `test-report${mode.replace('--', '-')}.tap`);
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...extra, ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=180000',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...extra,
+    ...files,
+  ],
   { stdio: 'inherit', env },
 );
-process.exit(result.status ?? 1);
+const status = result.status ?? 1;
+if (status === 0 && extra.length === 0) {
+  const report = readFileSync(tap, 'utf8');
+  const count = (name: string) => Number(report.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? NaN);
+  if (!(count('tests') > 0) || count('skipped') !== 0 || count('todo') !== 0 || count('cancelled') !== 0) {
+    console.error(
+      `Refusing a run with tests=${count('tests')} skipped=${count('skipped')} todo=${count('todo')} cancelled=${count('cancelled')}`,
+    );
+    process.exit(1);
+  }
+}
+process.exit(status);

@@ -1,0 +1,3 @@
+import { publicPagesPassAxe } from './support/public-pages.ts';
+
+publicPagesPassAxe([{ viewport: 'desktop', javaScript: true }]);
