@@ -4,7 +4,11 @@
 //   BENCH_RATE=500 BENCH_RATE_SECONDS=30                                 API submissions (open loop)
 //   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres       a server to create a scratch database on
 //   BENCH_POSTGRES=off                                                   embedded database only
+//   BENCH_ONLY=pages,submissions,payments,signing                        some benchmarks only
+//   BENCH_SUBMISSION_WORKERS=false                                       submissions with workers off (web process alone)
 import { loadavg } from 'node:os';
+import { run as benchPayments, type PaymentFigures } from './payments.ts';
+import { run as benchSigning, type SigningFigures } from './signing.ts';
 import { pageTargets, type PageTarget } from './pages.ts';
 import { idleResident, peakResidentWhile } from './memory.ts';
 import { benchSubmissions, type SubmissionFigures } from './submissions.ts';
@@ -26,6 +30,10 @@ const submissionRate = Number(env.BENCH_RATE ?? 500);
 const submissionSeconds = Number(env.BENCH_RATE_SECONDS ?? 30);
 const postgresServer = env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const usePostgres = env.BENCH_POSTGRES !== 'off';
+const only = new Set(
+  (env.BENCH_ONLY ?? 'pages,submissions,payments,signing').split(',').map((s) => s.trim()),
+);
+const submissionWorkers = env.BENCH_SUBMISSION_WORKERS !== 'false';
 
 const goals = { questionPageShareOfBareFastify: 0.25, submissionsPerSecond: 500, submissionP99Ms: 50 };
 
@@ -53,40 +61,51 @@ const problems: string[] = [];
 let submissions: SubmissionFigures | undefined;
 let memory: { idleMb: number; peakUnderPageLoadMb: number; process: string } | undefined;
 
-// 1. The baseline, in its own process like Kiln.
-console.log('\nBare Fastify hello-world…');
-const baseline = await withServer(startBaseline(), (server) =>
-  measureThroughput(server.url, load, server.pid),
-);
-console.log(`  ${baseline.requestsPerSecond} req/s, ${baseline.cpuMicrosecondsPerRequest} µs CPU/request`);
+let baseline: Measurement | undefined;
+let payments: PaymentFigures | undefined;
+let signing: SigningFigures | undefined;
 
-// 2. Kiln as `npm start` runs it: embedded database. Its memory is read from the same process.
-console.log(`\nKiln through \`npm start\`, ${databases.embedded}…`);
-await withServer(startKiln({ viaNpm: true }), async (kiln) => {
-  const idleMb = await idleResident(kiln.pid);
-  console.log(`  idle: ${idleMb} MB resident (pid ${kiln.pid})`);
-  const { peakMb } = await peakResidentWhile(kiln.pid, () => measurePages(kiln, 'embedded'));
-  memory = {
-    idleMb,
-    peakUnderPageLoadMb: peakMb,
-    process: 'node --import tsx src/main.ts (under npm start)',
-  };
-});
+if (only.has('pages')) {
+  // 1. The baseline, in its own process like Kiln.
+  console.log('\nBare Fastify hello-world…');
+  baseline = await withServer(startBaseline(), (server) => measureThroughput(server.url, load, server.pid));
+  console.log(`  ${baseline.requestsPerSecond} req/s, ${baseline.cpuMicrosecondsPerRequest} µs CPU/request`);
+
+  // 2. Kiln as `npm start` runs it: embedded database. Its memory is read from the same process.
+  console.log(`\nKiln through \`npm start\`, ${databases.embedded}…`);
+  await withServer(startKiln({ viaNpm: true }), async (kiln) => {
+    const idleMb = await idleResident(kiln.pid);
+    console.log(`  idle: ${idleMb} MB resident (pid ${kiln.pid})`);
+    const { peakMb } = await peakResidentWhile(kiln.pid, () => measurePages(kiln, 'embedded'));
+    memory = {
+      idleMb,
+      peakUnderPageLoadMb: peakMb,
+      process: 'node --import tsx src/main.ts (under npm start)',
+    };
+  });
+}
 
 // 3. Kiln on a PostgreSQL server: pages, then case creation through the API.
-if (usePostgres) {
+if (usePostgres && (only.has('pages') || only.has('submissions'))) {
   const scratch = await createScratchDatabase(postgresServer);
   try {
     databases.postgres = await postgresVersion(scratch.url);
     console.log(`\nKiln on ${databases.postgres} (scratch database)…`);
     await withServer(
-      startKiln({ databaseUrl: scratch.url, env: { RATE_LIMIT_API_PER_MINUTE: '10000000' } }),
+      startKiln({
+        databaseUrl: scratch.url,
+        env: { RATE_LIMIT_API_PER_MINUTE: '10000000', RUN_WORKERS: String(submissionWorkers) },
+      }),
       async (kiln) => {
-        await measurePages(kiln, 'postgres');
-        console.log(`  submissions at ${submissionRate}/s for ${submissionSeconds} s…`);
+        if (only.has('pages')) await measurePages(kiln, 'postgres');
+        if (!only.has('submissions')) return;
+        console.log(
+          `  submissions at ${submissionRate}/s for ${submissionSeconds} s (workers ${submissionWorkers ? 'on' : 'off'})…`,
+        );
         submissions = await benchSubmissions(kiln, scratch.url, {
           rate: submissionRate,
           durationSeconds: submissionSeconds,
+          workers: submissionWorkers,
         });
         if (submissions.replayed.casesAdded !== 0)
           problems.push(`replaying used Idempotency-Keys added ${submissions.replayed.casesAdded} cases`);
@@ -101,45 +120,67 @@ if (usePostgres) {
   }
 }
 
+// 4. Module benchmarks (their own files; each can also run alone).
+if (usePostgres && only.has('payments')) {
+  console.log('\nPayments (scratch PostgreSQL database)…');
+  try {
+    payments = await benchPayments(postgresServer);
+    if (payments.duplicates !== 0) problems.push(`payments: ${payments.duplicates} duplicate payments`);
+    if (!payments.reconciliationBalanced) problems.push('payments: the reconciliation does not balance');
+  } catch (error) {
+    problems.push(`payments benchmark failed: ${String(error)}`);
+  }
+}
+if (only.has('signing')) {
+  console.log('\nSigning…');
+  try {
+    signing = await benchSigning();
+    if (signing.pdfsigValid === false) problems.push('signing: pdfsig does not accept a sealed document');
+  } catch (error) {
+    problems.push(`signing benchmark failed: ${String(error)}`);
+  }
+}
+
 // Report.
-printTable(
-  'Pages (requests/s and latency: median of runs)',
-  [
-    'Page',
-    'Database',
-    'Path',
-    'req/s',
-    'p50 ms',
-    'p99 ms',
-    'CPU µs/req',
-    'of Fastify req/s',
-    'of Fastify CPU',
-  ],
-  [
+if (baseline)
+  printTable(
+    'Pages (requests/s and latency: median of runs)',
     [
-      'Bare Fastify hello-world',
-      '-',
-      '/',
-      baseline.requestsPerSecond,
-      baseline.p50Ms,
-      baseline.p99Ms,
-      baseline.cpuMicrosecondsPerRequest,
-      '100%',
-      '100%',
+      'Page',
+      'Database',
+      'Path',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'CPU µs/req',
+      'of Fastify req/s',
+      'of Fastify CPU',
     ],
-    ...pages.map((p) => [
-      p.name,
-      p.database,
-      p.path,
-      p.measurement.requestsPerSecond,
-      p.measurement.p50Ms,
-      p.measurement.p99Ms,
-      p.measurement.cpuMicrosecondsPerRequest,
-      `${round(p.shareOfBareFastify * 100)}%`,
-      `${round(p.cpuShareOfBareFastify * 100)}%`,
-    ]),
-  ],
-);
+    [
+      [
+        'Bare Fastify hello-world',
+        '-',
+        '/',
+        baseline.requestsPerSecond,
+        baseline.p50Ms,
+        baseline.p99Ms,
+        baseline.cpuMicrosecondsPerRequest,
+        '100%',
+        '100%',
+      ],
+      ...pages.map((p) => [
+        p.name,
+        p.database,
+        p.path,
+        p.measurement.requestsPerSecond,
+        p.measurement.p50Ms,
+        p.measurement.p99Ms,
+        p.measurement.cpuMicrosecondsPerRequest,
+        `${round(p.shareOfBareFastify * 100)}%`,
+        `${round(p.cpuShareOfBareFastify * 100)}%`,
+      ]),
+    ],
+  );
 for (const p of pages.filter((p) => p.note)) console.log(`  note: ${p.name}: ${p.note}`);
 for (const p of pages.filter((p) => p.name === 'Question page'))
   console.log(
@@ -165,6 +206,7 @@ if (submissions) {
       ['p50 ms', submissions.p50Ms],
       ['p99 ms', submissions.p99Ms],
       ['max ms', submissions.maxMs],
+      ['Kiln CPU ms per submission', submissions.cpuMsPerSubmission],
       ['Acknowledged (201)', submissions.acknowledged],
       ['Cases stored', submissions.stored],
       ['Other answers', JSON.stringify(submissions.otherAnswers)],
@@ -177,7 +219,37 @@ if (submissions) {
         ? 'met'
         : 'MISSED'),
   );
+  console.log(
+    `  workers ${submissions.workers ? 'on, as in production: the same process also sends the acknowledgements and delivers the events' : 'off: the web process alone'}`,
+  );
 }
+if (payments)
+  printTable(
+    'Payments (their own benchmark: bench/payments.ts)',
+    ['Figure', 'Value'],
+    [
+      ['Concurrent creations', payments.creations],
+      ['of which retried keys', payments.retried],
+      ['Duplicates (must be 0)', payments.duplicates],
+      ['Creations per second', payments.creationsPerSecond],
+      ['p50 ms', payments.p50Ms],
+      ['p99 ms', payments.p99Ms],
+      ['Ledger entries reconciled', payments.ledgerEntries],
+      ['Reconciliation s (goal < 5)', payments.reconciliationSeconds],
+      ['Balanced', String(payments.reconciliationBalanced)],
+    ],
+  );
+if (signing)
+  printTable(
+    'Signing (their own benchmark: bench/signing.ts)',
+    ['Figure', 'Value'],
+    [
+      ['Documents x pages', `${signing.documents} x ${signing.pages}`],
+      ['Seal alone p50 / p99 ms', `${signing.sealP50Ms} / ${signing.sealP99Ms}`],
+      ['Last signature p50 / p99 ms', `${signing.lastSignatureP50Ms} / ${signing.lastSignatureP99Ms}`],
+      ['pdfsig', signing.pdfsigValid === null ? 'not installed' : String(signing.pdfsigValid)],
+    ],
+  );
 
 const file = writeResults({
   measuredAt: new Date().toISOString(),
@@ -185,12 +257,14 @@ const file = writeResults({
   command: 'npm run bench',
   machine,
   databases,
-  settings: { load, submissionRate, submissionSeconds },
+  settings: { load, submissionRate, submissionSeconds, submissionWorkers, only: [...only] },
   goals,
   baseline,
   pages,
   memory,
   submissions,
+  payments,
+  signing,
   problems,
 });
 console.log(`\nFigures written to ${file}`);
@@ -203,15 +277,16 @@ if (problems.length) {
 }
 
 async function measurePages(kiln: Server, database: string): Promise<void> {
+  if (!baseline) throw new Error('the baseline is measured before any page');
   for (const target of await pageTargets(kiln)) {
     const measurement = await measureThroughput(kiln.url + target.path, load, kiln.pid);
     const figure = {
       ...target,
       database,
       measurement,
-      shareOfBareFastify: round(measurement.requestsPerSecond / baseline.requestsPerSecond, 3),
+      shareOfBareFastify: round(measurement.requestsPerSecond / baseline!.requestsPerSecond, 3),
       cpuShareOfBareFastify: round(
-        baseline.cpuMicrosecondsPerRequest / measurement.cpuMicrosecondsPerRequest,
+        baseline!.cpuMicrosecondsPerRequest / measurement.cpuMicrosecondsPerRequest,
         3,
       ),
     };

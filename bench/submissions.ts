@@ -3,17 +3,21 @@ import { createApiKey } from '../src/platform/auth/api-keys.ts';
 import { openDatabase } from '../src/platform/db/index.ts';
 import { runOpenLoop } from './support/open-loop.ts';
 import { queryOnce } from './support/postgres.ts';
-import type { Server } from './support/processes.ts';
+import { cpuSeconds, type Server } from './support/processes.ts';
 
 export const SUBMISSIONS_PATH = '/api/v1/services/report-a-street-problem/submissions';
 
 export interface SubmissionFigures {
   rate: number;
+  /** Whether the measured process also ran the workers (acknowledgement emails, event delivery). */
+  workers: boolean;
   durationSeconds: number;
   achievedPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Kiln's CPU time per acknowledged submission (web and, when on, workers), in ms. */
+  cpuMsPerSubmission: number;
   /** 201 answers in the measured run. */
   acknowledged: number;
   /** Cases the database gained during the measured run. */
@@ -46,7 +50,7 @@ export function submission(i: number): { answers: Record<string, unknown>; conta
 export async function benchSubmissions(
   kiln: Server,
   databaseUrl: string,
-  options: { rate: number; durationSeconds: number; warmupSeconds?: number },
+  options: { rate: number; durationSeconds: number; warmupSeconds?: number; workers: boolean },
 ): Promise<SubmissionFigures> {
   const database = await openDatabase({ url: databaseUrl, poolSize: 1 });
   const { key } = await createApiKey(database.db, {
@@ -80,26 +84,36 @@ export async function benchSubmissions(
     throw new Error(`No case was created while warming up: ${warmup.sampleFailures.join('\n')}`);
 
   const before = await countCases();
+  const cpuBefore = cpuSeconds(kiln.pid);
   const run = await runOpenLoop({
     url: kiln.url,
     rate: options.rate,
     durationSeconds: options.durationSeconds,
     request: request('run'),
   });
+  const cpuMs = (cpuSeconds(kiln.pid) - cpuBefore) * 1000;
   const afterRun = await countCases();
 
   // The same keys again: the API must answer with the cases it already made.
-  const replay = await runOpenLoop({ url: kiln.url, rate: 100, durationSeconds: 2, request: request('run') });
+  const replayCount = Math.min(200, run.planned);
+  const replay = await runOpenLoop({
+    url: kiln.url,
+    rate: 100,
+    durationSeconds: replayCount / 100,
+    request: request('run'),
+  });
   const afterReplay = await countCases();
 
   const { ['201']: acknowledged = 0, ...otherAnswers } = run.statusCounts;
   return {
     rate: options.rate,
+    workers: options.workers,
     durationSeconds: options.durationSeconds,
     achievedPerSecond: run.achievedPerSecond,
     p50Ms: run.p50Ms,
     p99Ms: run.p99Ms,
     maxMs: run.maxMs,
+    cpuMsPerSubmission: Math.round((cpuMs / Math.max(1, acknowledged)) * 100) / 100,
     acknowledged,
     stored: afterRun - before,
     replayed: { sent: replay.planned, casesAdded: afterReplay - afterRun, statusCounts: replay.statusCounts },
