@@ -36,6 +36,25 @@ async function admin(url: string, statement: string) {
   }
 }
 
+// The job queue closes its own pool a little after stop(): wait for it rather than cut it off.
+async function dropWhenIdle(serverUrl: string, name: string) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await client.query(
+        'select count(*)::int as n from pg_stat_activity where datname = $1',
+        [name],
+      );
+      if (rows[0].n === 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await client.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const round = (n: number, places = 1) => Math.round(n * 10 ** places) / 10 ** places;
@@ -158,7 +177,7 @@ export async function run(
   } finally {
     await kiln.close();
     await database.close();
-    await admin(serverUrl, `drop database if exists ${name} with (force)`);
+    await dropWhenIdle(serverUrl, name);
   }
 }
 

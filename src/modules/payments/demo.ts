@@ -34,6 +34,13 @@ export async function seedPaymentsDemo(kiln: Kiln): Promise<void> {
     const permit = await make('garden-waste-1', 5200, 'Garden waste subscription 2026/27', 'demo');
     await service.startCardPayment(permit, `/pay/${permit.reference}/confirmation`, actor);
   }
+  await db.transaction().execute((tx) =>
+    kiln.services.payments.cash.issueReference(tx, {
+      paysFor: { type: 'demo', id: 'council-tax-2026' },
+      description: 'Council tax 2026/27, 12 Bottle Kiln Lane',
+      payer: { residentId: resident.id },
+    }),
+  );
   const desk = await make('cash-desk-1', 2000, 'Replacement recycling box', 'demo');
   await db.transaction().execute((tx) =>
     service.recordReceipt(tx, {

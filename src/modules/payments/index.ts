@@ -7,6 +7,8 @@ import { registerPaymentRoutes } from './routes.ts';
 import { sandboxProvider, type SandboxBooks } from './sandbox.ts';
 import { paymentsMigrations } from './schema.ts';
 import { createPaymentsService } from './service.ts';
+import { createCashService } from './cash-service.ts';
+import { registerCashRoutes } from './cash-routes.ts';
 
 export type { Payment, PaymentsService, NewPayment, PaymentSucceeded } from './service.ts';
 export { PaymentError } from './service.ts';
@@ -37,8 +39,11 @@ export function createPayments(
       ? govukPayProvider({ apiKey: config.GOVUK_PAY_API_KEY!, baseUrl: config.GOVUK_PAY_BASE_URL })
       : sandbox);
   const service = createPaymentsService(platform, provider);
+  const cash = createCashService(platform, service);
   return {
     service,
+    /** Pay-point cash: `issueReference(tx, …)` for a bill or account; its card is at `/pay/cash/<reference>`. */
+    cash,
     /** The sandbox provider's books, when it is the provider (demo data pays through it). */
     sandbox: provider.name === 'sandbox' ? (sandbox as SandboxBooks) : null,
     register(app: FastifyInstance) {
@@ -48,6 +53,7 @@ export function createPayments(
         service,
         provider.name === 'sandbox' ? (sandbox as SandboxBooks) : null,
       );
+      registerCashRoutes(app, platform, cash);
       if (platform.config.RUN_WORKERS) {
         // Payments left open by a closed browser or a killed process are settled with the provider.
         const timer = setInterval(

@@ -89,6 +89,24 @@ export interface PaymentsTables {
     created_at: Date;
     updated_at: Date;
   };
+  payment_paypoint_references: {
+    reference: string;
+    pays_for_type: string;
+    pays_for_id: string;
+    description: string;
+    payer_resident_id: string | null;
+    payer_email: string | null;
+    created_at: Date;
+  };
+  payment_paypoint_imports: {
+    id: string;
+    file_name: string;
+    file_sha256: string;
+    transactions: number;
+    total: number;
+    imported_by: string | null;
+    created_at: Date;
+  };
   payment_sandbox_settlements: {
     id: number;
     provider_id: string;
@@ -226,5 +244,27 @@ export const paymentsMigrations: Record<string, Migration> = {
       created_at timestamptz not null default now()
     );
     create index payment_sandbox_settlements_day_idx on payment_sandbox_settlements (settled_on);
+  `),
+  '2026-11-25-0401-paypoint': sqlMigration(`
+    create sequence payment_paypoint_serial;
+    create table payment_paypoint_references (
+      reference text primary key check (reference ~ '^[0-9]{20}$'),
+      pays_for_type text not null,
+      pays_for_id text not null,
+      description text not null,
+      payer_resident_id uuid references residents (id) on delete set null,
+      payer_email text,
+      created_at timestamptz not null default now(),
+      unique (pays_for_type, pays_for_id)
+    );
+    create table payment_paypoint_imports (
+      id uuid primary key default gen_random_uuid(),
+      file_name text not null,
+      file_sha256 text not null unique,
+      transactions integer not null,
+      total bigint not null,
+      imported_by uuid references staff_users (id),
+      created_at timestamptz not null default now()
+    );
   `),
 };

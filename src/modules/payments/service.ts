@@ -155,6 +155,8 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       kind: 'charge' | 'cash_receipt' | 'dd_collection';
       providerReference: string | null;
       actor: Actor;
+      /** The settlement day, when the money arrived on another day than today. */
+      entryDate?: string;
     },
     patch: Partial<store.PaymentRow> = {},
   ): Promise<store.PaymentRow> {
@@ -172,8 +174,9 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       kind: entry.kind,
       method: row.method,
       amount: row.amount,
-      provider: row.provider,
+      provider: patch.provider ?? row.provider,
       provider_reference: entry.providerReference,
+      ...(entry.entryDate ? { entry_date: entry.entryDate } : {}),
     });
     const payload: PaymentSucceeded = {
       paymentId: row.id,
@@ -568,19 +571,24 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       input: {
         payment: string;
         kind: 'cash_receipt' | 'dd_collection';
+        /** Who holds the money's record: 'paypoint', 'bacs', 'cash_desk'. */
+        provider?: string;
         providerReference: string;
+        entryDate?: string;
         actor: Actor;
       },
     ): Promise<Payment> {
       const found = await mustFind(tx, input.payment);
       const locked = (await store.lockPayment(tx, found.id))!;
       if (locked.status === 'success') throw new PaymentError('This has already been paid', 'already_paid');
+      const entry = {
+        kind: input.kind,
+        providerReference: input.providerReference,
+        actor: input.actor,
+        entryDate: input.entryDate,
+      };
       return toPayment(
-        await bookSuccess(tx, locked, {
-          kind: input.kind,
-          providerReference: input.providerReference,
-          actor: input.actor,
-        }),
+        await bookSuccess(tx, locked, entry, input.provider ? { provider: input.provider } : {}),
       );
     },
 

@@ -328,3 +328,67 @@ export async function sandboxSettledTotal(db: Db, providerId: string): Promise<n
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }
+
+// Pay-point references and imports.
+
+export type PaypointReferenceRow = PaymentsTables['payment_paypoint_references'];
+
+export async function nextPaypointSerial(tx: Db): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select nextval('payment_paypoint_serial')::int as n`.execute(tx);
+  return Number(rows[0]!.n);
+}
+
+export async function insertPaypointReference(
+  tx: Db,
+  row: Omit<PaypointReferenceRow, 'created_at'>,
+): Promise<PaypointReferenceRow> {
+  const inserted = await t(tx)
+    .insertInto('payment_paypoint_references')
+    .values(row as never)
+    .onConflict((oc) => oc.columns(['pays_for_type', 'pays_for_id']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return inserted;
+  return t(tx)
+    .selectFrom('payment_paypoint_references')
+    .selectAll()
+    .where('pays_for_type', '=', row.pays_for_type)
+    .where('pays_for_id', '=', row.pays_for_id)
+    .executeTakeFirstOrThrow();
+}
+
+export function findPaypointReferences(db: Db, references: string[]): Promise<PaypointReferenceRow[]> {
+  if (!references.length) return Promise.resolve([]);
+  return t(db)
+    .selectFrom('payment_paypoint_references')
+    .selectAll()
+    .where('reference', 'in', references)
+    .execute();
+}
+
+export function findPaypointImport(db: Db, sha256: string) {
+  return t(db)
+    .selectFrom('payment_paypoint_imports')
+    .selectAll()
+    .where('file_sha256', '=', sha256)
+    .executeTakeFirst();
+}
+
+export async function insertPaypointImport(
+  tx: Db,
+  row: Omit<PaymentsTables['payment_paypoint_imports'], 'id' | 'created_at'>,
+): Promise<void> {
+  await t(tx)
+    .insertInto('payment_paypoint_imports')
+    .values(row as never)
+    .execute();
+}
+
+export function listPaypointImports(db: Db, limit = 20) {
+  return t(db)
+    .selectFrom('payment_paypoint_imports')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
+}
