@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ModuleDefinition, Platform } from '../../platform/module.ts';
 import { rootDir } from '../../platform/views/index.ts';
 import type { CasesService } from '../cases/index.ts';
+import { registerApp } from './routes-app.ts';
 import { registerFieldWork } from './routes-field.ts';
 import { registerOpen311 } from './routes-open311.ts';
 import { registerPublicReports } from './routes-public.ts';
@@ -39,17 +40,19 @@ export function createRequests(platform: Platform, deps: { cases: CasesService }
     async register(app: FastifyInstance) {
       app.get('/report-assets/leaflet/*', (request, reply) => {
         const path = (request.params as { '*': string })['*'];
-        if (!/^(leaflet\.(js|css)|images\/[\w-]+\.png)$/.test(path)) return reply.callNotFound();
+        if (!/^(leaflet\.(js|css)|leaflet-src\.esm\.js|images\/[\w-]+\.png)$/.test(path))
+          return reply.callNotFound();
         return reply.header('Cache-Control', 'public, max-age=86400').sendFile(path, leafletDir);
       });
       app.get('/report-assets/:file', (request, reply) => {
         const file = (request.params as { file: string }).file;
-        if (!/^[\w-]+\.(js|css|svg|png)$/.test(file)) return reply.callNotFound();
+        if (!/^[\w-]+\.(js|css|svg|png|webmanifest)$/.test(file)) return reply.callNotFound();
         return reply.header('Cache-Control', 'public, max-age=3600').sendFile(file, assetsDir);
       });
       registerReportJourney(app, platform, service);
       registerPublicReports(app, platform, service);
       registerFieldWork(app, platform, service, deps.cases);
+      registerApp(app, platform, service);
       await registerOpen311(app, platform, service);
     },
   };

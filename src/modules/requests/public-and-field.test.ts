@@ -127,15 +127,13 @@ describe('Field working', () => {
       )
     ).rows[0]!.id;
     for (const r of [far, near])
-      await kiln.platform.db
-        .transaction()
-        .execute((tx) =>
-          kiln.services.cases.service.assign(tx, {
-            caseId: r.caseId,
-            assigneeId: officerId,
-            actor: { type: 'staff', id: null },
-          }),
-        );
+      await kiln.platform.db.transaction().execute((tx) =>
+        kiln.services.cases.service.assign(tx, {
+          caseId: r.caseId,
+          assigneeId: officerId,
+          actor: { type: 'staff', id: null },
+        }),
+      );
 
     const agent = await staffClient(kiln, 'agent@kilnford.example');
     assert.equal((await agent.get('/staff/field')).statusCode, 403);
