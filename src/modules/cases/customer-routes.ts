@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { recordAudit } from '../../platform/audit/index.ts';
+import { actorOf } from '../../platform/auth/identity.ts';
 import { HttpError } from '../../platform/http/errors.ts';
 import { can } from '../../platform/auth/permissions.ts';
 import type { Platform } from '../../platform/module.ts';
@@ -37,6 +39,13 @@ export function registerCustomerRoutes(app: FastifyInstance, platform: Platform,
           'Resident not found',
           `There is no resident with the reference ${reference}.`,
         );
+      // Opening someone's whole record is itself recorded: who looked, and when (UK GDPR accountability).
+      await recordAudit(db, {
+        actor: actorOf(request),
+        action: 'resident.record_viewed',
+        subjectType: 'resident',
+        subjectId: view.resident.id,
+      });
       return reply.render('cases/views/customer.njk', {
         title: view.resident.name,
         navSection: 'customers',

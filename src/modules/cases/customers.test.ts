@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
@@ -62,6 +63,12 @@ describe('customer view and assisted digital', () => {
     assert.equal(res.statusCode, 200);
     const p = page(res.body);
     assert.equal(p.heading(), 'Alex Moreton');
+    const viewed = await sql<{
+      n: number;
+    }>`select count(*)::int as n from audit_log where action = 'resident.record_viewed' and subject_id = ${residentId}`.execute(
+      kiln.platform.db,
+    );
+    assert.ok(viewed.rows[0]!.n >= 1, 'opening the record is audited');
     assert.match(p.text(), /12 Bottle Kiln Lane/);
     assert.ok(p.links().some((l) => l.href === `/staff/cases/${phoned.reference}`));
     assert.match(p.text(), /Phone/);

@@ -147,7 +147,7 @@ export function registerQueueRoutes(app: FastifyInstance, platform: Platform, ca
   app.post('/staff/cases/bulk', { config: { permission: 'cases:bulk' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const returnTo =
-      typeof body.returnTo === 'string' && /^\/staff\/cases\?[\w\-.=&%]*$/.test(body.returnTo)
+      typeof body.returnTo === 'string' && /^\/staff\/cases\?[\w\-.=&%+]*$/.test(body.returnTo)
         ? body.returnTo
         : '/staff/cases';
     request.query = Object.fromEntries(new URL(returnTo, 'http://x').searchParams);
