@@ -285,4 +285,17 @@ describe('My account', () => {
     await client.post('/account/delete', { confirm: 'yes' });
     assert.equal(await catalogue.findDraftAnswers(id, 'missed-bin-collection'), undefined);
   });
+
+  test('other modules add their pages to My account; only pages under /account/', async () => {
+    const accounts = kiln.services.accounts.service;
+    accounts.addLink({ href: '/account/library-loans', text: 'Your library loans' });
+    assert.throws(() => accounts.addLink({ href: 'https://elsewhere.example', text: 'Elsewhere' }));
+    const client = await signInResident(kiln, 'lin.links@example.com');
+    const overview = await client.get('/account');
+    assert.ok(
+      page(overview.body)
+        .links()
+        .some((l) => l.href === '/account/library-loans' && l.text === 'Your library loans'),
+    );
+  });
 });

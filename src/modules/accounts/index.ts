@@ -4,7 +4,7 @@ import type { ModuleDefinition, Platform } from '../../platform/module.ts';
 import { registerAccountRoutes } from './routes.ts';
 import { createAccountsService, type AccountsDependencies } from './service.ts';
 
-export type { AccountsService, AccountsDependencies, DraftsSource } from './service.ts';
+export type { AccountsService, AccountsDependencies, AccountLink, DraftsSource } from './service.ts';
 export type { PersonalDataSource } from './personal-data.ts';
 
 export const accountsModule: ModuleDefinition = {

@@ -25,6 +25,12 @@ export interface DraftsSource {
   discardDraftAnswers(residentId: string, slug: string): Promise<unknown>;
 }
 
+/** A page another module adds to My account. */
+export interface AccountLink {
+  href: string;
+  text: string;
+}
+
 export interface AccountsDependencies {
   cases: CasesService;
   /** Without it My account has no "Forms you have started" section; with it, drafts are shown, downloaded and deleted. */
@@ -125,9 +131,17 @@ export function createAccountsService(platform: Platform, deps: AccountsDependen
     });
   }
 
+  const links: AccountLink[] = [];
+
   return {
     /** Where other modules add what they hold about residents, for download and deletion. */
     personalData,
+    /** Adds a page of another module to "Manage your account", e.g. { href: '/account/documents', text: 'Your documents' }. */
+    addLink(link: AccountLink): void {
+      if (!link.href.startsWith('/account/'))
+        throw new Error(`Account links stay under /account/: ${link.href}`);
+      links.push(link);
+    },
     requests,
 
     async overview(residentId: string) {
@@ -136,6 +150,7 @@ export function createAccountsService(platform: Platform, deps: AccountsDependen
         messages: await store.listMessages(db, residentId, 5),
         // null, not [], when no module keeps drafts: the page then leaves the section out.
         drafts: drafts ? await drafts.listDrafts(db, residentId) : null,
+        links,
       };
     },
 
