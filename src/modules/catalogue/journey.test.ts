@@ -214,6 +214,8 @@ describe('resident journey', () => {
         .links()
         .some((l) => l.text === 'Continue where you left off'),
     );
+    // Someone else at the same computer could start again instead; this resident carries on.
+    assert.ok(later.lastPage!.querySelector(`form[action="${base}/start-again"]`));
     const resumed = await later.get(`${base}/resume`);
     assert.equal(resumed.headers.location, `${base}/questions/location`);
     await answer(later, `${base}/questions/location`, { 'location-street': 'Glaze Row' });
@@ -230,6 +232,22 @@ describe('resident journey', () => {
     assert.equal(made.answers.email, undefined);
     const left = await kiln.services.catalogue.service.listDrafts(kiln.platform.db, made.resident_id);
     assert.deepEqual(left, [], 'the draft is gone once sent');
+
+    // Starting again throws saved answers away.
+    await later.get(`${base}/start`);
+    await answer(later, `${base}/questions/problem`, { problem: 'graffiti' });
+    assert.equal(
+      (await kiln.services.catalogue.service.listDrafts(kiln.platform.db, made.resident_id)).length,
+      1,
+    );
+    await later.get(base);
+    const again = await later.post(`${base}/start-again`, {});
+    assert.equal(again.headers.location, `${base}/start`);
+    assert.equal((await later.get(`${base}/start`)).headers.location, `${base}/questions/problem`);
+    assert.deepEqual(
+      await kiln.services.catalogue.service.listDrafts(kiln.platform.db, made.resident_id),
+      [],
+    );
   });
 
   test('assisted digital: an agent acting for a resident submits with the phone channel', async () => {

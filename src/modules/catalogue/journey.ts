@@ -119,6 +119,21 @@ export function registerJourney(
     );
   });
 
+  // A signed-in resident with saved answers may throw them away and begin again.
+  app.post<{ Params: { slug: string } }>(
+    `${mode.prefix}/:slug/start-again`,
+    { config },
+    async (request, reply) => {
+      const live = await loadOr404(request.params.slug);
+      if (!live) return notFound(reply);
+      const who = whoIsAnswering(request, mode);
+      const slug = live.definition.slug;
+      if (who.keepsDraft) await catalogue.discardDraftAnswers(request.resident!.id, slug);
+      saveState(request, { ...stateFor(request, slug), answers: {}, key: undefined });
+      return reply.redirect(`${base(slug)}/start`, 303);
+    },
+  );
+
   // A signed-in resident carries on from their saved answers.
   app.get<{ Params: { slug: string } }>(`${mode.prefix}/:slug/resume`, { config }, async (request, reply) => {
     const live = await loadOr404(request.params.slug);

@@ -290,18 +290,18 @@ export function createCatalogueService(platform: Platform, deps: { cases: CasesS
 
     discardDraftAnswers: (residentId: string, slug: string) => store.deleteDraftAnswers(db, residentId, slug),
 
-    /** A resident's unfinished forms, for My account: title, when last saved, and where to carry on. */
+    /**
+     * A resident's unfinished forms, for My account: title, when last saved, and where to carry on.
+     * Uses only `conn`, so it is safe inside the caller's transaction.
+     */
     async listDrafts(conn: Db, residentId: string) {
-      await ensureFresh();
       const rows = await store.listDraftAnswers(conn, residentId);
-      return rows
-        .filter((r) => live.has(r.service_slug))
-        .map((r) => ({
-          slug: r.service_slug,
-          title: live.get(r.service_slug)!.definition.title,
-          updatedAt: r.updated_at,
-          href: `/services/${r.service_slug}/resume`,
-        }));
+      return rows.map((r) => ({
+        slug: r.service_slug,
+        title: r.title,
+        updatedAt: r.updated_at,
+        href: `/services/${r.service_slug}/resume`,
+      }));
     },
   };
 }

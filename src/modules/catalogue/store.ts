@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { tables, type Db } from '../../platform/db/index.ts';
 import type { CatalogueTables, ServiceStatus } from './schema.ts';
 
@@ -89,12 +90,18 @@ export async function findDraftAnswers(db: Db, residentId: string, slug: string)
     .executeTakeFirst();
 }
 
+/** A resident's drafts for services that are still live, with the live title. */
 export async function listDraftAnswers(db: Db, residentId: string) {
   return t(db)
-    .selectFrom('form_drafts')
-    .selectAll()
-    .where('resident_id', '=', residentId)
-    .orderBy('updated_at', 'desc')
+    .selectFrom('form_drafts as d')
+    .innerJoin('catalogue_services as s', 's.slug', 'd.service_slug')
+    .innerJoin('catalogue_service_versions as v', (j) =>
+      j.onRef('v.service_id', '=', 's.id').onRef('v.version', '=', 's.live_version'),
+    )
+    .select(['d.service_slug', 'd.updated_at', sql<string>`v.definition->>'title'`.as('title')])
+    .where('d.resident_id', '=', residentId)
+    .where('s.status', '=', 'live')
+    .orderBy('d.updated_at', 'desc')
     .execute();
 }
 
