@@ -159,6 +159,8 @@ describe('form engine: answers by type', () => {
     const pinned = check(q, { lat: '52.95', lng: '-2.15' });
     assert.equal(pinned.ok, true);
     assert.equal(message(q, { lat: '40.7', lng: '-74.0' }), 'The location must be in Kilnford');
+    const farPin = check(q, { street: 'Glaze Row', lat: '40.7', lng: '-74.0' });
+    assert.equal(farPin.ok && (farPin.value as { lat: number | null }).lat, null);
   });
 });
 

@@ -298,7 +298,13 @@ function checkLocation(input: unknown, name: string, gazetteer: Gazetteer): Vali
   const detail = text('detail').slice(0, 500) || null;
   const lat = Number(given.lat);
   const lng = Number(given.lng);
-  const hasPin = given.lat !== undefined && given.lat !== '' && Number.isFinite(lat) && Number.isFinite(lng);
+  // A pin far from Kilnford (a device's stale or spoofed position) is not kept.
+  const hasPin =
+    given.lat !== undefined &&
+    given.lat !== '' &&
+    Number.isFinite(lat) &&
+    Number.isFinite(lng) &&
+    gazetteer.nearestStreet(lat, lng) !== undefined;
   const usrn = text('usrn');
   if (usrn) {
     const street = gazetteer.street(usrn);
@@ -324,11 +330,9 @@ function checkLocation(input: unknown, name: string, gazetteer: Gazetteer): Vali
       streets: pick.map((s) => ({ usrn: s.usrn, name: s.name, locality: s.locality })),
     };
   }
-  if (hasPin) {
-    const street = gazetteer.nearestStreet(lat, lng);
-    if (!street) return { ok: false, message: 'The location must be in Kilnford', part: 'street' };
-    return located(street, detail, lat, lng);
-  }
+  if (hasPin) return located(gazetteer.nearestStreet(lat, lng)!, detail, lat, lng);
+  if (given.lat !== undefined && given.lat !== '')
+    return { ok: false, message: 'The location must be in Kilnford', part: 'street' };
   return { ok: false, message: `Enter ${name}`, part: 'street' };
 }
 
