@@ -26,7 +26,14 @@ describe('working a case', () => {
 
   test('the case page shows who, what, the answers and the history', async () => {
     const residentId = await demoResidentId(kiln);
-    const { reference } = await givenCase(kiln, { residentId, channel: 'phone' });
+    const { reference } = await givenCase(kiln, {
+      residentId,
+      channel: 'phone',
+      answers: {
+        branch: { question: 'Which library?', answer: 'Kilnford Central' },
+        details: { question: 'Anything else?', answer: '<script>alert(1)</script>' },
+      },
+    });
     const officer = as.officer;
     const res = await officer.get(`/staff/cases/${reference}`);
     assert.equal(res.statusCode, 200);
@@ -34,6 +41,8 @@ describe('working a case', () => {
     assert.equal(p.heading(), `Case ${reference}`);
     assert.match(p.text(), /Borrow a library laptop \(version 3\)/);
     assert.match(p.text(), /Which library\? Kilnford Central/);
+    assert.match(p.text(), /Anything else\? <script>alert\(1\)<\/script>/, 'answers are shown as text');
+    assert.equal(p.root.querySelectorAll('main script').length, 0);
     assert.match(p.text(), /Case created \(Phone\)/);
     assert.ok(p.links().some((l) => l.text === 'Alex Moreton' && l.href === '/staff/customers/CU-DEMO-01'));
   });
