@@ -11,7 +11,7 @@ describe('My account, JavaScript off, 360px', () => {
   });
   after(async () => e2e?.close());
 
-  test('details, contact preferences, passkeys without JavaScript, download and deletion', async () => {
+  test('details, contact preferences, passkeys without JavaScript, and deletion', async () => {
     const page = await e2e.visitor({ viewport: 'mobile', javaScript: false });
     await signInResident(page, 'resident@kilnford.example');
     assert.equal(await page.heading(), 'Your account');

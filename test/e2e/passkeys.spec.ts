@@ -47,9 +47,13 @@ describe('passkeys in Chromium', () => {
     const violations = await axeViolations(page);
     if (violations.length) assert.fail(describeViolations(where, violations));
   }
-  const heading = async () => ((await page.getByRole('heading', { level: 1 }).first().textContent()) ?? '').trim();
+  const heading = async () =>
+    ((await page.getByRole('heading', { level: 1 }).first().textContent()) ?? '').trim();
   const submit = (name: string) =>
-    Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name, exact: true }).click()]);
+    Promise.all([
+      page.waitForNavigation({ waitUntil: 'load' }),
+      page.getByRole('button', { name, exact: true }).click(),
+    ]);
 
   test('a resident adds a passkey, signs out, and signs in with it', async () => {
     const email = 'passkey.person@example.com';
@@ -80,7 +84,11 @@ describe('passkeys in Chromium', () => {
       page.getByRole('link', { name: 'Sign in with a passkey instead' }).click(),
     ]);
     assert.equal(await heading(), 'Sign in with a passkey');
-    assert.equal(await page.getByText('needs JavaScript').isVisible(), false, 'the explanation is for browsers without passkeys');
+    assert.equal(
+      await page.getByText('needs JavaScript').isVisible(),
+      false,
+      'the explanation is for browsers without passkeys',
+    );
     await audited('/sign-in/passkey');
     await submit('Sign in with a passkey');
     assert.equal(new URL(page.url()).pathname, '/account');
