@@ -119,15 +119,13 @@ describe('Report it at 360px', () => {
         e2e.kiln.platform.db,
       )
     ).rows[0]!.id;
-    await e2e.kiln.platform.db
-      .transaction()
-      .execute((tx) =>
-        e2e.kiln.services.cases.service.assign(tx, {
-          caseId: report!.case_id,
-          assigneeId: officerId,
-          actor: { type: 'staff', id: null },
-        }),
-      );
+    await e2e.kiln.platform.db.transaction().execute((tx) =>
+      e2e.kiln.services.cases.service.assign(tx, {
+        caseId: report!.case_id,
+        assigneeId: officerId,
+        actor: { type: 'staff', id: null },
+      }),
+    );
     const officer = await e2e.visitor({ viewport: 'mobile', javaScript: true });
     await signInStaff(officer, 'officer@kilnford.example');
     await officer.goto('/staff/field');
