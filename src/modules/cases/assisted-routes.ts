@@ -136,14 +136,24 @@ export function registerAssistedRoutes(app: FastifyInstance, platform: Platform,
       const parsed = actingForm.safeParse(body);
       if (!parsed.success) return renderChannel(request, reply, formErrors(parsed.error), body.channel);
       const resident = await residentOr404(request.params.reference);
-      await db.transaction().execute((tx) =>
-        cases.recordActing(tx, {
-          actor: { type: 'staff', id: request.staff!.id },
+      const previous = request.session.data.actingFor;
+      const actor = { type: 'staff' as const, id: request.staff!.id };
+      await db.transaction().execute(async (tx) => {
+        // Starting for someone new ends acting for the last one, so the audit trail has no open ends.
+        if (previous)
+          await cases.recordActing(tx, {
+            actor,
+            residentId: previous.residentId,
+            channel: previous.channel,
+            started: false,
+          });
+        await cases.recordActing(tx, {
+          actor,
           residentId: resident.id,
           channel: parsed.data.channel,
           started: true,
-        }),
-      );
+        });
+      });
       request.session.set('actingFor', { residentId: resident.id, channel: parsed.data.channel });
       return reply.redirect('/services', 303);
     },

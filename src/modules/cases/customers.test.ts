@@ -152,6 +152,8 @@ describe('customer view and assisted digital', () => {
     assert.equal(link?.href, '/staff/assisted/CU-DEMO-01');
     await agent.get(link.href);
     await agent.post(link.href, { channel: 'face_to_face' });
+    const reminder = await agent.get('/staff/assisted');
+    assert.match(page(reminder.body).text(), /You are still acting for Alex Moreton \(face to face\)/);
     const residentPage = await agent.get('/privacy');
     const banner = page(residentPage.body).root.querySelector('form[action="/staff/assisted/finish"]');
     assert.match(banner?.text.replace(/\s+/g, ' ') ?? '', /You are acting for Alex Moreton \(face to face\)/);
