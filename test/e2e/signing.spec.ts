@@ -44,6 +44,7 @@ describe('Kiln Sign: a two-tenant tenancy agreement, end to end', () => {
     await page.fill('Type your full name to sign', name);
     if (draw) {
       const canvas = page.page.getByRole('img', { name: 'Signature drawing area' });
+      await canvas.scrollIntoViewIfNeeded();
       const box = (await canvas.boundingBox())!;
       await page.page.mouse.move(box.x + 10, box.y + box.height / 2);
       await page.page.mouse.down();
@@ -99,6 +100,11 @@ describe('Kiln Sign: a two-tenant tenancy agreement, end to end', () => {
     assert.match(await officer.mainText(), /Everyone has signed/);
     await officer.goto(`/staff/signing/envelopes/${reference}`);
     assert.match(await officer.mainText(), /signed and sealed/);
+    const detail = await e2e.kiln.services.signing.service.envelopeDetail(e2e.kiln.platform.db, reference);
+    assert.deepEqual(
+      detail!.signers.map((s) => s.method),
+      ['typed', 'drawn', 'typed'],
+    );
     const download = await officer.page.request.get(`/staff/signing/envelopes/${reference}/sealed.pdf`);
     assert.equal(download.status(), 200);
     const pdf = await download.body();
