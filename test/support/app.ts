@@ -83,6 +83,17 @@ async function freshServerDatabase(url: string): Promise<{ database: Database; d
     drop: async () => {
       const c = new pg.Client({ connectionString: url });
       await c.connect();
+      // On a busy machine the job queue's pool may still be closing: forcing the drop then kills a
+      // connection whose error surfaces in the next test. Give it a moment to leave first.
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const { rows } = await c.query<{ n: number }>(
+          'select count(*)::int as n from pg_stat_activity where datname = $1',
+          [name],
+        );
+        if (rows[0]?.n === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
     },
