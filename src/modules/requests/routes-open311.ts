@@ -131,12 +131,11 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
   }
 
   async function requestsOf(rows: StreetReportRow[]) {
-    const out = [];
-    for (const r of rows) {
-      const photos = await service.listPhotos(db, r.case_id);
-      out.push(requestOf(r, photos.filter((p) => p.kind === 'report').length, null));
-    }
-    return out;
+    const photos = await service.countReportPhotos(
+      db,
+      rows.map((r) => r.case_id),
+    );
+    return rows.map((r) => requestOf(r, photos.get(r.case_id) ?? 0, null));
   }
 
   // Where a POST says the problem is: a point, a known address_id (USRN), or an address string.

@@ -372,6 +372,7 @@ export function createRequestsService(platform: Platform, deps: { cases: CasesSe
     findByToken: (db: Db, token: string) => store.findByToken(db, token),
     listByCaseIds: (db: Db, ids: string[]) => store.listByCaseIds(db, ids),
     listPhotos: (db: Db, caseId: string) => store.listPhotos(db, caseId),
+    countReportPhotos: (db: Db, caseIds: string[]) => store.countReportPhotos(db, caseIds),
     findPhoto: (db: Db, caseId: string, kind: 'report' | 'fix', position: number) =>
       store.findPhoto(db, caseId, kind, position),
     listUpdates: (db: Db, caseId: string) => store.listUpdates(db, caseId),

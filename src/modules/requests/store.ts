@@ -106,6 +106,19 @@ export async function listPhotos(db: Db, caseId: string) {
     .execute();
 }
 
+/** How many photos of the problem each report has, for many reports in one query. */
+export async function countReportPhotos(db: Db, caseIds: string[]): Promise<Map<string, number>> {
+  if (caseIds.length === 0) return new Map();
+  const rows = await t(db)
+    .selectFrom('street_report_photos')
+    .select(['case_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('case_id', 'in', caseIds)
+    .where('kind', '=', 'report')
+    .groupBy('case_id')
+    .execute();
+  return new Map(rows.map((r) => [r.case_id, Number(r.n)]));
+}
+
 export async function findPhoto(db: Db, caseId: string, kind: 'report' | 'fix', position: number) {
   return t(db)
     .selectFrom('street_report_photos')
