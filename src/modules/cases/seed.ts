@@ -5,7 +5,8 @@ import type { CasesService } from './service.ts';
 import { slaDueAt, type SlaTarget } from './sla.ts';
 import * as store from './store.ts';
 
-// Demo services by literal slug and title: the same ones the catalogue's demo offers.
+// Demo services by literal slug, title, team and target: the same as the catalogue's demo services.
+// Street problems appear twice so the streets team, where the demo officer works, has a full queue.
 interface DemoService {
   slug: string;
   title: string;
@@ -21,7 +22,7 @@ const services: DemoService[] = [
     slug: 'report-a-street-problem',
     title: 'Report a street problem',
     teamCode: 'streets',
-    sla: { value: 10, unit: 'working_days' },
+    sla: { value: 5, unit: 'working_days' },
     examples: [
       {
         summary: 'Pothole – Kiln Street, outside number 14',
@@ -32,19 +33,19 @@ const services: DemoService[] = [
         },
       },
       {
+        summary: 'Fly-tipping – Clay Pit Road',
+        answers: {
+          problem: q('What is the problem?', 'Fly-tipping'),
+          location: q('Where is it?', 'Clay Pit Road, Kilnford, by the gate to the allotments'),
+          details: q('Tell us more', 'A mattress and about six black bags.'),
+        },
+      },
+      {
         summary: 'Street light not working – Saggar Row',
         answers: {
           problem: q('What is the problem?', 'Street light not working'),
           location: q('Where is it?', 'Saggar Row, Kilnford, lamp post 7'),
           details: q('Tell us more', 'Off for three nights now.'),
-        },
-      },
-      {
-        summary: 'Broken paving slab – Marl Lane',
-        answers: {
-          problem: q('What is the problem?', 'Broken paving'),
-          location: q('Where is it?', 'Marl Lane, Kilnford, by the bus stop'),
-          details: q('Tell us more', 'A raised slab someone could trip on.'),
         },
       },
       {
@@ -58,29 +59,7 @@ const services: DemoService[] = [
     ],
   },
   {
-    slug: 'report-fly-tipping',
-    title: 'Report fly-tipping',
-    teamCode: 'streets',
-    sla: { value: 5, unit: 'working_days' },
-    examples: [
-      {
-        summary: 'Mattress and bags – Clay Pit Road',
-        answers: {
-          what: q('What has been dumped?', 'A mattress and about six black bags'),
-          location: q('Where is it?', 'Clay Pit Road, Kilnford, by the gate to the allotments'),
-        },
-      },
-      {
-        summary: 'Builders’ rubble – Potters Way',
-        answers: {
-          what: q('What has been dumped?', 'Builders’ rubble and plasterboard'),
-          location: q('Where is it?', 'Potters Way, Kilnford, lay-by'),
-        },
-      },
-    ],
-  },
-  {
-    slug: 'report-a-missed-bin-collection',
+    slug: 'missed-bin-collection',
     title: 'Report a missed bin collection',
     teamCode: 'waste',
     sla: { value: 2, unit: 'working_days' },
@@ -94,9 +73,9 @@ const services: DemoService[] = [
         },
       },
       {
-        summary: 'Garden waste missed – 3 Flint Close',
+        summary: 'General waste missed – 3 Flint Close',
         answers: {
-          bin: q('Which bin was missed?', 'Garden waste (brown lid)'),
+          bin: q('Which bin was missed?', 'General waste (black lid)'),
           address: q('Address', '3 Flint Close, Kilnford KF2 4PL'),
           out: q('Was the bin out by 7am?', 'Yes'),
         },
@@ -104,25 +83,49 @@ const services: DemoService[] = [
     ],
   },
   {
-    slug: 'request-a-bulky-waste-collection',
-    title: 'Request a bulky waste collection',
+    slug: 'report-a-street-problem',
+    title: 'Report a street problem',
+    teamCode: 'streets',
+    sla: { value: 5, unit: 'working_days' },
+    examples: [
+      {
+        summary: 'Broken paving slab – Marl Lane',
+        answers: {
+          problem: q('What is the problem?', 'Broken paving'),
+          location: q('Where is it?', 'Marl Lane, Kilnford, by the bus stop'),
+          details: q('Tell us more', 'A raised slab someone could trip on.'),
+        },
+      },
+      {
+        summary: 'Builders’ rubble dumped – Potters Way',
+        answers: {
+          problem: q('What is the problem?', 'Fly-tipping'),
+          location: q('Where is it?', 'Potters Way, Kilnford, lay-by'),
+          details: q('Tell us more', 'Rubble and plasterboard.'),
+        },
+      },
+    ],
+  },
+  {
+    slug: 'apply-for-a-garden-waste-permit',
+    title: 'Apply for a garden waste permit',
     teamCode: 'waste',
     sla: { value: 10, unit: 'working_days' },
     examples: [
       {
-        summary: 'Sofa and fridge – 27 Throwers Row',
+        summary: 'One bin – 27 Throwers Row',
         answers: {
-          items: q('What do you need collected?', 'A three-seat sofa, a fridge'),
+          bins: q('How many bins?', '1'),
           address: q('Address', '27 Throwers Row, Kilnford KF3 1QT'),
         },
       },
     ],
   },
   {
-    slug: 'apply-for-a-single-person-discount',
-    title: 'Apply for a single person discount',
+    slug: 'request-a-council-tax-single-person-discount',
+    title: 'Apply for a council tax single person discount',
     teamCode: 'revenues',
-    sla: { value: 20, unit: 'working_days' },
+    sla: { value: 10, unit: 'working_days' },
     examples: [
       {
         summary: 'Living alone since 1 October',
@@ -134,10 +137,10 @@ const services: DemoService[] = [
     ],
   },
   {
-    slug: 'report-a-repair',
+    slug: 'report-a-housing-repair',
     title: 'Report a repair to your council home',
     teamCode: 'housing',
-    sla: { value: 72, unit: 'hours' },
+    sla: { value: 20, unit: 'working_days' },
     examples: [
       {
         summary: 'Leaking kitchen tap – Flat 4, Kiln Court',
@@ -158,16 +161,32 @@ const services: DemoService[] = [
     ],
   },
   {
-    slug: 'ask-for-a-care-needs-assessment',
-    title: 'Ask for a care needs assessment',
+    slug: 'ask-for-an-adult-social-care-assessment',
+    title: 'Ask for an adult social care assessment',
     teamCode: 'adult-social-care',
-    sla: { value: 28, unit: 'working_days' },
+    sla: { value: 10, unit: 'working_days' },
     examples: [
       {
         summary: 'Help at home after a fall',
         answers: {
           who: q('Who needs support?', 'My father'),
           needs: q('What help is needed?', 'Help getting washed and dressed after a fall in September'),
+        },
+      },
+    ],
+  },
+  {
+    slug: 'apply-for-a-street-trading-licence',
+    title: 'Apply for a street trading licence',
+    teamCode: 'business',
+    sla: { value: 28, unit: 'working_days' },
+    examples: [
+      {
+        summary: 'Coffee cart – Market Square, weekends',
+        answers: {
+          trade: q('What will you sell?', 'Hot drinks and pastries from a cart'),
+          pitch: q('Where?', 'Market Square, Kilnford'),
+          days: q('Which days?', 'Saturdays and Sundays'),
         },
       },
     ],
