@@ -13,7 +13,13 @@ import { pageTargets, type PageTarget } from './pages.ts';
 import { idleResident, peakResidentWhile } from './memory.ts';
 import { benchSubmissions, type SubmissionFigures } from './submissions.ts';
 import { startBaseline, startKiln } from './support/kiln.ts';
-import { measureThroughput, round, type LoadSettings, type Measurement } from './support/load.ts';
+import {
+  idleCpuMsPerSecond,
+  measureThroughput,
+  round,
+  type LoadSettings,
+  type Measurement,
+} from './support/load.ts';
 import { describeMachine, embeddedDatabaseVersion, postgresVersion } from './support/machine.ts';
 import { createScratchDatabase } from './support/postgres.ts';
 import type { Server } from './support/processes.ts';
@@ -60,6 +66,8 @@ const pages: PageFigure[] = [];
 const problems: string[] = [];
 let submissions: SubmissionFigures | undefined;
 let memory: { idleMb: number; peakUnderPageLoadMb: number; process: string } | undefined;
+/** The same, for Kiln on a PostgreSQL server, for comparison: the embedded database's share. */
+let postgresIdleMb: number | undefined;
 
 let baseline: Measurement | undefined;
 let payments: PaymentFigures | undefined;
@@ -68,15 +76,18 @@ let signing: SigningFigures | undefined;
 if (only.has('pages')) {
   // 1. The baseline, in its own process like Kiln.
   console.log('\nBare Fastify hello-world…');
-  baseline = await withServer(startBaseline(), (server) => measureThroughput(server.url, load, server.pid));
+  baseline = await withServer(startBaseline(), async (server) =>
+    measureThroughput(server.url, load, server.pid, await idleCpuMsPerSecond(server.pid, 2000)),
+  );
   console.log(`  ${baseline.requestsPerSecond} req/s, ${baseline.cpuMicrosecondsPerRequest} µs CPU/request`);
 
   // 2. Kiln as `npm start` runs it: embedded database. Its memory is read from the same process.
   console.log(`\nKiln through \`npm start\`, ${databases.embedded}…`);
   await withServer(startKiln({ viaNpm: true }), async (kiln) => {
     const idleMb = await idleResident(kiln.pid);
-    console.log(`  idle: ${idleMb} MB resident (pid ${kiln.pid})`);
-    const { peakMb } = await peakResidentWhile(kiln.pid, () => measurePages(kiln, 'embedded'));
+    const idleCpu = await idleCpuMsPerSecond(kiln.pid);
+    console.log(`  idle: ${idleMb} MB resident, ${idleCpu} ms CPU per second (pid ${kiln.pid})`);
+    const { peakMb } = await peakResidentWhile(kiln.pid, () => measurePages(kiln, 'embedded', idleCpu));
     memory = {
       idleMb,
       peakUnderPageLoadMb: peakMb,
@@ -97,7 +108,10 @@ if (usePostgres && (only.has('pages') || only.has('submissions'))) {
         env: { RATE_LIMIT_API_PER_MINUTE: '10000000', RUN_WORKERS: String(submissionWorkers) },
       }),
       async (kiln) => {
-        if (only.has('pages')) await measurePages(kiln, 'postgres');
+        postgresIdleMb = await idleResident(kiln.pid);
+        const idleCpu = await idleCpuMsPerSecond(kiln.pid);
+        console.log(`  idle: ${postgresIdleMb} MB resident, ${idleCpu} ms CPU per second`);
+        if (only.has('pages')) await measurePages(kiln, 'postgres', idleCpu);
         if (!only.has('submissions')) return;
         console.log(
           `  submissions at ${submissionRate}/s for ${submissionSeconds} s (workers ${submissionWorkers ? 'on' : 'off'})…`,
@@ -195,6 +209,7 @@ if (memory)
     [
       ['Idle, 5 s after start', memory.idleMb],
       ['Peak under the page load', memory.peakUnderPageLoadMb],
+      ['(Kiln on PostgreSQL instead, idle)', postgresIdleMb ?? '-'],
     ],
   );
 if (submissions) {
@@ -261,7 +276,7 @@ const file = writeResults({
   goals,
   baseline,
   pages,
-  memory,
+  memory: memory && { ...memory, postgresIdleMb },
   submissions,
   payments,
   signing,
@@ -276,10 +291,10 @@ if (problems.length) {
   process.exit(1);
 }
 
-async function measurePages(kiln: Server, database: string): Promise<void> {
+async function measurePages(kiln: Server, database: string, idleCpu: number): Promise<void> {
   if (!baseline) throw new Error('the baseline is measured before any page');
   for (const target of await pageTargets(kiln)) {
-    const measurement = await measureThroughput(kiln.url + target.path, load, kiln.pid);
+    const measurement = await measureThroughput(kiln.url + target.path, load, kiln.pid, idleCpu);
     const figure = {
       ...target,
       database,
