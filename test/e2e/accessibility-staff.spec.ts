@@ -14,7 +14,7 @@ describe('staff pages pass axe at both widths', () => {
   after(async () => e2e?.close());
 
   for (const viewport of ['desktop', 'mobile'] as const) {
-    test(viewport, async () => {
+    test(viewport, async (t) => {
       const page = await e2e.visitor({ viewport, javaScript: true });
       await page.goto('/');
       await page.follow('Staff sign in');
@@ -25,6 +25,7 @@ describe('staff pages pass axe at both widths', () => {
         depth: viewport === 'desktop' ? 2 : 1,
         include: (path) => path.startsWith('/staff'),
       });
+      t.diagnostic(`checked ${visited.length} pages: ${visited.join(' ')}`);
       assert.ok(visited.length > 3, `several staff pages were checked: ${visited.join(', ')}`);
     });
   }

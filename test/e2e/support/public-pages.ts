@@ -20,13 +20,14 @@ export function publicPagesPassAxe(visitors: Visitor[]) {
 
     for (const visitor of visitors) {
       const label = `${visitor.viewport}, JavaScript ${visitor.javaScript ? 'on' : 'off'}`;
-      test(label, async () => {
+      test(label, async (t) => {
         const page = await e2e.visitor(visitor);
         const visited = await crawl(page, {
           start: '/',
           depth: 2,
           include: (path) => !path.startsWith('/staff'),
         });
+        t.diagnostic(`checked ${visited.length} pages: ${visited.join(' ')}`);
         for (const path of MUST_REACH) assert.ok(visited.includes(path), `${path} is reachable from /`);
       });
     }
