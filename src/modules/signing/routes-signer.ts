@@ -46,6 +46,16 @@ const signForm = z.object({
   drawnSignature: z.string().max(200_000).optional(),
 });
 
+// The document as a web page: "# " lines are headings, blank lines separate paragraphs.
+function documentBlocks(text: string | null) {
+  if (!text) return [];
+  return text
+    .split(/\n\s*\n/)
+    .map((b) => b.trim())
+    .filter(Boolean)
+    .map((b) => (b.startsWith('# ') ? { heading: b.slice(2) } : { text: b.replace(/\n/g, ' ') }));
+}
+
 const PNG_DATA_URL = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/;
 
 /** The signer's journey: link, security code, read, agree and sign (or decline). Works without JavaScript. */
@@ -149,6 +159,7 @@ export function registerSignerRoutes(app: FastifyInstance, platform: Platform, s
         envelope,
         signer,
         signers,
+        blocks: documentBlocks(envelope.document_text),
         values: { typedName: '' },
         ...extra,
       });

@@ -37,6 +37,8 @@ export interface SigningTables {
     status: EnvelopeStatus;
     document: Buffer;
     document_sha256: string;
+    /** The filled text of a template document, shown as a web page beside the PDF. */
+    document_text: string | null;
     sealed_document: Buffer | null;
     sealed_sha256: string | null;
     created_by: string;
@@ -195,5 +197,8 @@ export const signingMigrations: Record<string, Migration> = {
       paperless boolean not null default false,
       updated_at timestamptz not null default now()
     );
+  `),
+  '2026-11-25-0601-signing-document-text': sqlMigration(`
+    alter table signing_envelopes add column document_text text;
   `),
 };

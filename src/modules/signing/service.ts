@@ -290,7 +290,7 @@ export function createSigningService(platform: Platform) {
     if (input.upload) {
       const problem = await checkPdfUpload(input.upload, config.UPLOAD_LIMIT_BYTES);
       if (problem) throw new SigningError('invalid', problem);
-      return { document: input.upload, templateId: null };
+      return { document: input.upload, templateId: null, text: null };
     }
     if (!input.template) throw new SigningError('invalid', 'Choose a template or upload a PDF');
     const template = await store.latestTemplate(tx, input.template.slug);
@@ -307,7 +307,7 @@ export function createSigningService(platform: Platform) {
       councilName: config.COUNCIL_NAME,
       reference,
     });
-    return { document, templateId: template.id };
+    return { document, templateId: template.id, text: body };
   }
 
   const service = {
@@ -342,7 +342,7 @@ export function createSigningService(platform: Platform) {
       if (input.signers.length === 0) throw new SigningError('invalid', 'Add at least one signer');
       return platform.db.transaction().execute(async (tx) => {
         const reference = shortReference('SG');
-        const { document, templateId } = await buildDocument(tx, input, reference);
+        const { document, templateId, text } = await buildDocument(tx, input, reference);
         const envelope = await store.insertEnvelope(tx, {
           reference,
           title: input.title,
@@ -350,6 +350,7 @@ export function createSigningService(platform: Platform) {
           resident_id: input.residentId ?? null,
           document,
           document_sha256: sha256(document),
+          document_text: text,
           created_by: actor.id,
           expires_at: new Date(Date.now() + (input.expiresInDays ?? 30) * 86_400_000),
         });

@@ -11,6 +11,7 @@ import {
   externalChecks,
   latestMessage,
   openInvitation,
+  postMultipart,
   signingPath,
   verifyUpload,
 } from './testing.ts';
@@ -243,6 +244,54 @@ describe('Kiln Sign: bad input and faults are refused, nothing half-sealed', () 
     assert.match(sealed.toString('latin1'), /\/Subtype \/Image/);
     const { pdfsig } = await externalChecks(sealed);
     assert.match(pdfsig.out, /Signature is Valid/);
+  });
+
+  test('an officer sends an uploaded PDF; a file that is not a PDF, or is encrypted, is refused', async () => {
+    const { staffClient } = await import('../../../test/support/staff.ts');
+    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const form = await officer.get('/staff/signing/send/details?template=upload');
+    assert.equal(page(form.body).heading(), 'Send an uploaded PDF');
+    const fields = {
+      template: 'upload',
+      title: 'Allotment licence, plot 14',
+      signer1Name: 'Gale Tunnel',
+      signer1Role: 'Licensee',
+      signer1Email: 'gale@example.com',
+    };
+    const doc = await PDFDocument.create();
+    doc.addPage().drawText('Allotment licence');
+    const pdf = Buffer.from(await doc.save({ useObjectStreams: false }));
+
+    const notPdf = await postMultipart(kiln, officer, '/staff/signing/send/details', fields, {
+      name: 'document',
+      filename: 'licence.pdf',
+      content: Buffer.from('just some text'),
+    });
+    assert.equal(notPdf.response.statusCode, 400);
+    assert.deepEqual(notPdf.page.errorSummary(), ['The selected file must be a PDF']);
+
+    const encrypted = Buffer.from(
+      pdf.toString('latin1').replace('trailer\n<<', 'trailer\n<<\n/Encrypt 9 0 R'),
+      'latin1',
+    );
+    const refused = await postMultipart(kiln, officer, '/staff/signing/send/details', fields, {
+      name: 'document',
+      filename: 'licence.pdf',
+      content: encrypted,
+    });
+    assert.deepEqual(refused.page.errorSummary(), [
+      'The selected file is password protected. Upload a copy without a password',
+    ]);
+
+    const sent = await postMultipart(kiln, officer, '/staff/signing/send/details', fields, {
+      name: 'document',
+      filename: 'licence.pdf',
+      content: pdf,
+    });
+    assert.equal(sent.response.statusCode, 303, sent.page.errorSummary().join());
+    const detail = await officer.get(String(sent.response.headers.location));
+    assert.equal(page(detail.body).heading(), 'Allotment licence, plot 14');
+    await latestMessage(kiln, 'gale@example.com', 'signing-invitation');
   });
 
   test('staff without the permission cannot send; agents are refused', async () => {

@@ -85,6 +85,8 @@ describe('Kiln Sign: a tenancy agreement from sending to a verified seal', () =>
     const ok = await client.post('/sign/code', { code });
     const doc = await client.follow(ok);
     assert.equal(page(doc.body).heading(), 'Tenancy agreement, 4 Saggar Row');
+    // The whole document is readable as a web page too, with the details filled in.
+    assert.match(page(doc.body).text(), /lets the home at 4 Saggar Row, Kilnford KF2 8LP to the tenant/);
     const pdf = await client.get('/sign/document.pdf');
     assert.equal(pdf.headers['content-type'], 'application/pdf');
 

@@ -72,6 +72,7 @@ export async function insertEnvelope(
     | 'resident_id'
     | 'document'
     | 'document_sha256'
+    | 'document_text'
     | 'created_by'
     | 'expires_at'
   >,

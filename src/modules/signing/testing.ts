@@ -155,3 +155,23 @@ function crc32(data: Buffer): number {
   }
   return ~crc >>> 0;
 }
+
+/** Posts a multipart form with a signed-in client's cookies and the CSRF token of its last page. */
+export async function postMultipart(
+  kiln: TestKiln,
+  client: Client,
+  url: string,
+  fields: Record<string, string>,
+  file: { name: string; filename: string; content: Buffer },
+) {
+  // The shared test client speaks urlencoded forms only; its cookies are reused here.
+  const cookie = (client as unknown as { cookieHeader(): string }).cookieHeader();
+  const body = multipart({ _csrf: client.csrfToken(), ...fields }, file);
+  const response = await kiln.app.inject({
+    method: 'POST',
+    url,
+    payload: body.payload,
+    headers: { cookie, 'content-type': body.contentType },
+  });
+  return { response, page: page(response.body) };
+}
