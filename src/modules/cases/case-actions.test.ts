@@ -164,7 +164,10 @@ describe('working a case', () => {
     assert.ok(stored?.closed_at);
     const events = await kiln.platform.events.forSubject(db(), 'case', id);
     const changed = events.find((e) => e.type === 'case.status_changed');
-    assert.deepEqual([changed?.payload.from, changed?.payload.to], ['received', 'closed']);
+    assert.deepEqual(
+      [changed?.payload.from, changed?.payload.to, changed?.payload.reason],
+      ['received', 'closed', 'Asked for in error'],
+    );
   });
 
   test('a public update is sent to the resident and is in their history; an internal note is not', async () => {

@@ -83,16 +83,16 @@ export function createCaseHandling(platform: Platform) {
       author_type: actor.type,
       author_id: actor.id,
     });
-    const detail = { reference: c.reference, ...update.detail };
+    // A status change carries its reason (the why); notes and public updates are recorded by
+    // length only, so their text stays in the case and out of the event stream and audit log.
+    const detail =
+      update.kind === 'status_change'
+        ? { reference: c.reference, ...update.detail, reason: update.body }
+        : update.body === null
+          ? { reference: c.reference, ...update.detail }
+          : { reference: c.reference, ...update.detail, length: update.body.length };
     await events.publish(tx, { type, subjectType: 'case', subjectId: c.id, actor, payload: detail });
-    // Notes and public updates are recorded by length only: the text stays in the case, not the audit log.
-    await recordAudit(tx, {
-      actor,
-      action: type,
-      subjectType: 'case',
-      subjectId: c.id,
-      detail: update.body === null ? detail : { ...detail, length: update.body.length },
-    });
+    await recordAudit(tx, { actor, action: type, subjectType: 'case', subjectId: c.id, detail });
   }
 
   const handling = {
