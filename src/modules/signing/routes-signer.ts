@@ -92,6 +92,7 @@ export function registerSignerRoutes(app: FastifyInstance, platform: Platform, s
     try {
       const id = await service.startSigning(link);
       request.session.set(SESSION_KEY, id);
+      request.session.rotate(); // a new session id once the link is used, so a planted one is worth nothing
       return reply.redirect('/sign/code', 303);
     } catch (error) {
       if (error instanceof SigningError) return problemPage(reply, error);
