@@ -7,6 +7,20 @@ const schema = z.object({
   GOVUK_PAY_BASE_URL: z.string().url().default('https://publicapi.payments.service.gov.uk'),
   /** Minutes a card payment may stay open before Kiln asks the provider where it stands. */
   PAYMENTS_RECONCILE_AFTER_MINUTES: z.coerce.number().int().min(1).default(15),
+  /** The council's Bacs service user number and the account Direct Debits are collected into. */
+  BACS_SERVICE_USER_NUMBER: z
+    .string()
+    .regex(/^\d{6}$/)
+    .default('999123'),
+  BACS_ORIGINATOR_SORT_CODE: z
+    .string()
+    .regex(/^\d{6}$/)
+    .default('309634'),
+  BACS_ORIGINATOR_ACCOUNT: z
+    .string()
+    .regex(/^\d{8}$/)
+    .default('12345678'),
+  BACS_ORIGINATOR_NAME: z.string().min(1).max(18).default('KILNFORD CC'),
 });
 
 export type PaymentsConfig = z.infer<typeof schema>;

@@ -41,6 +41,24 @@ export async function seedPaymentsDemo(kiln: Kiln): Promise<void> {
       payer: { residentId: resident.id },
     }),
   );
+  await db.transaction().execute(async (tx) => {
+    const mandate = await kiln.services.payments.directDebit.setUpMandate(tx, {
+      residentId: resident.id,
+      bank: { accountHolder: 'Alex Moreton', sortCode: '089999', accountNumber: '66374958' },
+      idempotencyKey: 'demo-mandate-1',
+      actor,
+    });
+    await kiln.services.payments.directDebit.schedule(tx, {
+      mandateId: mandate.id,
+      paysFor: { type: 'demo', id: 'council-tax-2026' },
+      description: 'Council tax 2026/27',
+      total: 186_420,
+      instalments: 10,
+      dayOfMonth: 1,
+      firstMonth: '2027-04',
+      actor: systemActor,
+    });
+  });
   const desk = await make('cash-desk-1', 2000, 'Replacement recycling box', 'demo');
   await db.transaction().execute((tx) =>
     service.recordReceipt(tx, {

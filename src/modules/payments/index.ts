@@ -9,6 +9,8 @@ import { paymentsMigrations } from './schema.ts';
 import { createPaymentsService } from './service.ts';
 import { createCashService } from './cash-service.ts';
 import { registerCashRoutes } from './cash-routes.ts';
+import { createDirectDebitService } from './direct-debit.ts';
+import { registerDirectDebitRoutes } from './direct-debit-routes.ts';
 
 export type { Payment, PaymentsService, NewPayment, PaymentSucceeded } from './service.ts';
 export { PaymentError } from './service.ts';
@@ -40,10 +42,18 @@ export function createPayments(
       : sandbox);
   const service = createPaymentsService(platform, provider);
   const cash = createCashService(platform, service);
+  const directDebit = createDirectDebitService(platform, service, {
+    sun: config.BACS_SERVICE_USER_NUMBER,
+    sortCode: config.BACS_ORIGINATOR_SORT_CODE,
+    accountNumber: config.BACS_ORIGINATOR_ACCOUNT,
+    name: config.BACS_ORIGINATOR_NAME,
+  });
   return {
     service,
     /** Pay-point cash: `issueReference(tx, …)` for a bill or account; its card is at `/pay/cash/<reference>`. */
     cash,
+    /** Direct Debit: `setUpMandate`, `schedule` (instalments), `createSubmission` (Bacs Standard 18). */
+    directDebit,
     /** The sandbox provider's books, when it is the provider (demo data pays through it). */
     sandbox: provider.name === 'sandbox' ? (sandbox as SandboxBooks) : null,
     register(app: FastifyInstance) {
@@ -54,6 +64,7 @@ export function createPayments(
         provider.name === 'sandbox' ? (sandbox as SandboxBooks) : null,
       );
       registerCashRoutes(app, platform, cash);
+      registerDirectDebitRoutes(app, platform, directDebit);
       if (platform.config.RUN_WORKERS) {
         // Payments left open by a closed browser or a killed process are settled with the provider.
         const timer = setInterval(

@@ -107,6 +107,44 @@ export interface PaymentsTables {
     imported_by: string | null;
     created_at: Date;
   };
+  payment_mandates: {
+    id: string;
+    reference: string;
+    resident_id: string;
+    account_holder: string;
+    sort_code: string;
+    account_number: string;
+    status: 'pending_submission' | 'submitted' | 'active' | 'cancelled';
+    idempotency_key: string;
+    created_at: Date;
+    submitted_at: Date | null;
+    cancelled_at: Date | null;
+    cancel_reason: string | null;
+  };
+  payment_dd_instalments: {
+    id: string;
+    mandate_id: string;
+    pays_for_type: string;
+    pays_for_id: string;
+    description: string;
+    sequence: number;
+    due_date: string;
+    amount: number;
+    status: 'scheduled' | 'collected' | 'failed' | 'cancelled';
+    payment_id: string | null;
+    created_at: Date;
+  };
+  payment_bacs_files: {
+    id: string;
+    file_name: string;
+    processing_date: string;
+    content: string;
+    instructions: number;
+    collections: number;
+    total: number;
+    created_by: string | null;
+    created_at: Date;
+  };
   payment_sandbox_settlements: {
     id: number;
     provider_id: string;
@@ -264,6 +302,50 @@ export const paymentsMigrations: Record<string, Migration> = {
       transactions integer not null,
       total bigint not null,
       imported_by uuid references staff_users (id),
+      created_at timestamptz not null default now()
+    );
+  `),
+  '2026-11-25-0402-direct-debit': sqlMigration(`
+    create table payment_mandates (
+      id uuid primary key default gen_random_uuid(),
+      reference text not null unique,
+      resident_id uuid not null references residents (id),
+      account_holder text not null,
+      sort_code text not null check (sort_code ~ '^[0-9]{6}$'),
+      account_number text not null check (account_number ~ '^[0-9]{8}$'),
+      status text not null default 'pending_submission'
+        check (status in ('pending_submission', 'submitted', 'active', 'cancelled')),
+      idempotency_key text not null unique,
+      created_at timestamptz not null default now(),
+      submitted_at timestamptz,
+      cancelled_at timestamptz,
+      cancel_reason text
+    );
+    create index payment_mandates_resident_idx on payment_mandates (resident_id);
+    create table payment_dd_instalments (
+      id uuid primary key default gen_random_uuid(),
+      mandate_id uuid not null references payment_mandates (id),
+      pays_for_type text not null,
+      pays_for_id text not null,
+      description text not null,
+      sequence integer not null check (sequence >= 1),
+      due_date date not null,
+      amount integer not null check (amount > 0),
+      status text not null default 'scheduled' check (status in ('scheduled', 'collected', 'failed', 'cancelled')),
+      payment_id uuid references payments (id),
+      created_at timestamptz not null default now(),
+      unique (mandate_id, pays_for_type, pays_for_id, sequence)
+    );
+    create index payment_dd_instalments_due_idx on payment_dd_instalments (due_date, status);
+    create table payment_bacs_files (
+      id uuid primary key default gen_random_uuid(),
+      file_name text not null,
+      processing_date date not null,
+      content text not null,
+      instructions integer not null,
+      collections integer not null,
+      total bigint not null,
+      created_by uuid references staff_users (id),
       created_at timestamptz not null default now()
     );
   `),

@@ -249,6 +249,15 @@ export async function ledgerTotalsForDay(db: Db, day: string) {
 
 /** Ledger entries of a day that the sandbox provider has no settlement for, or disagrees on. */
 export async function sandboxMismatches(db: Db, day: string, limit = 20) {
+  // A day can hold a million entries a side: give the hash join room so it never spills to disk.
+  if (db.isTransaction) return mismatchQuery(db, day, limit);
+  return db.transaction().execute(async (tx) => {
+    await sql`set local work_mem = '256MB'`.execute(tx);
+    return mismatchQuery(tx, day, limit);
+  });
+}
+
+async function mismatchQuery(db: Db, day: string, limit: number) {
   const { rows } = await sql<{ provider_reference: string; ledger: number | null; provider: number | null }>`
     select coalesce(l.provider_reference, s.provider_reference) as provider_reference,
            l.amount as ledger, s.amount as provider
@@ -390,5 +399,146 @@ export function listPaypointImports(db: Db, limit = 20) {
     .selectAll()
     .orderBy('created_at', 'desc')
     .limit(limit)
+    .execute();
+}
+
+// Direct Debit.
+
+export type MandateRow = PaymentsTables['payment_mandates'];
+export type InstalmentRow = PaymentsTables['payment_dd_instalments'];
+
+export async function insertMandate(
+  tx: Db,
+  row: Pick<
+    MandateRow,
+    'reference' | 'resident_id' | 'account_holder' | 'sort_code' | 'account_number' | 'idempotency_key'
+  >,
+): Promise<{ mandate: MandateRow; created: boolean }> {
+  const inserted = await t(tx)
+    .insertInto('payment_mandates')
+    .values(row as never)
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { mandate: inserted, created: true };
+  const existing = await t(tx)
+    .selectFrom('payment_mandates')
+    .selectAll()
+    .where('idempotency_key', '=', row.idempotency_key)
+    .executeTakeFirstOrThrow();
+  return { mandate: existing, created: false };
+}
+
+export function findMandate(db: Db, reference: string): Promise<MandateRow | undefined> {
+  return t(db)
+    .selectFrom('payment_mandates')
+    .selectAll()
+    .where('reference', '=', reference)
+    .executeTakeFirst();
+}
+
+export function listMandates(db: Db, filter: { residentId?: string; status?: MandateRow['status'] } = {}) {
+  let q = t(db).selectFrom('payment_mandates').selectAll().orderBy('created_at', 'desc').limit(200);
+  if (filter.residentId) q = q.where('resident_id', '=', filter.residentId);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  return q.execute();
+}
+
+export function updateMandate(
+  tx: Db,
+  id: string,
+  patch: Partial<Pick<MandateRow, 'status' | 'submitted_at' | 'cancelled_at' | 'cancel_reason'>>,
+) {
+  return t(tx)
+    .updateTable('payment_mandates')
+    .set(patch)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertInstalments(
+  tx: Db,
+  rows: Array<Omit<InstalmentRow, 'id' | 'created_at' | 'status' | 'payment_id'>>,
+) {
+  if (!rows.length) return [];
+  return t(tx)
+    .insertInto('payment_dd_instalments')
+    .values(rows as never)
+    .onConflict((oc) => oc.columns(['mandate_id', 'pays_for_type', 'pays_for_id', 'sequence']).doNothing())
+    .returningAll()
+    .execute();
+}
+
+export function listInstalments(db: Db, mandateId: string) {
+  return t(db)
+    .selectFrom('payment_dd_instalments')
+    .selectAll()
+    .where('mandate_id', '=', mandateId)
+    .orderBy('due_date')
+    .orderBy('sequence')
+    .execute();
+}
+
+/** Scheduled collections due on or before a day, on mandates already lodged with Bacs, locked for the file. */
+export async function dueInstalments(tx: Db, day: string) {
+  return t(tx)
+    .selectFrom('payment_dd_instalments as i')
+    .innerJoin('payment_mandates as m', 'm.id', 'i.mandate_id')
+    .selectAll('i')
+    .select([
+      'm.reference as mandate_reference',
+      'm.resident_id',
+      'm.sort_code',
+      'm.account_number',
+      'm.account_holder',
+    ])
+    .where('i.status', '=', 'scheduled')
+    .where('i.due_date', '<=', day)
+    .where('m.status', 'in', ['submitted', 'active'])
+    .orderBy('i.due_date')
+    .forUpdate('i')
+    .execute();
+}
+
+export function updateInstalment(
+  tx: Db,
+  id: string,
+  patch: Partial<Pick<InstalmentRow, 'status' | 'payment_id'>>,
+) {
+  return t(tx).updateTable('payment_dd_instalments').set(patch).where('id', '=', id).execute();
+}
+
+export async function insertBacsFile(
+  tx: Db,
+  row: Omit<PaymentsTables['payment_bacs_files'], 'id' | 'created_at'>,
+) {
+  return t(tx)
+    .insertInto('payment_bacs_files')
+    .values(row as never)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function findBacsFile(db: Db, id: string) {
+  return t(db).selectFrom('payment_bacs_files').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function listBacsFiles(db: Db) {
+  return t(db)
+    .selectFrom('payment_bacs_files')
+    .select(['id', 'file_name', 'processing_date', 'instructions', 'collections', 'total', 'created_at'])
+    .orderBy('created_at', 'desc')
+    .limit(20)
+    .execute();
+}
+
+export function lockPendingMandates(tx: Db) {
+  return t(tx)
+    .selectFrom('payment_mandates')
+    .selectAll()
+    .where('status', '=', 'pending_submission')
+    .orderBy('created_at')
+    .forUpdate()
     .execute();
 }

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { actorOf } from '../../platform/auth/identity.ts';
+import { HttpError } from '../../platform/http/errors.ts';
+import type { Platform } from '../../platform/module.ts';
+import { checkBankDetails, formatSortCode, maskAccount, type BankDetails } from './bank-details.ts';
+import type { DirectDebitService } from './direct-debit.ts';
+
+const JOURNEY = 'payments.directDebit';
+
+interface Journey {
+  bank?: BankDetails;
+  key: string;
+}
+
+const field = (body: unknown, name: string) => {
+  const value = (body as Record<string, unknown> | null)?.[name];
+  return typeof value === 'string' ? value : '';
+};
+
+/** The resident's Direct Debit set-up journey, and the back-office Bacs submissions. */
+export function registerDirectDebitRoutes(app: FastifyInstance, platform: Platform, dd: DirectDebitService) {
+  const { db } = platform;
+
+  function residentOrSignIn(request: FastifyRequest, reply: FastifyReply) {
+    if (request.resident) return request.resident;
+    void reply.redirect(`/sign-in?returnTo=${encodeURIComponent('/direct-debit/set-up')}`, 303);
+    return null;
+  }
+
+  function journey(request: FastifyRequest): Journey {
+    const existing = request.session.data[JOURNEY] as Journey | undefined;
+    return existing ?? { key: randomUUID() };
+  }
+
+  function showBankDetails(reply: FastifyReply, values: Record<string, string>, errors: unknown[] = []) {
+    return reply.code(errors.length ? 400 : 200).render('payments/views/dd-bank-details.njk', {
+      title: `${errors.length ? 'Error: ' : ''}Set up a Direct Debit`,
+      navSection: 'account',
+      values,
+      errors,
+    });
+  }
+
+  app.get('/direct-debit/set-up', async (request, reply) => {
+    if (!residentOrSignIn(request, reply)) return reply;
+    const bank = journey(request).bank;
+    return showBankDetails(reply, bank ? { ...bank, onlySignatory: 'yes' } : {});
+  });
+
+  app.post(
+    '/direct-debit/set-up',
+    { config: { rateLimit: platform.rateLimits.submissions } },
+    async (request, reply) => {
+      if (!residentOrSignIn(request, reply)) return reply;
+      const form = {
+        accountHolder: field(request.body, 'accountHolder'),
+        sortCode: field(request.body, 'sortCode'),
+        accountNumber: field(request.body, 'accountNumber'),
+        onlySignatory: field(request.body, 'onlySignatory'),
+      };
+      const { errors, details } = checkBankDetails(form);
+      if (errors.length) return showBankDetails(reply, form, errors);
+      request.session.set(JOURNEY, { ...journey(request), bank: details });
+      return reply.redirect('/direct-debit/check', 303);
+    },
+  );
+
+  app.get('/direct-debit/check', async (request, reply) => {
+    if (!residentOrSignIn(request, reply)) return reply;
+    const bank = journey(request).bank;
+    if (!bank) return reply.redirect('/direct-debit/set-up', 303);
+    return reply.render('payments/views/dd-check.njk', {
+      title: 'Check your Direct Debit details',
+      navSection: 'account',
+      bank: { ...bank, sortCode: formatSortCode(bank.sortCode) },
+      councilName: platform.config.COUNCIL_NAME,
+    });
+  });
+
+  app.post('/direct-debit/check', async (request, reply) => {
+    const resident = residentOrSignIn(request, reply);
+    if (!resident) return reply;
+    const state = journey(request);
+    if (!state.bank) return reply.redirect('/direct-debit/set-up', 303);
+    // The details were checked when entered; check again, since a session is not a trusted store.
+    const { errors } = checkBankDetails({ ...state.bank, onlySignatory: 'yes' });
+    if (errors.length) return reply.redirect('/direct-debit/set-up', 303);
+    const mandate = await db.transaction().execute((tx) =>
+      dd.setUpMandate(tx, {
+        residentId: resident.id,
+        bank: state.bank!,
+        idempotencyKey: `resident:${resident.id}:${state.key}`,
+        actor: actorOf(request),
+      }),
+    );
+    request.session.set(JOURNEY, undefined);
+    return reply.redirect(`/direct-debit/${mandate.reference}/confirmation`, 303);
+  });
+
+  app.get('/direct-debit/:reference/confirmation', async (request, reply) => {
+    const resident = residentOrSignIn(request, reply);
+    if (!resident) return reply;
+    const { reference } = request.params as { reference: string };
+    const mandate = /^DD-[A-Z0-9]{4}-[A-Z0-9]{2}$/.test(reference)
+      ? await dd.findMandate(db, reference)
+      : undefined;
+    if (!mandate || mandate.resident_id !== resident.id) throw new HttpError(404, 'Page not found');
+    return reply.render('payments/views/dd-confirmation.njk', {
+      title: 'Direct Debit set up',
+      navSection: 'account',
+      mandate,
+      account: maskAccount(mandate.account_number),
+      sortCode: formatSortCode(mandate.sort_code),
+    });
+  });
+
+  app.get(
+    '/staff/payments/direct-debit',
+    { config: { permission: 'payments:reconcile' } },
+    async (_request, reply) => {
+      const [mandates, files] = await Promise.all([dd.listMandates(db), dd.listFiles(db)]);
+      return reply.render('payments/views/staff-direct-debit.njk', {
+        title: 'Direct Debit',
+        navSection: 'payments',
+        mandates: mandates.map((m) => ({
+          ...m,
+          account: maskAccount(m.account_number),
+          sortCode: formatSortCode(m.sort_code),
+        })),
+        files,
+        today: new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/London' }),
+      });
+    },
+  );
+
+  app.post(
+    '/staff/payments/direct-debit/submissions',
+    { config: { permission: 'payments:reconcile' } },
+    async (request, reply) => {
+      const day = field(request.body, 'processingDate').trim();
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) {
+        const [mandates, files] = await Promise.all([dd.listMandates(db), dd.listFiles(db)]);
+        return reply.code(400).render('payments/views/staff-direct-debit.njk', {
+          title: 'Error: Direct Debit',
+          navSection: 'payments',
+          mandates: mandates.map((m) => ({
+            ...m,
+            account: maskAccount(m.account_number),
+            sortCode: formatSortCode(m.sort_code),
+          })),
+          files,
+          today: day,
+          errors: [{ field: 'processingDate', text: 'Enter the processing date like 2026-12-01' }],
+        });
+      }
+      const file = await dd.createSubmission({ processingDate: day, actor: actorOf(request) });
+      request.session.set(
+        'flash',
+        `Bacs file made: ${file.instructions} new instructions, ${file.collections} collections`,
+      );
+      return reply.redirect('/staff/payments/direct-debit', 303);
+    },
+  );
+
+  app.get(
+    '/staff/payments/direct-debit/files/:id',
+    { config: { permission: 'payments:reconcile' } },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const file = /^[0-9a-f-]{36}$/.test(id) ? await dd.findFile(db, id) : undefined;
+      if (!file) throw new HttpError(404, 'Page not found');
+      return reply
+        .type('text/plain; charset=us-ascii')
+        .header('content-disposition', `attachment; filename="${file.file_name}"`)
+        .send(file.content);
+    },
+  );
+}

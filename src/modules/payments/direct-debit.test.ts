@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
+import { Client, page } from '../../../test/support/http.ts';
+import { totpCode } from '../../platform/auth/totp.ts';
+import { DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET } from '../../seed/index.ts';
+import { splitInstalments, standard18Record } from './bacs.ts';
+import { checkBankDetails } from './bank-details.ts';
+
+// Vocalink, "Validating account numbers: UK modulus checking", chapter 3 "Test cases" (the same 34
+// cases in every published version since 6.40): sort code, account number, expected result.
+const vocalinkCases: Array<[number, string, string, boolean]> = [
+  [1, '089999', '66374958', true],
+  [2, '107999', '88837491', true],
+  [3, '202959', '63748472', true],
+  [4, '871427', '46238510', true],
+  [5, '872427', '46238510', true],
+  [6, '871427', '09123496', true],
+  [7, '871427', '99123496', true],
+  [8, '820000', '73688637', true],
+  [9, '827999', '73988638', true],
+  [10, '827101', '28748352', true],
+  [11, '134020', '63849203', true],
+  [12, '118765', '64371389', true],
+  [13, '200915', '41011166', true],
+  [14, '938611', '07806039', true],
+  [15, '938600', '42368003', true],
+  [16, '938063', '55065200', true],
+  [17, '772798', '99345694', true],
+  [18, '086090', '06774744', true],
+  [19, '309070', '02355688', true],
+  [20, '309070', '12345668', true],
+  [21, '309070', '12345677', true],
+  [22, '309070', '99345694', true],
+  [23, '938063', '15764273', false],
+  [24, '938063', '15764264', false],
+  [25, '938063', '15763217', false],
+  [26, '118765', '64371388', false],
+  [27, '203099', '66831036', false],
+  [28, '203099', '58716970', false],
+  [29, '089999', '66374959', false],
+  [30, '107999', '88837493', false],
+  [31, '074456', '12345112', true],
+  [32, '070116', '34012583', true],
+  [33, '074456', '11104102', true],
+  [34, '180002', '00000190', true],
+];
+
+describe('bank details', () => {
+  for (const [n, sortCode, accountNumber, valid] of vocalinkCases) {
+    test(`Vocalink test case ${n}: ${sortCode} ${accountNumber} is ${valid ? 'valid' : 'refused'}`, () => {
+      const { errors } = checkBankDetails({
+        accountHolder: 'A Moreton',
+        sortCode,
+        accountNumber,
+        onlySignatory: 'yes',
+      });
+      assert.equal(errors.length === 0, valid, JSON.stringify(errors));
+    });
+  }
+
+  test('each mistake gets its own message', () => {
+    assert.deepEqual(
+      checkBankDetails({
+        accountHolder: '',
+        sortCode: '12-34',
+        accountNumber: '12ab',
+        onlySignatory: '',
+      }).errors.map((e) => e.text),
+      [
+        'Enter the name on the account',
+        'Enter a valid sort code like 309430',
+        'Enter a valid account number like 00733445',
+        'Select yes if you are the only person needed to authorise payments from this account',
+      ],
+    );
+    assert.deepEqual(
+      checkBankDetails({
+        accountHolder: 'A',
+        sortCode: '08-99-99',
+        accountNumber: '6637 4959',
+        onlySignatory: 'yes',
+      }).errors,
+      [
+        {
+          field: 'accountNumber',
+          text: 'The sort code and account number do not match: check them and try again',
+        },
+      ],
+    );
+  });
+
+  test('Standard 18 records are 106 characters in the published layout; instalments add up', () => {
+    const record = standard18Record(
+      {
+        sortCode: '089999',
+        accountNumber: '66374958',
+        code: '17',
+        amount: 12345,
+        reference: 'DD-ABCD-EF',
+        accountName: "A Moreton's",
+      },
+      { sun: '999123', sortCode: '309634', accountNumber: '12345678', name: 'Kilnford CC' },
+      new Date('2026-12-01T00:00:00Z'),
+    );
+    assert.equal(record.length, 106);
+    assert.equal(record.slice(0, 6), '089999');
+    assert.equal(record.slice(6, 14), '66374958');
+    assert.equal(record.slice(15, 17), '17');
+    assert.equal(record.slice(35, 46), '00000012345');
+    assert.equal(record.slice(46, 64), 'KILNFORD CC       ');
+    assert.equal(record.slice(64, 82), 'DD-ABCD-EF        ');
+    assert.equal(record.slice(82, 100), 'A MORETON S       ');
+    assert.equal(record.slice(100), ' 26335');
+    assert.deepEqual(splitInstalments(150001, 10), [15001, ...Array(9).fill(15000)]);
+    assert.equal(
+      splitInstalments(150001, 10).reduce((a, b) => a + b),
+      150001,
+    );
+  });
+});
+
+describe('Direct Debit', () => {
+  let kiln: TestKiln;
+  before(async () => {
+    kiln = await startTestApp();
+  });
+  after(async () => kiln.close());
+
+  async function signInResident(): Promise<Client> {
+    const client = new Client(kiln.app);
+    await client.get('/sign-in');
+    await client.post('/sign-in', { email: 'resident@kilnford.example' });
+    const [message] = await kiln.platform.notify.list(kiln.platform.db, {
+      recipient: 'resident@kilnford.example',
+    });
+    const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
+    await client.get(link);
+    const res = await client.post('/sign-in/link', {
+      token: new URL(link, 'http://x').searchParams.get('token')!,
+    });
+    assert.equal(res.statusCode, 303);
+    return client;
+  }
+
+  test('a resident sets up a Direct Debit: bank details, modulus check, check answers with the Guarantee, confirmation', async () => {
+    assert.equal(
+      (await new Client(kiln.app).get('/direct-debit/set-up')).statusCode,
+      303,
+      'signed-in residents only',
+    );
+    const client = await signInResident();
+    let res = await client.get('/direct-debit/set-up');
+    assert.equal(page(res.body).heading(), 'Set up a Direct Debit');
+    res = await client.post('/direct-debit/set-up', {
+      accountHolder: 'Alex Moreton',
+      sortCode: '08-99-99',
+      accountNumber: '66374959',
+      onlySignatory: 'yes',
+    });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(page(res.body).errorSummary(), [
+      'The sort code and account number do not match: check them and try again',
+    ]);
+    res = await client.post('/direct-debit/set-up', {
+      accountHolder: 'Alex Moreton',
+      sortCode: '08-99-99',
+      accountNumber: '66374958',
+      onlySignatory: 'yes',
+    });
+    assert.equal(res.statusCode, 303);
+    const check = await client.follow(res);
+    assert.equal(page(check.body).heading(), 'Check your Direct Debit details');
+    assert.ok(check.body.includes('The Direct Debit Guarantee'));
+    assert.match(page(check.body).text(), /full and immediate refund/);
+    res = await client.post('/direct-debit/check', {});
+    assert.equal(res.statusCode, 303);
+    const confirmation = await client.follow(res);
+    assert.equal(page(confirmation.body).heading(), 'Direct Debit set up');
+    assert.match(page(confirmation.body).text(), /ending 4958/);
+    const reference = String(res.headers.location).split('/')[2]!;
+    const mandate = await kiln.services.payments.directDebit.findMandate(kiln.platform.db, reference);
+    assert.equal(mandate?.status, 'pending_submission');
+    assert.equal(mandate?.sort_code, '089999');
+    const [email] = await kiln.platform.notify.list(kiln.platform.db, {
+      recipient: 'resident@kilnford.example',
+    });
+    assert.match(email!.subject!, /Your Direct Debit has been set up/);
+    assert.doesNotMatch(email!.body, /66374958/, 'the full account number is not emailed');
+    // Posting the confirmation again does not make a second mandate.
+    await client.get('/direct-debit/set-up');
+    const again = await client.post('/direct-debit/check', {});
+    assert.equal(again.headers.location, '/direct-debit/set-up');
+  });
+
+  test('council tax in 10 instalments: AUDDIS first, collections from the next file, booked in the ledger once', async () => {
+    const { directDebit, service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { rows } = await sql<{
+      id: string;
+    }>`select id from residents where email = 'resident@kilnford.example'`.execute(db);
+    const residentId = rows[0]!.id;
+    const mandate = await db.transaction().execute(async (tx) => {
+      const m = await directDebit.setUpMandate(tx, {
+        residentId,
+        bank: { accountHolder: 'Alex Moreton', sortCode: '107999', accountNumber: '88837491' },
+        idempotencyKey: 'test-council-tax-mandate',
+        actor: { type: 'resident', id: residentId },
+      });
+      await directDebit.schedule(tx, {
+        mandateId: m.id,
+        paysFor: { type: 'council-tax', id: 'CT-TEST-1' },
+        description: 'Council tax 2026/27',
+        total: 150001,
+        instalments: 10,
+        dayOfMonth: 1,
+        firstMonth: '2026-12',
+        actor: { type: 'system', id: null },
+      });
+      return m;
+    });
+    const first = await directDebit.createSubmission({
+      processingDate: '2026-11-20',
+      actor: { type: 'system', id: null },
+    });
+    const lines = first.content.trim().split('\r\n');
+    assert.match(lines[0]!, /^UHL1 26324999123/);
+    assert.ok(lines.some((l) => l.slice(15, 17) === '0N' && l.slice(64, 82).trim() === mandate.reference));
+    assert.match(lines.at(-1)!, /^UTL1/);
+    assert.equal(first.collections, 0);
+
+    const second = await directDebit.createSubmission({
+      processingDate: '2027-01-01',
+      actor: { type: 'system', id: null },
+    });
+    assert.equal(second.collections, 2);
+    assert.equal(second.total, 15001 + 15000);
+    const data = second.content.trim().split('\r\n').slice(1, -1);
+    assert.deepEqual(
+      data.map((l) => [l.slice(15, 17), Number(l.slice(35, 46))]),
+      [
+        ['01', 15001],
+        ['17', 15000],
+        ['99', 30001],
+      ],
+    );
+    for (const l of data) assert.equal(l.length, 106);
+    const paid = await service.list(db, { paysFor: { type: 'council-tax', id: 'CT-TEST-1' } });
+    assert.equal(paid.length, 2);
+    assert.ok(paid.every((p) => p.method === 'direct_debit' && p.status === 'success'));
+    const third = await directDebit.createSubmission({
+      processingDate: '2027-01-01',
+      actor: { type: 'system', id: null },
+    });
+    assert.equal(third.collections, 0, 'a collection goes in one file only');
+
+    const lead = new Client(kiln.app);
+    await lead.get('/staff/sign-in');
+    await lead.follow(
+      await lead.post('/staff/sign-in', { email: 'lead@kilnford.example', password: DEMO_STAFF_PASSWORD }),
+    );
+    await lead.post('/staff/sign-in/code', { code: totpCode(DEMO_TOTP_SECRET) });
+    const list = await lead.get('/staff/payments/direct-debit');
+    assert.equal(page(list.body).heading(), 'Direct Debit');
+    const download = await lead.get(`/staff/payments/direct-debit/files/${second.id}`);
+    assert.equal(download.body, second.content);
+    assert.match(String(download.headers['content-disposition']), /attachment/);
+  });
+});

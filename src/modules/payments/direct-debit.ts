@@ -1,0 +1,210 @@
+import type { Actor } from '../../platform/actor.ts';
+import { recordAudit } from '../../platform/audit/index.ts';
+import { shortReference } from '../../platform/auth/identity.ts';
+import type { Db } from '../../platform/db/index.ts';
+import type { Platform } from '../../platform/module.ts';
+import { splitInstalments, standard18File, type Originator, type Standard18Record } from './bacs.ts';
+import { formatSortCode, maskAccount, type BankDetails } from './bank-details.ts';
+import type { PaymentsService } from './service.ts';
+import * as store from './store.ts';
+
+/** Direct Debit: mandates, instalment schedules and Bacs Standard 18 submission files. */
+export function createDirectDebitService(
+  platform: Platform,
+  payments: PaymentsService,
+  originator: Originator,
+) {
+  const { notify, events } = platform;
+  const db = () => platform.db;
+
+  notify.defineTemplate('direct-debit-set-up', {
+    subject: 'Your Direct Debit has been set up: ((reference))',
+    body:
+      'We have set up your Direct Debit to ((council)).\n\n' +
+      'Account holder: ((holder))\nSort code: ((sort_code))\nAccount number: ((account))\n' +
+      'Direct Debit reference: ((reference))\n\n' +
+      'We will tell you the amount and dates of each payment at least 10 working days before we take it. ' +
+      'Your payments are protected by the Direct Debit Guarantee.',
+  });
+
+  return {
+    /** Sets up a mandate (an instruction) for a resident; it goes to Bacs in the next AUDDIS file. */
+    async setUpMandate(
+      tx: Db,
+      input: { residentId: string; bank: BankDetails; idempotencyKey: string; actor: Actor },
+    ) {
+      const { mandate, created } = await store.insertMandate(tx, {
+        reference: shortReference('DD'),
+        resident_id: input.residentId,
+        account_holder: input.bank.accountHolder,
+        sort_code: input.bank.sortCode,
+        account_number: input.bank.accountNumber,
+        idempotency_key: input.idempotencyKey,
+      });
+      if (!created) return mandate;
+      await events.publish(tx, {
+        type: 'mandate.created',
+        subjectType: 'mandate',
+        subjectId: mandate.id,
+        actor: input.actor,
+        payload: { reference: mandate.reference },
+      });
+      await recordAudit(tx, {
+        actor: input.actor,
+        action: 'mandate.created',
+        subjectType: 'mandate',
+        subjectId: mandate.id,
+        detail: { reference: mandate.reference, account: maskAccount(mandate.account_number) },
+      });
+      await notify.toResident(tx, input.residentId, {
+        template: 'direct-debit-set-up',
+        personalisation: {
+          council: platform.config.COUNCIL_NAME,
+          holder: mandate.account_holder,
+          sort_code: formatSortCode(mandate.sort_code),
+          account: maskAccount(mandate.account_number),
+          reference: mandate.reference,
+        },
+      });
+      return mandate;
+    },
+
+    findMandate: (dbOrTx: Db, reference: string) => store.findMandate(dbOrTx, reference),
+    listMandates: (dbOrTx: Db, filter: { residentId?: string } = {}) => store.listMandates(dbOrTx, filter),
+    instalments: (dbOrTx: Db, mandateId: string) => store.listInstalments(dbOrTx, mandateId),
+    listFiles: (dbOrTx: Db) => store.listBacsFiles(dbOrTx),
+    findFile: (dbOrTx: Db, id: string) => store.findBacsFile(dbOrTx, id),
+
+    /** A schedule of monthly instalments (e.g. council tax in 10 or 12) on a chosen day of the month. */
+    async schedule(
+      tx: Db,
+      input: {
+        mandateId: string;
+        paysFor: { type: string; id: string };
+        description: string;
+        total: number;
+        instalments: number;
+        dayOfMonth: number;
+        firstMonth: string;
+        actor: Actor;
+      },
+    ) {
+      if (!Number.isInteger(input.instalments) || input.instalments < 1 || input.instalments > 12)
+        throw new Error('Between 1 and 12 instalments');
+      if (!Number.isInteger(input.dayOfMonth) || input.dayOfMonth < 1 || input.dayOfMonth > 28)
+        throw new Error('Collections can be on days 1 to 28 of the month');
+      if (!/^\d{4}-\d{2}$/.test(input.firstMonth)) throw new Error('First month as YYYY-MM');
+      const [year, month] = input.firstMonth.split('-').map(Number) as [number, number];
+      const amounts = splitInstalments(input.total, input.instalments);
+      const rows = amounts.map((amount, i) => {
+        const due = new Date(Date.UTC(year, month - 1 + i, input.dayOfMonth));
+        return {
+          mandate_id: input.mandateId,
+          pays_for_type: input.paysFor.type,
+          pays_for_id: input.paysFor.id,
+          description: `${input.description} (instalment ${i + 1} of ${input.instalments})`,
+          sequence: i + 1,
+          due_date: due.toISOString().slice(0, 10),
+          amount,
+        };
+      });
+      const inserted = await store.insertInstalments(tx, rows);
+      await recordAudit(tx, {
+        actor: input.actor,
+        action: 'mandate.scheduled',
+        subjectType: 'mandate',
+        subjectId: input.mandateId,
+        detail: {
+          paysFor: input.paysFor,
+          total: input.total,
+          instalments: input.instalments,
+          day: input.dayOfMonth,
+        },
+      });
+      return inserted;
+    },
+
+    /**
+     * Builds the day's Bacs submission: new instructions (AUDDIS 0N) and the collections due, with a
+     * contra. Each collection becomes a Direct Debit payment booked in the ledger for that day;
+     * an unpaid report (ARUDD) would reverse it. All in one transaction: a file exists only with
+     * the records it changed.
+     */
+    async createSubmission(input: { processingDate: string; actor: Actor }) {
+      const day = new Date(`${input.processingDate}T00:00:00Z`);
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          const records: Standard18Record[] = [];
+          // Collections only on instructions lodged in an earlier file; new ones go in this file as 0N.
+          const due = await store.dueInstalments(tx, input.processingDate);
+          for (const i of due) {
+            records.push({
+              sortCode: i.sort_code,
+              accountNumber: i.account_number,
+              code: i.sequence === 1 ? '01' : '17',
+              amount: i.amount,
+              reference: i.mandate_reference,
+              accountName: i.account_holder,
+            });
+            const payment = await payments.createPayment(tx, {
+              amount: i.amount,
+              description: i.description,
+              payer: { residentId: i.resident_id },
+              paysFor: { type: i.pays_for_type, id: i.pays_for_id },
+              idempotencyKey: `dd-instalment:${i.id}`,
+              method: 'direct_debit',
+              channel: 'direct_debit',
+              actor: input.actor,
+            });
+            await payments.recordReceipt(tx, {
+              payment: payment.id,
+              kind: 'dd_collection',
+              provider: 'bacs',
+              providerReference: `${i.mandate_reference}:${i.sequence}:${i.pays_for_id}`.slice(0, 120),
+              entryDate: input.processingDate,
+              actor: input.actor,
+            });
+            await store.updateInstalment(tx, i.id, { status: 'collected', payment_id: payment.id });
+          }
+          const mandates = await store.lockPendingMandates(tx);
+          for (const m of mandates) {
+            records.push({
+              sortCode: m.sort_code,
+              accountNumber: m.account_number,
+              code: '0N',
+              amount: 0,
+              reference: m.reference,
+              accountName: m.account_holder,
+            });
+            await store.updateMandate(tx, m.id, { status: 'submitted', submitted_at: new Date() });
+          }
+          const { text, debits, debitCount } = standard18File(records, originator, day);
+          const file = await store.insertBacsFile(tx, {
+            file_name: `bacs-${input.processingDate}-${Date.now()}.txt`,
+            processing_date: input.processingDate,
+            content: text,
+            instructions: mandates.length,
+            collections: debitCount,
+            total: debits,
+            created_by: input.actor.type === 'staff' ? input.actor.id : null,
+          });
+          await recordAudit(tx, {
+            actor: input.actor,
+            action: 'bacs.submission_created',
+            subjectType: 'bacs_file',
+            subjectId: file.id,
+            detail: {
+              processingDate: input.processingDate,
+              instructions: mandates.length,
+              collections: debitCount,
+              total: debits,
+            },
+          });
+          return file;
+        });
+    },
+  };
+}
+
+export type DirectDebitService = ReturnType<typeof createDirectDebitService>;
