@@ -294,6 +294,34 @@ describe('Kiln Sign: bad input and faults are refused, nothing half-sealed', () 
     await latestMessage(kiln, 'gale@example.com', 'signing-invitation');
   });
 
+  test('housekeeping reminds a signer who has not acted and expires an envelope past its date', async () => {
+    const slow = await send([{ name: 'Hal Kiln', role: 'Customer', email: 'hal@example.com' }]);
+    const late = await send([{ name: 'Ivy Bisque', role: 'Customer', email: 'ivy@example.com' }]);
+    const fourDaysAgo = new Date(Date.now() - 4 * 86_400_000);
+    await t()
+      .updateTable('signing_signers')
+      .set({ link_expires_at: new Date(fourDaysAgo.getTime() + 7 * 86_400_000) })
+      .where('email', '=', 'hal@example.com')
+      .execute();
+    await t()
+      .updateTable('signing_envelopes')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('reference', '=', late.reference)
+      .execute();
+    await kiln.services.signing.service.runHousekeeping();
+    const invitations = await kiln.eventually(async () => {
+      const list = (
+        await kiln.platform.notify.list(kiln.platform.db, { recipient: 'hal@example.com' })
+      ).filter((m) => m.template === 'signing-invitation');
+      return list.length === 2 ? list : null;
+    });
+    assert.equal(invitations.length, 2);
+    const expired = await kiln.services.signing.service.envelopeDetail(kiln.platform.db, late.reference);
+    assert.equal(expired!.envelope.status, 'expired');
+    const still = await kiln.services.signing.service.envelopeDetail(kiln.platform.db, slow.reference);
+    assert.equal(still!.envelope.status, 'in_progress');
+  });
+
   test('staff without the permission cannot send; agents are refused', async () => {
     const { staffClient } = await import('../../../test/support/staff.ts');
     const agent = await staffClient(kiln, 'agent@kilnford.example');
