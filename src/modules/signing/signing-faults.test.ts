@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PDFDocument } from 'pdf-lib';
+import { loadSealingCertificate } from './certificate.ts';
+import { renderDocument, sealDocument } from './pdf.ts';
 import { tables } from '../../platform/db/index.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
@@ -320,6 +325,32 @@ describe('Kiln Sign: bad input and faults are refused, nothing half-sealed', () 
     assert.equal(expired!.envelope.status, 'expired');
     const still = await kiln.services.signing.service.envelopeDetail(kiln.platform.db, slow.reference);
     assert.equal(still!.envelope.status, 'in_progress');
+  });
+
+  test('a PDF sealed with another certificate is intact but not the council’s seal', async () => {
+    const other = loadSealingCertificate({
+      dataDir: mkdtempSync(join(tmpdir(), 'kiln-other-seal-')),
+      councilName: 'Elsewhere District Council',
+    });
+    const original = await renderDocument({
+      title: 'Letter',
+      body: 'Hello',
+      councilName: 'Elsewhere',
+      reference: 'X-1',
+    });
+    const foreign = await sealDocument({
+      original,
+      reference: 'X-1',
+      title: 'Letter',
+      councilName: 'Elsewhere District Council',
+      documentSha256: '0'.repeat(64),
+      signatures: [],
+      events: [],
+      certificate: other,
+      sealedAt: new Date(),
+    });
+    const { page: result } = await verifyUpload(kiln, foreign);
+    assert.equal(result.heading(), 'This document is sealed, but not by this council');
   });
 
   test('staff without the permission cannot send; agents are refused', async () => {
