@@ -266,7 +266,7 @@ if (signing)
     ],
   );
 
-const file = writeResults({
+const file = await writeResults({
   measuredAt: new Date().toISOString(),
   loadAverage: { atStart: loadAtStart, atEnd: round(loadavg()[0] ?? 0, 2) },
   command: 'npm run bench',

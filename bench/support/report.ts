@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import prettier from 'prettier';
 import { rootDir } from './processes.ts';
 
 /** Prints rows as an aligned plain-text table. */
@@ -15,10 +16,12 @@ export function printTable(title: string, header: string[], rows: Array<Array<st
 }
 
 /** Writes the run's figures to bench/results/latest.json (committed, so docs can quote them). */
-export function writeResults(results: unknown): string {
+export async function writeResults(results: unknown): Promise<string> {
   const dir = join(rootDir, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'latest.json');
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  // Formatted as the repository's format check expects, so a run leaves the tree clean.
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(file, await prettier.format(JSON.stringify(results), { ...options, filepath: file }));
   return file;
 }
