@@ -5,6 +5,9 @@ import { parse, type HTMLElement } from 'node-html-parser';
 export class Client {
   private cookies = new Map<string, string>();
   lastPage: HTMLElement | null = null;
+  // The token is bound to the CSRF cookie, not to a page: keep the last one seen, so a post after
+  // an error page (which has no form) still carries it.
+  private lastCsrfToken: string | null = null;
 
   constructor(private readonly app: FastifyInstance) {}
 
@@ -24,6 +27,13 @@ export class Client {
     }
   }
 
+  private keepPage(response: LightMyRequestResponse) {
+    if (!String(response.headers['content-type'] ?? '').startsWith('text/html')) return;
+    this.lastPage = parse(response.body);
+    const token = this.lastPage.querySelector('input[name="_csrf"]')?.getAttribute('value');
+    if (token) this.lastCsrfToken = token;
+  }
+
   async get(url: string, headers: Record<string, string> = {}) {
     const response = await this.app.inject({
       method: 'GET',
@@ -31,12 +41,11 @@ export class Client {
       headers: { cookie: this.cookieHeader(), ...headers },
     });
     this.keepCookies(response);
-    if (String(response.headers['content-type'] ?? '').startsWith('text/html'))
-      this.lastPage = parse(response.body);
+    this.keepPage(response);
     return response;
   }
 
-  /** Posts a form the way a browser does, adding the CSRF token of the page last fetched. */
+  /** Posts a form the way a browser does, adding the CSRF token of the pages it has fetched. */
   async post(url: string, fields: Record<string, string | string[]>, options: { csrf?: boolean } = {}) {
     const body = new URLSearchParams();
     if (options.csrf !== false) body.append('_csrf', this.csrfToken());
@@ -48,8 +57,7 @@ export class Client {
       headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
     });
     this.keepCookies(response);
-    if (String(response.headers['content-type'] ?? '').startsWith('text/html'))
-      this.lastPage = parse(response.body);
+    this.keepPage(response);
     return response;
   }
 
@@ -61,10 +69,8 @@ export class Client {
   }
 
   csrfToken(): string {
-    const input = this.lastPage?.querySelector('input[name="_csrf"]');
-    const value = input?.getAttribute('value');
-    if (!value) throw new Error('No CSRF token on the last page: GET the form first');
-    return value;
+    if (!this.lastCsrfToken) throw new Error('No CSRF token seen yet: GET a page with a form first');
+    return this.lastCsrfToken;
   }
 
   hasCookie(name: string) {
