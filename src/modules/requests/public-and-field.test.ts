@@ -96,6 +96,33 @@ describe('Public reports', () => {
       (await emailsTo('neighbour@example.org'))[0]!.subject,
       `You are following report ${flyTip.reference}`,
     );
+
+    // The email's link stops the updates, after a press of a button; a tampered link does nothing.
+    const stop = new URL(
+      /To stop these emails: (\S+)/.exec((await emailsTo('neighbour@example.org'))[0]!.body)![1]!,
+    );
+    const s = stop.searchParams.get('s')!;
+    const tampered = new Client(kiln.app);
+    await tampered.get(`/reports/${flyTip.reference}/stop-updates?s=${s}&t=${'A'.repeat(32)}`);
+    const refused = await tampered.post(`/reports/${flyTip.reference}/stop-updates`, {
+      s,
+      t: 'A'.repeat(32),
+    });
+    assert.equal(page(refused.body).heading(), 'This link does not work');
+    const stopper = new Client(kiln.app);
+    const confirm = await stopper.get(stop.pathname + stop.search);
+    assert.equal(page(confirm.body).heading(), 'Stop updates on this report');
+    const stopped = await stopper.post(`/reports/${flyTip.reference}/stop-updates`, {
+      s,
+      t: stop.searchParams.get('t')!,
+    });
+    assert.equal(page(stopped.body).heading(), 'You will not get more updates on this report');
+    const left = await sql<{
+      n: number;
+    }>`select count(*)::int as n from street_report_subscribers where email = 'neighbour@example.org'`.execute(
+      kiln.platform.db,
+    );
+    assert.equal(left.rows[0]!.n, 0);
   });
 });
 

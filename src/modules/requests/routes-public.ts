@@ -136,6 +136,33 @@ export function registerPublicReports(app: FastifyInstance, platform: Platform, 
     return reply.type(file.mediaType).header('Cache-Control', 'public, max-age=3600').send(file.content);
   });
 
+  // From the link in a follower's email: a page with a button, so a mail scanner following links stops nothing.
+  const stopParams = (request: FastifyRequest) => {
+    const q = { ...(request.query as Record<string, string>), ...(request.body as Record<string, string>) };
+    return { s: Number(text(q, 's')), t: text(q, 't') };
+  };
+  app.get('/reports/:reference/stop-updates', async (request, reply) => {
+    const { s, t } = stopParams(request);
+    return reply.render('requests/views/stop-updates.njk', {
+      title: 'Stop updates on this report',
+      reference: (request.params as { reference: string }).reference,
+      s,
+      t,
+    });
+  });
+  app.post('/reports/:reference/stop-updates', async (request, reply) => {
+    const { s, t } = stopParams(request);
+    const reference = (request.params as { reference: string }).reference;
+    const stopped =
+      Number.isInteger(s) && s > 0 && (await service.stopUpdates({ reference, subscriberId: s, token: t }));
+    return reply.render('requests/views/stop-updates.njk', {
+      title: stopped ? 'You will not get more updates on this report' : 'This link does not work',
+      reference,
+      done: true,
+      stopped,
+    });
+  });
+
   app.post(
     '/reports/:reference/follow',
     { config: { rateLimit: platform.rateLimits.submissions } },

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
 import type { Db } from '../../platform/db/index.ts';
@@ -124,12 +124,23 @@ export function createRequestsService(platform: Platform, deps: { cases: CasesSe
     subject: 'Update on a report you follow: ((reference))',
     body:
       'There is an update on the report of ((category)) on ((street)) (((reference))):\n\n((title))\n\n((text))\n\n' +
-      'See the report: ((link))',
+      'See the report: ((link))\n\nTo stop these emails: ((stop))',
   });
   notify.defineTemplate('street-report-following', {
     subject: 'You are following report ((reference))',
-    body: 'Thank you. We will email you when there is news about the report of ((category)) on ((street)).\n\n((link))',
+    body:
+      'Thank you. We will email you when there is news about the report of ((category)) on ((street)).\n\n((link))\n\n' +
+      'To stop these emails: ((stop))',
   });
+
+  // A link in each follower's email that stops their updates without signing in.
+  const stopToken = (id: number) =>
+    createHmac('sha256', platform.config.sessionSecret)
+      .update(`stop-updates:${id}`)
+      .digest('base64url')
+      .slice(0, 32);
+  const stopLink = (reference: string, id: number) =>
+    `${platform.config.PUBLIC_URL}/reports/${reference}/stop-updates?s=${id}&t=${stopToken(id)}`;
 
   async function notifySubscribers(tx: Db, report: store.StreetReportRow, updates: store.ReportUpdateRow[]) {
     const category = categoryByCode(report.category);
@@ -138,18 +149,19 @@ export function createRequestsService(platform: Platform, deps: { cases: CasesSe
     );
     for (const update of updates) {
       if (update.kind === 'received') continue;
-      const message = {
-        template: 'street-report-updated',
-        personalisation: {
-          reference: report.reference,
-          category: category?.noun ?? report.category,
-          street: report.street_name,
-          title: update.title,
-          text: update.text ?? '',
-          link: `${platform.config.PUBLIC_URL}/reports/${report.reference}`,
-        },
-      };
       for (const s of followers) {
+        const message = {
+          template: 'street-report-updated',
+          personalisation: {
+            reference: report.reference,
+            category: category?.noun ?? report.category,
+            street: report.street_name,
+            title: update.title,
+            text: update.text ?? '',
+            link: `${platform.config.PUBLIC_URL}/reports/${report.reference}`,
+            stop: stopLink(report.reference, Number(s.id)),
+          },
+        };
         if (s.resident_id) await notify.toResident(tx, s.resident_id, message);
         else if (s.email) await notify.send(tx, { channel: 'email', recipient: s.email }, message);
       }
@@ -309,6 +321,11 @@ export function createRequestsService(platform: Platform, deps: { cases: CasesSe
           email: input.email,
           reason: input.reason,
         });
+        const mine = (await store.listSubscribers(tx, report.case_id)).find((s) =>
+          input.residentId
+            ? s.resident_id === input.residentId
+            : s.email?.toLowerCase() === input.email?.toLowerCase(),
+        );
         if (added) {
           await events.publish(tx, {
             type: input.reason === 'me_too' ? 'street_report.me_too' : 'street_report.followed',
@@ -331,6 +348,9 @@ export function createRequestsService(platform: Platform, deps: { cases: CasesSe
               category: categoryByCode(report.category)?.noun ?? report.category,
               street: report.street_name,
               link: `${platform.config.PUBLIC_URL}/reports/${report.reference}`,
+              stop: mine
+                ? stopLink(report.reference, Number(mine.id))
+                : `${platform.config.PUBLIC_URL}/reports/${report.reference}`,
             },
           };
           if (input.residentId) await notify.toResident(tx, input.residentId, message);
@@ -366,6 +386,27 @@ export function createRequestsService(platform: Platform, deps: { cases: CasesSe
       const fresh = await store.insertUpdates(tx, rows);
       if (report.case_status !== c.status) await store.setStatus(tx, caseId, open(c.status), c.status);
       await notifySubscribers(tx, report, fresh);
+    },
+
+    /** Stops a follower's updates from the link in their email; false when the link is not valid. */
+    async stopUpdates(input: { reference: string; subscriberId: number; token: string }): Promise<boolean> {
+      const expected = Buffer.from(stopToken(input.subscriberId));
+      const given = Buffer.from(input.token);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+      return platform.db.transaction().execute(async (tx) => {
+        const report = await store.findByReference(tx, input.reference);
+        if (!report) return false;
+        const removed = await store.removeSubscriber(tx, report.case_id, input.subscriberId);
+        if (removed)
+          await recordAudit(tx, {
+            actor: { type: 'resident', id: null },
+            action: 'street_report.unfollowed',
+            subjectType: 'case',
+            subjectId: report.case_id,
+            detail: { reference: report.reference },
+          });
+        return removed;
+      });
     },
 
     findByReference: (db: Db, reference: string) => store.findByReference(db, reference),

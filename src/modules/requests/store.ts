@@ -156,9 +156,21 @@ export async function addSubscriber(
 export async function listSubscribers(db: Db, caseId: string) {
   return t(db)
     .selectFrom('street_report_subscribers')
-    .select(['resident_id', 'email', 'reason'])
+    .select(['id', 'resident_id', 'email', 'reason'])
     .where('case_id', '=', caseId)
     .execute();
+}
+
+/** Removes a follower (not the reporter, whom the case itself keeps informed); returns whether one was removed. */
+export async function removeSubscriber(db: Db, caseId: string, id: number): Promise<boolean> {
+  const row = await t(db)
+    .deleteFrom('street_report_subscribers')
+    .where('case_id', '=', caseId)
+    .where('id', '=', id)
+    .where('reason', '!=', 'reporter')
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function countSubscribers(db: Db, caseId: string, reason: 'me_too' | 'follow') {
