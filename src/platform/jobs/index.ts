@@ -69,13 +69,23 @@ export class Jobs {
     for (const def of this.definitions.values()) {
       await this.boss.work<unknown>(
         def.name,
-        { pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2, includeMetadata: true },
+        // pg-boss waits a polling interval between fetches whether or not it found work, so
+        // fetch a batch: one job per interval would cap each queue at one job a second.
+        {
+          pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2,
+          includeMetadata: true,
+          batchSize: 25,
+        },
         async (jobs) => {
           for (const job of jobs) {
             const run = def.handler(job.data as never, { id: job.id, retryCount: job.retryCount });
             this.inFlight.add(run);
             try {
               await run;
+            } catch (error) {
+              // Fail this job alone (it is retried); the rest of the batch completes as usual.
+              this.options.log?.(`job ${def.name} ${job.id} failed`, error);
+              await this.boss.fail(def.name, job.id, { message: String(error) });
             } finally {
               this.inFlight.delete(run);
             }
