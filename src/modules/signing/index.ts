@@ -25,12 +25,13 @@ export const signingModule: ModuleDefinition = {
 
 export interface SigningDependencies {
   /** My account's data download and deletion cover the resident's documents. */
-  accounts?: Pick<AccountsService, 'personalData'>;
+  accounts?: Pick<AccountsService, 'personalData' | 'addLink'>;
 }
 
 /** Builds Kiln Sign: templates, envelopes, the signer journey, sealing, verification and digital letters. */
 export function createSigning(platform: Platform, deps: SigningDependencies = {}) {
   const service = createSigningService(platform);
+  deps.accounts?.addLink({ href: '/account/documents', text: 'Your documents and letters' });
   deps.accounts?.personalData.add({
     name: 'documents',
     async export(db, residentId) {

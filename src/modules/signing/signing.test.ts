@@ -183,6 +183,13 @@ describe('Kiln Sign: a tenancy agreement from sending to a verified seal', () =>
     const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
     await client.get(link);
     await client.post('/sign-in/link', { token: new URL(link, 'http://x').searchParams.get('token')! });
+    const overview = await client.get('/account');
+    assert.ok(
+      page(overview.body)
+        .links()
+        .some((l) => l.href === '/account/documents' && l.text === 'Your documents and letters'),
+      'My account links to the documents',
+    );
     const list = await client.get('/account/documents');
     assert.equal(page(list.body).heading(), 'Your documents and letters');
     const item = page(list.body)
