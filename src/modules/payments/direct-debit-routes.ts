@@ -163,6 +163,50 @@ export function registerDirectDebitRoutes(app: FastifyInstance, platform: Platfo
     },
   );
 
+  // ARUDD and ADDACS reports from Bacs: all of a report is applied, or none of it.
+  app.post(
+    '/staff/payments/direct-debit/reports',
+    { config: { permission: 'payments:reconcile' } },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const kind = (body.kind as { value?: string } | undefined)?.value;
+      const file = body.file as { type?: string; filename?: string; toBuffer(): Promise<Buffer> } | undefined;
+      const errors: Array<{ field: string; text: string }> = [];
+      if (kind !== 'arudd' && kind !== 'addacs')
+        errors.push({ field: 'kind', text: 'Select which Bacs report this is' });
+      if (!file || file.type !== 'file' || !file.filename)
+        errors.push({ field: 'file', text: 'Choose the Bacs report file' });
+      if (!errors.length) {
+        const xml = (await file!.toBuffer()).toString('utf8');
+        const result =
+          kind === 'arudd'
+            ? await dd.importArudd(xml, actorOf(request))
+            : await dd.importAddacs(xml, actorOf(request));
+        if (!result.ok) for (const text of result.errors.slice(0, 50)) errors.push({ field: 'file', text });
+      }
+      if (errors.length) {
+        const [mandates, files] = await Promise.all([dd.listMandates(db), dd.listFiles(db)]);
+        return reply.code(400).render('payments/views/staff-direct-debit.njk', {
+          title: 'Error: Direct Debit',
+          navSection: 'payments',
+          mandates: mandates.map((m) => ({
+            ...m,
+            account: maskAccount(m.account_number),
+            sortCode: formatSortCode(m.sort_code),
+          })),
+          files,
+          today: new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/London' }),
+          errors,
+        });
+      }
+      request.session.set(
+        'flash',
+        kind === 'arudd' ? 'ARUDD report applied: returned collections reversed' : 'ADDACS report applied',
+      );
+      return reply.redirect('/staff/payments/direct-debit', 303);
+    },
+  );
+
   app.get(
     '/staff/payments/direct-debit/files/:id',
     { config: { permission: 'payments:reconcile' } },

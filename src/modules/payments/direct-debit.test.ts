@@ -255,6 +255,44 @@ describe('Direct Debit', () => {
     });
     assert.equal(third.collections, 0, 'a collection goes in one file only');
 
+    // ARUDD: the second collection comes back unpaid. A malformed report changes nothing.
+    const bad = await directDebit.importArudd(
+      `<?xml version="1.0"?>\n<BACSDocument>\n<ReturnedDebitItem ref="${mandate.reference}" valueOf="150" returnCode="0"/>\n</BACSDocument>`,
+      { type: 'system', id: null },
+    );
+    assert.deepEqual(bad, { ok: false, errors: ['Line 3: the amount "150" is not in pounds and pence'] });
+    const unknown = await directDebit.importArudd(
+      `<BACSDocument><ReturnedDebitItem ref="${mandate.reference}" valueOf="999.99" returnCode="0"/></BACSDocument>`,
+      { type: 'system', id: null },
+    );
+    assert.deepEqual(unknown, {
+      ok: false,
+      errors: [`Line 1: no collection of £999.99 on ${mandate.reference} to return`],
+    });
+    const returned = await directDebit.importArudd(
+      `<?xml version="1.0"?>\n<BACSDocument><Data><ARUDD>\n<ReturnedDebitItem ref="${mandate.reference}" transCode="17" returnCode="0" returnDescription="REFER TO PAYER" valueOf="150.00"/>\n</ARUDD></Data></BACSDocument>`,
+      { type: 'system', id: null },
+    );
+    assert.deepEqual(returned, { ok: true, returned: 1 });
+    const second17 = paid.find((p) => p.amount === 15000)!;
+    assert.equal((await service.balance(db, second17.id)).balance, 0);
+    const unpaidEmail = await kiln.platform.notify.list(db, { recipient: 'resident@kilnford.example' });
+    assert.ok(unpaidEmail.some((m) => m.subject === 'Your Direct Debit payment was not made'));
+    // ADDACS: the payer cancels at the bank; the mandate and its future instalments end.
+    const addacs = await directDebit.importAddacs(
+      `<BACSDocument><MessagingAdvice user-number="999123" record-type="A" reference="${mandate.reference}" reason-code="1" effective-date="2027-01-05"/></BACSDocument>`,
+      { type: 'system', id: null },
+    );
+    assert.deepEqual(addacs, { ok: true, cancelled: 1 });
+    assert.equal((await directDebit.findMandate(db, mandate.reference))?.status, 'cancelled');
+    const left = (await directDebit.instalments(db, mandate.id)).map((i) => i.status);
+    assert.deepEqual(left, ['collected', 'failed', ...Array(8).fill('cancelled')]);
+    const after = await directDebit.createSubmission({
+      processingDate: '2027-06-01',
+      actor: { type: 'system', id: null },
+    });
+    assert.ok(!after.content.includes(mandate.reference), 'nothing is collected on a cancelled mandate');
+
     const lead = new Client(kiln.app);
     await lead.get('/staff/sign-in');
     await lead.follow(
@@ -266,5 +304,26 @@ describe('Direct Debit', () => {
     const download = await lead.get(`/staff/payments/direct-debit/files/${second.id}`);
     assert.equal(download.body, second.content);
     assert.match(String(download.headers['content-disposition']), /attachment/);
+    // A malformed report uploaded by staff is refused with its line number and changes nothing.
+    await lead.get('/staff/payments/direct-debit');
+    const boundary = '----kilntest';
+    const body =
+      `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${lead.csrfToken()}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\narudd\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="arudd.xml"\r\nContent-Type: text/xml\r\n\r\n` +
+      `<BACSDocument>\n<ReturnedDebitItem ref="NOT-OURS" valueOf="1.00" returnCode="0"/>\n</BACSDocument>\r\n--${boundary}--\r\n`;
+    const refused = await kiln.app.inject({
+      method: 'POST',
+      url: '/staff/payments/direct-debit/reports',
+      payload: body,
+      headers: {
+        cookie: (lead as unknown as { cookieHeader(): string }).cookieHeader(),
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
+    });
+    assert.equal(refused.statusCode, 400);
+    assert.deepEqual(page(refused.body).errorSummary(), [
+      'Line 2: the reference "NOT-OURS" is not a Kiln Direct Debit reference',
+    ]);
   });
 });

@@ -3,10 +3,17 @@ import { recordAudit } from '../../platform/audit/index.ts';
 import { shortReference } from '../../platform/auth/identity.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
+import { cancellingReasons, parseAddacs, parseArudd } from './bacs-reports.ts';
 import { splitInstalments, standard18File, type Originator, type Standard18Record } from './bacs.ts';
 import { formatSortCode, maskAccount, type BankDetails } from './bank-details.ts';
 import type { PaymentsService } from './service.ts';
 import * as store from './store.ts';
+
+class ReportRefused extends Error {
+  constructor(readonly problems: string[]) {
+    super('report refused');
+  }
+}
 
 /** Direct Debit: mandates, instalment schedules and Bacs Standard 18 submission files. */
 export function createDirectDebitService(
@@ -27,7 +34,127 @@ export function createDirectDebitService(
       'Your payments are protected by the Direct Debit Guarantee.',
   });
 
+  notify.defineTemplate('direct-debit-unpaid', {
+    subject: 'Your Direct Debit payment was not made',
+    body:
+      'Your bank did not pay the Direct Debit of ((amount)) for ((description)) (reference ((reference))).\n\n' +
+      'Reason: ((reason))\n\nPlease pay this amount another way, or contact us: ((link))',
+  });
+  notify.defineTemplate('direct-debit-cancelled', {
+    subject: 'Your Direct Debit has been cancelled: ((reference))',
+    body: '((reason)). We will not take any more payments by this Direct Debit. Future instalments need paying another way: ((link))',
+  });
+
   return {
+    /**
+     * Imports an ARUDD report: each returned collection is reversed in the ledger, its instalment
+     * marked failed and the resident told. All items or none.
+     */
+    async importArudd(
+      xml: string,
+      actor: Actor,
+    ): Promise<{ ok: true; returned: number } | { ok: false; errors: string[] }> {
+      const { items, errors } = parseArudd(xml);
+      if (errors.length) return { ok: false, errors };
+      try {
+        return await db()
+          .transaction()
+          .execute(async (tx) => {
+            const problems: string[] = [];
+            for (const item of items) {
+              const instalment = await store.findCollectedInstalment(tx, item.reference, item.amount);
+              if (!instalment || !instalment.payment_id) {
+                problems.push(
+                  `Line ${item.line}: no collection of £${(item.amount / 100).toFixed(2)} on ${item.reference} to return`,
+                );
+                continue;
+              }
+              await payments.recordReturn(tx, {
+                payment: instalment.payment_id,
+                amount: item.amount,
+                providerReference: `ARUDD:${item.reference}:${instalment.sequence}:${instalment.pays_for_id}`,
+                reason: `${item.returnCode} ${item.description}`,
+                actor,
+              });
+              await store.updateInstalment(tx, instalment.id, { status: 'failed' });
+              await notify.toResident(tx, instalment.resident_id, {
+                template: 'direct-debit-unpaid',
+                personalisation: {
+                  amount: `£${(item.amount / 100).toFixed(2)}`,
+                  description: instalment.description,
+                  reference: item.reference,
+                  reason: item.description,
+                  link: `${platform.config.PUBLIC_URL}/account`,
+                },
+              });
+            }
+            if (problems.length) throw new ReportRefused(problems);
+            await recordAudit(tx, {
+              actor,
+              action: 'bacs.arudd_imported',
+              detail: { returned: items.length },
+            });
+            return { ok: true as const, returned: items.length };
+          });
+      } catch (error) {
+        if (error instanceof ReportRefused) return { ok: false, errors: error.problems };
+        throw error;
+      }
+    },
+
+    /** Imports an ADDACS report: cancelled instructions end their mandate and future instalments; the resident is told. */
+    async importAddacs(
+      xml: string,
+      actor: Actor,
+    ): Promise<{ ok: true; cancelled: number } | { ok: false; errors: string[] }> {
+      const { items, errors } = parseAddacs(xml);
+      if (errors.length) return { ok: false, errors };
+      try {
+        return await db()
+          .transaction()
+          .execute(async (tx) => {
+            const problems: string[] = [];
+            let cancelled = 0;
+            for (const item of items) {
+              const mandate = await store.findMandate(tx, item.reference);
+              if (!mandate) {
+                problems.push(`Line ${item.line}: there is no mandate ${item.reference}`);
+                continue;
+              }
+              const reason = cancellingReasons[item.reasonCode];
+              if (!reason || mandate.status === 'cancelled') continue;
+              await store.updateMandate(tx, mandate.id, {
+                status: 'cancelled',
+                cancelled_at: new Date(),
+                cancel_reason: `ADDACS ${item.reasonCode}`,
+              });
+              await store.cancelFutureInstalments(tx, mandate.id);
+              await recordAudit(tx, {
+                actor,
+                action: 'mandate.cancelled',
+                subjectType: 'mandate',
+                subjectId: mandate.id,
+                detail: { reference: mandate.reference, addacsReason: item.reasonCode },
+              });
+              await notify.toResident(tx, mandate.resident_id, {
+                template: 'direct-debit-cancelled',
+                personalisation: {
+                  reference: mandate.reference,
+                  reason,
+                  link: `${platform.config.PUBLIC_URL}/account`,
+                },
+              });
+              cancelled += 1;
+            }
+            if (problems.length) throw new ReportRefused(problems);
+            return { ok: true as const, cancelled };
+          });
+      } catch (error) {
+        if (error instanceof ReportRefused) return { ok: false, errors: error.problems };
+        throw error;
+      }
+    },
+
     /** Sets up a mandate (an instruction) for a resident; it goes to Bacs in the next AUDDIS file. */
     async setUpMandate(
       tx: Db,

@@ -17,7 +17,14 @@ export type PaymentStatus = (typeof paymentStatuses)[number];
 export const paymentMethods = ['card', 'direct_debit', 'paypoint_cash', 'cash_desk'] as const;
 export type PaymentMethod = (typeof paymentMethods)[number];
 
-export const ledgerKinds = ['charge', 'refund', 'dd_collection', 'cash_receipt', 'write_off'] as const;
+export const ledgerKinds = [
+  'charge',
+  'refund',
+  'dd_collection',
+  'dd_returned',
+  'cash_receipt',
+  'write_off',
+] as const;
 export type LedgerKind = (typeof ledgerKinds)[number];
 
 export interface PaymentsTables {
@@ -348,5 +355,11 @@ export const paymentsMigrations: Record<string, Migration> = {
       created_by uuid references staff_users (id),
       created_at timestamptz not null default now()
     );
+  `),
+  // A Direct Debit returned unpaid (ARUDD) reverses its collection: money out, its own kind.
+  '2026-11-25-0403-dd-returned': sqlMigration(`
+    alter table payment_ledger drop constraint payment_ledger_kind_check;
+    alter table payment_ledger add constraint payment_ledger_kind_check
+      check (kind in ('charge', 'refund', 'dd_collection', 'dd_returned', 'cash_receipt', 'write_off'));
   `),
 };

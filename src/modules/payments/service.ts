@@ -592,6 +592,37 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       );
     },
 
+    /** Books a Direct Debit collection returned unpaid (ARUDD): money out, never more than came in. */
+    async recordReturn(
+      tx: Db,
+      input: { payment: string; amount: number; providerReference: string; reason: string; actor: Actor },
+    ): Promise<void> {
+      const found = await mustFind(tx, input.payment);
+      const locked = (await store.lockPayment(tx, found.id))!;
+      await store.insertLedgerEntry(tx, {
+        payment_id: locked.id,
+        kind: 'dd_returned',
+        method: locked.method,
+        amount: -input.amount,
+        provider: 'bacs',
+        provider_reference: input.providerReference,
+      });
+      await events.publish(tx, {
+        type: 'payment.returned',
+        subjectType: 'payment',
+        subjectId: locked.id,
+        actor: input.actor,
+        payload: { reference: locked.reference, amount: input.amount, reason: input.reason },
+      });
+      await recordAudit(tx, {
+        actor: input.actor,
+        action: 'payment.returned',
+        subjectType: 'payment',
+        subjectId: locked.id,
+        detail: { reference: locked.reference, amount: input.amount, reason: input.reason },
+      });
+    },
+
     /** Money in and out of one payment, from the ledger. */
     balance: (dbOrTx: Db, paymentId: string) => store.balanceOf(dbOrTx, paymentId),
     ledger: (dbOrTx: Db, paymentId: string) => store.listLedger(dbOrTx, paymentId),

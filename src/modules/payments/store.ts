@@ -542,3 +542,28 @@ export function lockPendingMandates(tx: Db) {
     .forUpdate()
     .execute();
 }
+
+/** The latest collected instalment of this amount on a mandate, locked: what an ARUDD item returns. */
+export function findCollectedInstalment(tx: Db, mandateReference: string, amount: number) {
+  return t(tx)
+    .selectFrom('payment_dd_instalments as i')
+    .innerJoin('payment_mandates as m', 'm.id', 'i.mandate_id')
+    .selectAll('i')
+    .select(['m.resident_id'])
+    .where('m.reference', '=', mandateReference)
+    .where('i.amount', '=', amount)
+    .where('i.status', '=', 'collected')
+    .orderBy('i.due_date', 'desc')
+    .limit(1)
+    .forUpdate('i')
+    .executeTakeFirst();
+}
+
+export function cancelFutureInstalments(tx: Db, mandateId: string) {
+  return t(tx)
+    .updateTable('payment_dd_instalments')
+    .set({ status: 'cancelled' })
+    .where('mandate_id', '=', mandateId)
+    .where('status', '=', 'scheduled')
+    .execute();
+}
