@@ -27,7 +27,14 @@ import { registerApiDocs } from './platform/http/openapi.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
-export const modules: ModuleDefinition[] = [casesModule, accountsModule, paymentsModule, signingModule, catalogueModule, requestsModule];
+export const modules: ModuleDefinition[] = [
+  casesModule,
+  accountsModule,
+  paymentsModule,
+  signingModule,
+  catalogueModule,
+  requestsModule,
+];
 
 export interface AppOptions {
   config?: Config;
@@ -116,7 +123,10 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   };
 
   const services = buildServices(platform);
-  const staffNavigation: StaffNavItem[] = [...modules.flatMap((m) => m.staffNavigation ?? []), apiKeysNavigation];
+  const staffNavigation: StaffNavItem[] = [
+    ...modules.flatMap((m) => m.staffNavigation ?? []),
+    apiKeysNavigation,
+  ];
   registerSessions(app, database.db, {
     ttlHours: config.SESSION_TTL_HOURS,
     secureCookies: config.secureCookies,

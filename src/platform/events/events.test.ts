@@ -29,17 +29,15 @@ test('an event reaches its subscriber after commit, and never when the change ro
         throw new Error('abandoned');
       }),
     );
-    await database.db
-      .transaction()
-      .execute((tx) =>
-        events.publish(tx, {
-          type: 'thing.happened',
-          subjectType: 'thing',
-          subjectId: 'kept',
-          actor,
-          payload: { n: 1 },
-        }),
-      );
+    await database.db.transaction().execute((tx) =>
+      events.publish(tx, {
+        type: 'thing.happened',
+        subjectType: 'thing',
+        subjectId: 'kept',
+        actor,
+        payload: { n: 1 },
+      }),
+    );
     const deadline = Date.now() + 15_000;
     while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 1200));
