@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { XMLParser } from 'fast-xml-parser';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
+import { specsDir } from '../../../test/support/specs.ts';
 import { createApiKey, revokeApiKey } from '../../platform/auth/api-keys.ts';
 
-const specDir = '/work/shared/specs/open311';
+const specDir = join(specsDir, 'open311');
 const spec = (name: string) => JSON.parse(readFileSync(`${specDir}/${name}`, 'utf8'));
 
 // The published schemas, as the specification ships them; swagger's definitions for the POST and token answers.
