@@ -56,7 +56,7 @@ export interface Kiln {
 function buildServices(platform: Platform) {
   const payments = createPayments(platform);
   const cases = createCases(platform);
-  const catalogue = createCatalogue(platform, { cases });
+  const catalogue = createCatalogue(platform, { cases, payments: payments.service });
   const accounts = createAccounts(platform, { cases: cases.service, drafts: catalogue.service });
   const signing = createSigning(platform, { accounts: accounts.service });
   const requests = createRequests(platform, { cases: cases.service });

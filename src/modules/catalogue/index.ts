@@ -7,7 +7,7 @@ import { serviceDefinitionSchema } from './definition.ts';
 import { registerJourney } from './journey.ts';
 import { registerBrowsing } from './routes.ts';
 import { catalogueMigrations } from './schema.ts';
-import { createCatalogueService } from './service.ts';
+import { createCatalogueService, type FeePayments } from './service.ts';
 
 export type { CatalogueService, LiveService } from './service.ts';
 export type { ServiceDefinition, Question, QuestionType } from './definition.ts';
@@ -28,8 +28,11 @@ export const catalogueModule: ModuleDefinition = {
 };
 
 /** Builds the catalogue: resident journeys, the form builder, search and the services API. */
-export function createCatalogue(platform: Platform, deps: { cases: { service: CasesService } }) {
-  const service = createCatalogueService(platform, { cases: deps.cases.service });
+export function createCatalogue(
+  platform: Platform,
+  deps: { cases: { service: CasesService }; payments?: FeePayments },
+) {
+  const service = createCatalogueService(platform, { cases: deps.cases.service, payments: deps.payments });
   return {
     service,
     register(app: FastifyInstance) {

@@ -29,7 +29,7 @@ interface JourneyState {
   /** Idempotency key of the check answers page last shown. */
   key?: string;
   /** References this browser submitted, so only it sees their confirmation pages. */
-  submitted?: Array<{ key: string; reference: string; slug: string }>;
+  submitted?: Array<{ key: string; reference: string; slug: string; paymentId?: string }>;
 }
 
 /** The resident journey, or the staff preview of a draft (same pages, nothing submitted). */
@@ -391,10 +391,13 @@ export function registerJourney(
         answers: {},
         submitted: [
           ...(state.submitted ?? []),
-          { key: state.key, reference: created.reference, slug: def.slug },
+          { key: state.key, reference: created.reference, slug: def.slug, paymentId: created.payment?.id },
         ].slice(-5),
       });
-      return reply.redirect(`${base(def.slug)}/confirmation/${created.reference}`, 303);
+      const confirmation = `${base(def.slug)}/confirmation/${created.reference}`;
+      // A fee is paid on the payment pages, which come back to the confirmation page.
+      const payAt = await catalogue.paymentStep(created.payment, confirmation);
+      return reply.redirect(payAt ?? confirmation, 303);
     },
   );
 
@@ -406,17 +409,36 @@ export function registerJourney(
         if (!live) return notFound(reply);
         const state = request.session.get(mode.sessionKey) as JourneyState | undefined;
         // Only the browser that sent the request sees its confirmation.
-        const mine = state?.submitted?.some(
+        const mine = state?.submitted?.find(
           (s) => s.reference === request.params.reference && s.slug === live.definition.slug,
         );
         if (!mine) return notFound(reply);
+        const payment = await catalogue.feePaymentOf(mine.paymentId ? { id: mine.paymentId } : undefined);
         return reply.render('catalogue/views/confirmation.njk', {
           ...layout,
           title: 'Request sent',
           service: live.definition,
           reference: request.params.reference,
           signedIn: Boolean(request.resident),
+          payment,
+          base: base(live.definition.slug),
         });
+      },
+    );
+
+    // Pay a fee not yet paid (the first attempt failed or was abandoned).
+    app.post<{ Params: { slug: string; reference: string } }>(
+      `${mode.prefix}/:slug/confirmation/:reference/pay`,
+      async (request, reply) => {
+        const state = request.session.get(mode.sessionKey) as JourneyState | undefined;
+        const mine = state?.submitted?.find(
+          (s) => s.reference === request.params.reference && s.slug === request.params.slug,
+        );
+        if (!mine?.paymentId) return notFound(reply);
+        const confirmation = `${base(request.params.slug)}/confirmation/${mine.reference}`;
+        const payment = await catalogue.feePaymentOf({ id: mine.paymentId });
+        const payAt = payment ? await catalogue.paymentStep(payment, confirmation) : null;
+        return reply.redirect(payAt ?? confirmation, 303);
       },
     );
   }

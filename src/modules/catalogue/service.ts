@@ -2,6 +2,7 @@ import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
+import type { PaymentsService } from '../payments/index.ts';
 import type { CasesService, Channel } from '../cases/index.ts';
 import {
   serviceDefinitionSchema,
@@ -48,7 +49,13 @@ export interface Submission {
 const REFRESH_MS = 30_000;
 
 /** The catalogue: services, their versions and forms, residents' drafts, search, and submissions. */
-export function createCatalogueService(platform: Platform, deps: { cases: CasesService }) {
+/** What the catalogue needs from payments to take a service's fee. */
+export type FeePayments = Pick<PaymentsService, 'createPayment' | 'startCardPayment' | 'getPayment'>;
+
+export function createCatalogueService(
+  platform: Platform,
+  deps: { cases: CasesService; payments?: FeePayments },
+) {
   const { db } = platform;
   const gazetteer: Gazetteer = localGazetteer();
   const index = new SearchIndex();
@@ -275,8 +282,34 @@ export function createCatalogueService(platform: Platform, deps: { cases: CasesS
           contactEmail: s.residentId ? null : (s.contactEmail ?? null),
         });
         if (s.residentId && created.created) await store.deleteDraftAnswers(tx, s.residentId, def.slug);
-        return created;
+        // A service with a fee is paid for with the request: the payment is made with the case,
+        // keyed by it, so sending the form twice still asks for one payment.
+        const payment =
+          def.feePence && deps.payments && (s.residentId || s.contactEmail)
+            ? await deps.payments.createPayment(tx, {
+                amount: def.feePence,
+                description: `${def.title} (${created.reference})`,
+                payer: s.residentId ? { residentId: s.residentId } : { email: s.contactEmail },
+                paysFor: { type: 'case', id: created.id },
+                idempotencyKey: `catalogue:${created.id}`,
+                channel: s.channel,
+                actor: s.actor,
+              })
+            : null;
+        return { ...created, payment: payment && { id: payment.id, status: payment.status } };
       });
+    },
+
+    /** Where to send the resident to pay a request's fee, or null when nothing is owed. */
+    async paymentStep(payment: { id: string; status: string } | null, returnUrl: string) {
+      if (!payment || !deps.payments || payment.status === 'success') return null;
+      return (await deps.payments.startCardPayment(payment, returnUrl)).nextUrl;
+    },
+
+    /** The fee payment of a request, for its confirmation page. */
+    async feePaymentOf(payment: { id: string } | undefined) {
+      if (!payment || !deps.payments) return undefined;
+      return deps.payments.getPayment(db, payment.id);
     },
 
     /** Saves a signed-in resident's answers so far, to offer back when they return. */
