@@ -12,6 +12,7 @@ import { Events } from './platform/events/index.ts';
 import { Files } from './platform/files/index.ts';
 import './platform/http/fastify-types.ts';
 import { createServer } from './platform/http/server.ts';
+import { PageCache } from './platform/http/page-cache.ts';
 import { Jobs } from './platform/jobs/index.ts';
 import type { ModuleDefinition, Platform } from './platform/module.ts';
 import { govukNotifyAdapter, sandboxAdapter } from './platform/notify/adapters.ts';
@@ -81,7 +82,9 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     demoMode: config.DEMO_MODE,
     watch: config.NODE_ENV === 'development',
   });
+  const pageCache = new PageCache();
   const app = await createServer({
+    pageCache,
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
     uploadLimit: config.UPLOAD_LIMIT_BYTES,
@@ -115,6 +118,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     jobs,
     events,
     notify,
+    pageCache,
     files: new Files(config.uploadDir, config.UPLOAD_LIMIT_BYTES),
     rateLimits: {
       submissions: { max: config.RATE_LIMIT_SUBMISSIONS_PER_MINUTE, timeWindow: '1 minute' },

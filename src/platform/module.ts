@@ -7,6 +7,7 @@ import type { Events } from './events/index.ts';
 import type { Files } from './files/index.ts';
 import type { Jobs } from './jobs/index.ts';
 import type { Notify } from './notify/index.ts';
+import type { PageCache } from './http/page-cache.ts';
 
 /** What every module stands on, built once by the composition root. */
 export interface Platform {
@@ -17,6 +18,8 @@ export interface Platform {
   events: Events;
   notify: Notify;
   files: Files;
+  /** Pages kept briefly for visitors without a session; clear it when published content changes. */
+  pageCache: PageCache;
   rateLimits: {
     /** Per-route options for public form submissions. */
     submissions: { max: number; timeWindow: string };

@@ -18,13 +18,15 @@ export function registerPlatformPages(app: FastifyInstance, platform: Platform):
     },
   });
 
-  app.get('/accessibility', async (_request, reply) =>
+  app.get('/accessibility', { config: { pageCache: true } }, async (_request, reply) =>
     reply.render('pages/accessibility.njk', { title: 'Accessibility statement' }),
   );
-  app.get('/privacy', async (_request, reply) =>
+  app.get('/privacy', { config: { pageCache: true } }, async (_request, reply) =>
     reply.render('pages/privacy.njk', { title: 'Privacy notice' }),
   );
-  app.get('/cookies', async (_request, reply) => reply.render('pages/cookies.njk', { title: 'Cookies' }));
+  app.get('/cookies', { config: { pageCache: true } }, async (_request, reply) =>
+    reply.render('pages/cookies.njk', { title: 'Cookies' }),
+  );
 
   app.get('/staff', { config: { permission: 'backoffice:use' } }, async (_request, reply) =>
     reply.render('pages/staff-home.njk', { title: 'Back office', navSection: 'home' }),

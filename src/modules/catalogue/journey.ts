@@ -70,6 +70,8 @@ export function registerJourney(
 ) {
   const base = (slug: string) => `${mode.prefix}/${slug}`;
   const config = mode.permission ? { permission: mode.permission } : {};
+  // Start and question pages look the same to every visitor who has not begun: keep them briefly.
+  const pageConfig = mode.preview ? config : { ...config, pageCache: true };
   const layout = { preview: mode.preview, navSection: 'services' };
 
   const stateFor = (request: FastifyRequest, slug: string): JourneyState => {
@@ -89,22 +91,26 @@ export function registerJourney(
     reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
 
   // Start page.
-  app.get<{ Params: { slug: string } }>(`${mode.prefix}/:slug`, { config }, async (request, reply) => {
-    const live = await loadOr404(request.params.slug);
-    if (!live) return notFound(reply);
-    const who = whoIsAnswering(request, mode);
-    const hasDraft =
-      who.keepsDraft && (await catalogue.findDraftAnswers(request.resident!.id, live.definition.slug));
-    return reply.render('catalogue/views/start.njk', {
-      ...layout,
-      title: live.definition.title,
-      service: live.definition,
-      base: base(live.definition.slug),
-      hasDraft: Boolean(hasDraft),
-      topicName: topics.find((t) => t.code === live.definition.topic)?.name,
-      backLink: mode.preview ? `/staff/catalogue/${live.definition.slug}` : '/services',
-    });
-  });
+  app.get<{ Params: { slug: string } }>(
+    `${mode.prefix}/:slug`,
+    { config: pageConfig },
+    async (request, reply) => {
+      const live = await loadOr404(request.params.slug);
+      if (!live) return notFound(reply);
+      const who = whoIsAnswering(request, mode);
+      const hasDraft =
+        who.keepsDraft && (await catalogue.findDraftAnswers(request.resident!.id, live.definition.slug));
+      return reply.render('catalogue/views/start.njk', {
+        ...layout,
+        title: live.definition.title,
+        service: live.definition,
+        base: base(live.definition.slug),
+        hasDraft: Boolean(hasDraft),
+        topicName: topics.find((t) => t.code === live.definition.topic)?.name,
+        backLink: mode.preview ? `/staff/catalogue/${live.definition.slug}` : '/services',
+      });
+    },
+  );
 
   app.get<{ Params: { slug: string } }>(`${mode.prefix}/:slug/start`, { config }, async (request, reply) => {
     const live = await loadOr404(request.params.slug);
@@ -150,7 +156,7 @@ export function registerJourney(
 
   app.get<{ Params: { slug: string; questionId: string }; Querystring: Record<string, string> }>(
     `${mode.prefix}/:slug/questions/:questionId`,
-    { config },
+    { config: pageConfig },
     async (request, reply) => {
       const live = await loadOr404(request.params.slug);
       if (!live) return notFound(reply);

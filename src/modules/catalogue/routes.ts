@@ -21,7 +21,7 @@ const popular = [
 
 /** Home page, services by topic, search, and the catalogue's one script. */
 export function registerBrowsing(app: FastifyInstance, catalogue: CatalogueService): void {
-  app.get('/', async (_request, reply) => {
+  app.get('/', { config: { pageCache: true } }, async (_request, reply) => {
     const services = await catalogue.liveServices();
     const bySlug = new Map(services.map((s) => [s.definition.slug, s.definition]));
     const featured = popular.flatMap((slug) => (bySlug.has(slug) ? [bySlug.get(slug)!] : []));
@@ -32,7 +32,7 @@ export function registerBrowsing(app: FastifyInstance, catalogue: CatalogueServi
     });
   });
 
-  app.get('/services', async (_request, reply) => {
+  app.get('/services', { config: { pageCache: true } }, async (_request, reply) => {
     const services = (await catalogue.liveServices()).map((s) => s.definition);
     const groups = topics
       .map((topic) => ({ topic, services: services.filter((s) => s.topic === topic.code) }))

@@ -80,6 +80,8 @@ export function createCatalogueService(
     live = next;
     loadedAt = Date.now();
     index.replace(searchDocuments([...next.values()]));
+    // Pages kept for visitors show services: after a publish they must show the new version.
+    platform.pageCache.clear();
   }
 
   async function ensureFresh(): Promise<void> {

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tables, type Db } from '../db/index.ts';
 
-const COOKIE = 'kiln_session';
+export const SESSION_COOKIE = 'kiln_session';
+const COOKIE = SESSION_COOKIE;
 
 interface SessionTables {
   sessions: { id_hash: string; data: unknown; created_at?: Date; updated_at?: Date; expires_at: Date };

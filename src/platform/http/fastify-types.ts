@@ -24,6 +24,8 @@ declare module 'fastify' {
     permission?: Permission;
     /** A /staff route anyone may reach (sign-in pages). */
     public?: boolean;
+    /** Keep this GET page for a few seconds for visitors without a session (see page-cache.ts). */
+    pageCache?: boolean;
     /** Set false only for routes that take no cookie-authenticated form posts. */
     csrf?: boolean;
   }

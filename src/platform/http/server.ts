@@ -3,7 +3,14 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { CSRF_PLACEHOLDER, type PageCache } from './page-cache.ts';
+import { SESSION_COOKIE } from '../auth/sessions.ts';
 import type nunjucks from 'nunjucks';
 import { basename, dirname, join } from 'node:path';
 import qs from 'node:querystring';
@@ -21,6 +28,7 @@ export interface ServerOptions {
   secret: string;
   views: nunjucks.Environment;
   stylesheetPath: string;
+  pageCache: PageCache;
   imgSources?: string[];
 }
 
@@ -71,15 +79,36 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   app.addHook('onRequest', async (_request, reply) => {
     reply.locals = {};
   });
+  // Only for visitors with no session: their page depends on nothing but the address.
+  const cacheable = (request: FastifyRequest) =>
+    request.method === 'GET' &&
+    request.routeOptions.config?.pageCache === true &&
+    !request.cookies[SESSION_COOKIE];
+  const sendPage = (reply: FastifyReply, html: string) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('Cache-Control', 'no-store')
+      .send(html.replaceAll(CSRF_PLACEHOLDER, reply.request.csrfToken()));
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!cacheable(request)) return;
+    const html = options.pageCache.get(request.url);
+    if (html) return sendPage(reply, html);
+  });
+
   app.decorateReply('render', function (this: FastifyReply, template: string, context: object = {}) {
     const html = options.views.render(template, {
       stylesheetUrl,
-      csrfToken: this.request.csrfToken(),
+      csrfToken: CSRF_PLACEHOLDER,
       currentPath: this.request.url,
       ...this.locals,
       ...context,
     });
-    return this.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html);
+    const status = this.statusCode;
+    if (status === 200 && cacheable(this.request) && !this.request.session?.dirty) {
+      options.pageCache.set(this.request.url, html);
+    }
+    return sendPage(this, html);
   });
 
   registerCsrf(app, options.secret, options.secureCookies);
