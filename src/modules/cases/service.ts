@@ -1,3 +1,4 @@
+import { formatLondon } from '../../platform/time.ts';
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
 import { shortReference } from '../../platform/auth/identity.ts';
@@ -100,7 +101,7 @@ export function createCasesService(platform: Platform) {
           reference: row.reference,
           service: input.service.title,
           next_steps: row.sla_due_at
-            ? `We aim to deal with it by ${row.sla_due_at.toLocaleDateString('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'long', year: 'numeric' })}.`
+            ? `We aim to deal with it by ${formatLondon(row.sla_due_at, false)}.`
             : 'We will be in touch if we need anything else.',
           link: `${platform.config.PUBLIC_URL}/account/requests/${row.reference}`,
         },

@@ -11,6 +11,9 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
+import { formatLondon } from '../time.ts';
+
+export { formatLondon };
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const rootDir = resolve(here, '../../..');
@@ -81,31 +84,6 @@ function registerGovukMacros(env: nunjucks.Environment): void {
     // Templates load synchronously from disk, so the callback has run by now.
     if (!loaded) throw new Error(`GOV.UK macro ${component} did not load`);
   }
-}
-
-const dateTimeFormat = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London',
-  day: 'numeric',
-  month: 'long',
-  year: 'numeric',
-  hour: 'numeric',
-  minute: '2-digit',
-  hour12: true,
-});
-const dateFormat = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London',
-  day: 'numeric',
-  month: 'long',
-  year: 'numeric',
-});
-
-/** Formats a UTC instant for people, in Europe/London, the GOV.UK way ("4 March 2026, 2:05pm"). */
-export function formatLondon(value: unknown, withTime: boolean): string {
-  if (value === null || value === undefined || value === '') return '';
-  const date = value instanceof Date ? value : new Date(String(value));
-  if (Number.isNaN(date.getTime())) return '';
-  if (!withTime) return dateFormat.format(date);
-  return dateTimeFormat.format(date).replace(' am', 'am').replace(' pm', 'pm').replace(' at ', ', ');
 }
 
 /** The hash of GOV.UK Frontend's one inline script, so the CSP can allow it and nothing else inline. */
