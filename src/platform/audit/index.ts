@@ -79,15 +79,26 @@ export async function sealAuditLog(db: Db, batch = 1000): Promise<number> {
       .execute();
     let position = last?.chain_position ?? 0;
     let prev = last?.hash ?? GENESIS;
+    const sealed: Array<{ id: number; position: number; prev: string; hash: string }> = [];
     for (const row of pending) {
       position += 1;
       const hash = entryHash(prev, row);
-      await t
-        .updateTable('audit_log')
-        .set({ chain_position: position, prev_hash: prev, hash })
-        .where('id', '=', row.id)
-        .execute();
+      sealed.push({ id: row.id, position, prev, hash });
       prev = hash;
+    }
+    // One statement per batch: a row at a time cost a round trip per audited write.
+    for (let i = 0; i < sealed.length; i += 500) {
+      const part = sealed.slice(i, i + 500);
+      await sql`
+        update audit_log as a
+           set chain_position = v.position, prev_hash = v.prev, hash = v.hash
+          from (select * from unnest(
+                 ${sql.val(part.map((r) => r.id))}::bigint[],
+                 ${sql.val(part.map((r) => r.position))}::bigint[],
+                 ${sql.val(part.map((r) => r.prev))}::text[],
+                 ${sql.val(part.map((r) => r.hash))}::text[]
+               ) as u(id, position, prev, hash)) as v
+         where a.id = v.id`.execute(tx);
     }
     return pending.length;
   });

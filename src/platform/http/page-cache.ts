@@ -8,30 +8,31 @@ export const CSRF_PLACEHOLDER = '__kiln_csrf_token__';
  * content clears the cache, and other processes catch up within the time-to-live.
  */
 export class PageCache {
-  private readonly entries = new Map<string, { html: string; until: number }>();
+  private readonly entries = new Map<string, { parts: string[]; until: number }>();
 
   constructor(
     private readonly ttlMs = 10_000,
     private readonly maxEntries = 500,
   ) {}
 
-  get(url: string): string | undefined {
+  /** The page split around its CSRF placeholders, so a visitor's token is joined in without a search. */
+  get(url: string): string[] | undefined {
     const entry = this.entries.get(url);
     if (!entry) return undefined;
     if (entry.until < Date.now()) {
       this.entries.delete(url);
       return undefined;
     }
-    return entry.html;
+    return entry.parts;
   }
 
-  set(url: string, html: string): void {
+  set(url: string, parts: string[]): void {
     if (this.entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: drop the oldest.
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(url, { html, until: Date.now() + this.ttlMs });
+    this.entries.set(url, { parts, until: Date.now() + this.ttlMs });
   }
 
   clear(): void {

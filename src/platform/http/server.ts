@@ -84,16 +84,16 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     request.method === 'GET' &&
     request.routeOptions.config?.pageCache === true &&
     !request.cookies[SESSION_COOKIE];
-  const sendPage = (reply: FastifyReply, html: string) =>
+  const sendPage = (reply: FastifyReply, parts: string[]) =>
     reply
       .type('text/html; charset=utf-8')
       .header('Cache-Control', 'no-store')
-      .send(html.replaceAll(CSRF_PLACEHOLDER, reply.request.csrfToken()));
+      .send(parts.length === 1 ? parts[0] : parts.join(reply.request.csrfToken()));
 
   app.addHook('onRequest', async (request, reply) => {
     if (!cacheable(request)) return;
-    const html = options.pageCache.get(request.url);
-    if (html) return sendPage(reply, html);
+    const parts = options.pageCache.get(request.url);
+    if (parts) return sendPage(reply, parts);
   });
 
   app.decorateReply('render', function (this: FastifyReply, template: string, context: object = {}) {
@@ -104,11 +104,11 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       ...this.locals,
       ...context,
     });
-    const status = this.statusCode;
-    if (status === 200 && cacheable(this.request) && !this.request.session?.dirty) {
-      options.pageCache.set(this.request.url, html);
+    const parts = html.split(CSRF_PLACEHOLDER);
+    if (this.statusCode === 200 && cacheable(this.request) && !this.request.session?.dirty) {
+      options.pageCache.set(this.request.url, parts);
     }
-    return sendPage(this, html);
+    return sendPage(this, parts);
   });
 
   registerCsrf(app, options.secret, options.secureCookies);
