@@ -24,15 +24,10 @@ export function registerCsrf(app: FastifyInstance, secret: string, secureCookies
   });
   app.decorateRequest('newCsrfCookie', null);
 
+  // Written as a header directly: the value is base64url, and this runs on every first visit.
+  const attributes = `; Path=/; HttpOnly; SameSite=Lax${secureCookies ? '; Secure' : ''}`;
   app.addHook('onSend', async (request, reply) => {
-    if (request.newCsrfCookie) {
-      reply.setCookie(COOKIE, request.newCsrfCookie, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: secureCookies,
-      });
-    }
+    if (request.newCsrfCookie) reply.header('set-cookie', `${COOKIE}=${request.newCsrfCookie}${attributes}`);
   });
 
   // preValidation: after the body is parsed, before any route schema or handler sees it.
