@@ -155,7 +155,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   if (config.RUN_WORKERS) {
     sealer = setInterval(() => {
       sealAuditLog(database.db).catch((error) => app.log.error({ err: error }, 'audit sealing failed'));
-    }, 500); // often, so each run seals a small batch rather than a burst
+    }, 2000);
     sealer.unref();
   }
 
