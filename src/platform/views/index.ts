@@ -16,7 +16,8 @@ import { formatLondon } from '../time.ts';
 export { formatLondon };
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const rootDir = resolve(here, '../../..');
+// The project folder (where package.json and node_modules are), from src/ or from a build in dist/.
+export const rootDir = findProjectRoot(here);
 export const govukDir = join(rootDir, 'node_modules/govuk-frontend/dist');
 export const platformAssetsDir = join(here, 'assets');
 const cacheDir = join(rootDir, '.cache/assets');
@@ -26,6 +27,16 @@ export interface ViewOptions {
   demoMode: boolean;
   /** Re-read templates on every render (development). */
   watch?: boolean;
+}
+
+function findProjectRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`No package.json above ${start}`);
+    dir = parent;
+  }
+  return dir;
 }
 
 /** The Nunjucks environment: platform templates, every module's templates, and GOV.UK Frontend. */
