@@ -23,3 +23,10 @@ export function formatLondon(value: unknown, withTime: boolean): string {
   if (!withTime) return dateFormat.format(date);
   return dateTimeFormat.format(date).replace(' am', 'am').replace(' pm', 'pm').replace(' at ', ', ');
 }
+
+const dayFormat = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' });
+
+/** The date in Europe/London as YYYY-MM-DD: the council's day for ledgers, reports and forms. */
+export function londonDay(date = new Date()): string {
+  return dayFormat.format(date);
+}

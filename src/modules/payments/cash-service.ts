@@ -1,3 +1,4 @@
+import { londonDay } from '../../platform/time.ts';
 import { createHash } from 'node:crypto';
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
@@ -10,10 +11,6 @@ import * as store from './store.ts';
 export type PaypointImportResult =
   | { ok: true; transactions: number; imported: number; alreadyImported: number; total: number }
   | { ok: false; errors: string[] };
-
-function londonDay(date: Date): string {
-  return date.toLocaleDateString('en-CA', { timeZone: 'Europe/London' });
-}
 
 /** Cash at pay-points: references for bills and accounts, and the operator's daily file. */
 export function createCashService(platform: Platform, payments: PaymentsService) {

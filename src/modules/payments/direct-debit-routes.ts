@@ -1,3 +1,4 @@
+import { londonDay } from '../../platform/time.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf } from '../../platform/auth/identity.ts';
@@ -115,23 +116,30 @@ export function registerDirectDebitRoutes(app: FastifyInstance, platform: Platfo
     });
   });
 
+  // The staff Direct Debit page: mandates (accounts masked) and Bacs files, with any errors.
+  async function renderStaffPage(
+    reply: FastifyReply,
+    form: { today?: string; errors?: Array<{ field: string; text: string }> } = {},
+  ) {
+    const [mandates, files] = await Promise.all([dd.listMandates(db), dd.listFiles(db)]);
+    return reply.render('payments/views/staff-direct-debit.njk', {
+      title: 'Direct Debit',
+      navSection: 'payments',
+      mandates: mandates.map((m) => ({
+        ...m,
+        account: maskAccount(m.account_number),
+        sortCode: formatSortCode(m.sort_code),
+      })),
+      files,
+      today: form.today ?? londonDay(),
+      errors: form.errors,
+    });
+  }
+
   app.get(
     '/staff/payments/direct-debit',
     { config: { permission: 'payments:reconcile' } },
-    async (_request, reply) => {
-      const [mandates, files] = await Promise.all([dd.listMandates(db), dd.listFiles(db)]);
-      return reply.render('payments/views/staff-direct-debit.njk', {
-        title: 'Direct Debit',
-        navSection: 'payments',
-        mandates: mandates.map((m) => ({
-          ...m,
-          account: maskAccount(m.account_number),
-          sortCode: formatSortCode(m.sort_code),
-        })),
-        files,
-        today: new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/London' }),
-      });
-    },
+    async (_request, reply) => renderStaffPage(reply),
   );
 
   app.post(
@@ -140,16 +148,7 @@ export function registerDirectDebitRoutes(app: FastifyInstance, platform: Platfo
     async (request, reply) => {
       const day = field(request.body, 'processingDate').trim();
       if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) {
-        const [mandates, files] = await Promise.all([dd.listMandates(db), dd.listFiles(db)]);
-        return reply.code(400).render('payments/views/staff-direct-debit.njk', {
-          title: 'Error: Direct Debit',
-          navSection: 'payments',
-          mandates: mandates.map((m) => ({
-            ...m,
-            account: maskAccount(m.account_number),
-            sortCode: formatSortCode(m.sort_code),
-          })),
-          files,
+        return renderStaffPage(reply.code(400), {
           today: day,
           errors: [{ field: 'processingDate', text: 'Enter the processing date like 2026-12-01' }],
         });
@@ -185,19 +184,7 @@ export function registerDirectDebitRoutes(app: FastifyInstance, platform: Platfo
         if (!result.ok) for (const text of result.errors.slice(0, 50)) errors.push({ field: 'file', text });
       }
       if (errors.length) {
-        const [mandates, files] = await Promise.all([dd.listMandates(db), dd.listFiles(db)]);
-        return reply.code(400).render('payments/views/staff-direct-debit.njk', {
-          title: 'Error: Direct Debit',
-          navSection: 'payments',
-          mandates: mandates.map((m) => ({
-            ...m,
-            account: maskAccount(m.account_number),
-            sortCode: formatSortCode(m.sort_code),
-          })),
-          files,
-          today: new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/London' }),
-          errors,
-        });
+        return renderStaffPage(reply.code(400), { errors });
       }
       request.session.set(
         'flash',

@@ -1,3 +1,4 @@
+import { londonDay } from '../../platform/time.ts';
 import { z } from 'zod';
 import type { Actor } from '../../platform/actor.ts';
 import { systemActor } from '../../platform/actor.ts';
@@ -100,10 +101,6 @@ export function toPayment(row: store.PaymentRow): Payment {
 /** A path inside Kiln: residents are only ever sent back to our own pages. */
 export function isLocalPath(url: string): boolean {
   return /^\/(?![/\\])[\w\-./?=&%~]*$/.test(url);
-}
-
-function londonDay(date = new Date()): string {
-  return date.toLocaleDateString('en-CA', { timeZone: 'Europe/London' });
 }
 
 function pounds(pence: number): string {
