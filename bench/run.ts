@@ -5,8 +5,12 @@
 //   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres       a server to create a scratch database on
 //   BENCH_POSTGRES=off                                                   embedded database only
 //   BENCH_ONLY=pages,submissions,payments,signing                        some benchmarks only
+//   BENCH_ONLY=requests,bookings,…   any other name runs bench/<name>.ts on its own (a module's benchmark)
 //   BENCH_SUBMISSION_WORKERS=false                                       submissions with workers off (web process alone)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { run as benchPayments, type PaymentFigures } from './payments.ts';
 import { run as benchSigning, type SigningFigures } from './signing.ts';
 import { pageTargets, type PageTarget } from './pages.ts';
@@ -153,6 +157,19 @@ if (only.has('signing')) {
   } catch (error) {
     problems.push(`signing benchmark failed: ${String(error)}`);
   }
+}
+
+// Modules' own benchmarks: bench/<name>.ts, each a program that prints its figures and the machine.
+const builtIn = new Set(['pages', 'submissions', 'payments', 'signing']);
+for (const name of [...only].filter((n) => !builtIn.has(n))) {
+  const script = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+  if (!/^[a-z-]+$/.test(name) || !existsSync(script)) {
+    problems.push(`no benchmark named ${name} (bench/${name}.ts)`);
+    continue;
+  }
+  console.log(`\n${name} (bench/${name}.ts)…`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit' });
+  if (result.status !== 0) problems.push(`${name} benchmark failed (exit ${result.status})`);
 }
 
 // Report.

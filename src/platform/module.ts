@@ -37,4 +37,15 @@ export interface ModuleDefinition {
 /** A module once built: it registers its routes, jobs, subscriptions and templates. */
 export interface ModuleInstance {
   register(app: FastifyInstance): Promise<void> | void;
+  /**
+   * Adds the module's demo data (`npm start` with SEED_DEMO_DATA), once, after the demo council's
+   * people exist. Called in the order of the services in the composition root.
+   */
+  seedDemoData?(demo: DemoPeople): Promise<void>;
+}
+
+/** The fictional council's demo people, for modules' demo data. */
+export interface DemoPeople {
+  resident: { id: string; email: string; name: string; reference: string };
+  staff: ReadonlyArray<{ id: string; email: string; name: string; role: string; team: string }>;
 }

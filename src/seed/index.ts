@@ -7,6 +7,8 @@ import { systemActor } from '../platform/actor.ts';
 import { seedDemoCases } from '../modules/cases/index.ts';
 import { seedCatalogue } from '../modules/catalogue/index.ts';
 import { seedPaymentsDemo } from '../modules/payments/demo.ts';
+import type { Db } from '../platform/db/index.ts';
+import type { DemoPeople, ModuleInstance } from '../platform/module.ts';
 
 /** The fictional council's demo people. Passwords and TOTP secrets are public: demo only. */
 export const demoStaff = [
@@ -14,6 +16,17 @@ export const demoStaff = [
   { email: 'officer@kilnford.example', name: 'Tom Bradwell', role: 'officer', team: 'streets' },
   { email: 'lead@kilnford.example', name: 'Hannah Okafor', role: 'team_lead', team: 'streets' },
   { email: 'admin@kilnford.example', name: 'Sam Whitfield', role: 'admin', team: 'digital' },
+  { email: 'librarian@kilnford.example', name: 'Megan Lowe', role: 'agent', team: 'libraries' },
+  { email: 'planner@kilnford.example', name: 'Daniel Fenton', role: 'officer', team: 'planning' },
+  { email: 'socialworker@kilnford.example', name: 'Grace Nwosu', role: 'officer', team: 'adult-social-care' },
+  {
+    email: 'childrenworker@kilnford.example',
+    name: 'Owen Pryce',
+    role: 'officer',
+    team: 'childrens-social-care',
+  },
+  { email: 'technician@kilnford.example', name: 'Ravi Chandran', role: 'officer', team: 'care-technology' },
+  { email: 'analyst@kilnford.example', name: 'Lucy Barlaston', role: 'team_lead', team: 'digital' },
 ] as const;
 export const DEMO_STAFF_PASSWORD = 'kiln-demo-password';
 /** Base32 TOTP secret shared by the demo staff accounts; add it to any authenticator app. */
@@ -32,6 +45,8 @@ export const demoTeams = [
   { code: 'housing', name: 'Housing' },
   { code: 'libraries', name: 'Libraries' },
   { code: 'adult-social-care', name: 'Adult social care' },
+  { code: 'childrens-social-care', name: "Children's social care" },
+  { code: 'care-technology', name: 'Care technology' },
   { code: 'planning', name: 'Planning' },
   { code: 'business', name: 'Business and licensing' },
   { code: 'digital', name: 'Digital services' },
@@ -83,7 +98,38 @@ export async function seedDemoData(kiln: Kiln): Promise<boolean> {
   });
   await kiln.services.signing.seedDemo(demoResident, 'officer@kilnford.example', 'Tom Bradwell');
   await seedPaymentsDemo(kiln);
+  const demo = await demoPeople(db);
+  for (const service of Object.values(kiln.services) as ModuleInstance[]) await service.seedDemoData?.(demo);
   // Back-office cases come last: they use the demo people and services above.
   await seedDemoCases(kiln.platform, kiln.services.cases.service);
   return true;
+}
+
+/** The demo people as stored, with their ids, for modules' own demo data. */
+async function demoPeople(db: Db): Promise<DemoPeople> {
+  const t = tables<IdentityTables>(db);
+  const resident = await t
+    .selectFrom('residents')
+    .select(['id', 'email', 'name', 'reference'])
+    .where('reference', '=', demoResident.reference)
+    .executeTakeFirstOrThrow();
+  const staff = await t
+    .selectFrom('staff_users')
+    .select(['id', 'email', 'name', 'role', 'team_code'])
+    .where(
+      'email',
+      'in',
+      demoStaff.map((s) => s.email),
+    )
+    .execute();
+  return {
+    resident: { ...resident, email: resident.email ?? demoResident.email },
+    staff: staff.map((s) => ({
+      id: s.id,
+      email: s.email,
+      name: s.name,
+      role: s.role,
+      team: s.team_code ?? '',
+    })),
+  };
 }
