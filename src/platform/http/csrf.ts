@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { randomToken } from '../random.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.ts';
 import { isApiPath } from './problem.ts';
@@ -16,7 +17,7 @@ export function registerCsrf(app: FastifyInstance, secret: string, secureCookies
   app.decorateRequest('csrfToken', function (this: FastifyRequest) {
     let value = this.cookies[COOKIE];
     if (!value || !/^[A-Za-z0-9_-]{32,64}$/.test(value)) {
-      value = randomBytes(24).toString('base64url');
+      value = randomToken(24);
       this.cookies[COOKIE] = value;
       this.newCsrfCookie = value;
     }

@@ -9,6 +9,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { compactHtml } from './compact-html.ts';
 import { CSRF_PLACEHOLDER, type PageCache } from './page-cache.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
 import type nunjucks from 'nunjucks';
@@ -104,11 +105,12 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       ...this.locals,
       ...context,
     });
-    const parts = html.split(CSRF_PLACEHOLDER);
     if (this.statusCode === 200 && cacheable(this.request) && !this.request.session?.dirty) {
+      const parts = compactHtml(html).split(CSRF_PLACEHOLDER);
       options.pageCache.set(this.request.url, parts);
+      return sendPage(this, parts);
     }
-    return sendPage(this, parts);
+    return sendPage(this, html.split(CSRF_PLACEHOLDER));
   });
 
   registerCsrf(app, options.secret, options.secureCookies);
