@@ -24,6 +24,7 @@ import { accountsModule, createAccounts } from './modules/accounts/index.ts';
 import { createSigning, signingModule } from './modules/signing/index.ts';
 import { catalogueModule, createCatalogue } from './modules/catalogue/index.ts';
 import { createRequests, requestsModule, tileOrigin } from './modules/requests/index.ts';
+import { createWellbeing, wellbeingModule } from './modules/wellbeing/index.ts';
 import { registerApiDocs } from './platform/http/openapi.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
@@ -35,6 +36,7 @@ export const modules: ModuleDefinition[] = [
   signingModule,
   catalogueModule,
   requestsModule,
+  wellbeingModule,
 ];
 
 export interface AppOptions {
@@ -61,7 +63,8 @@ function buildServices(platform: Platform) {
   const accounts = createAccounts(platform, { cases: cases.service, drafts: catalogue.service });
   const signing = createSigning(platform, { accounts: accounts.service });
   const requests = createRequests(platform, { cases: cases.service });
-  return { cases, accounts, payments, signing, catalogue, requests };
+  const wellbeing = createWellbeing(platform, { accounts: accounts.service });
+  return { cases, accounts, payments, signing, catalogue, requests, wellbeing };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */

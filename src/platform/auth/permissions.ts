@@ -33,6 +33,8 @@ export const permissionRoles = {
   'payments:reconcile': ['team_lead', 'admin'],
   'signing:send': ['officer', 'team_lead', 'admin'],
   'signing:templates': ['team_lead', 'admin'],
+  'wellbeing:alerts': ['officer', 'team_lead', 'admin'],
+  'wellbeing:install': ['officer', 'team_lead', 'admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type Permission = keyof typeof permissionRoles;
