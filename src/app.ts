@@ -24,6 +24,7 @@ import { accountsModule, createAccounts } from './modules/accounts/index.ts';
 import { createSigning, signingModule } from './modules/signing/index.ts';
 import { catalogueModule, createCatalogue } from './modules/catalogue/index.ts';
 import { createRequests, requestsModule, tileOrigin } from './modules/requests/index.ts';
+import { assistantModule, createAssistant } from './modules/assistant/index.ts';
 import { createWellbeing, wellbeingModule } from './modules/wellbeing/index.ts';
 import { registerApiDocs } from './platform/http/openapi.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
@@ -36,6 +37,7 @@ export const modules: ModuleDefinition[] = [
   signingModule,
   catalogueModule,
   requestsModule,
+  assistantModule,
   wellbeingModule,
 ];
 
@@ -63,8 +65,14 @@ function buildServices(platform: Platform) {
   const accounts = createAccounts(platform, { cases: cases.service, drafts: catalogue.service });
   const signing = createSigning(platform, { accounts: accounts.service });
   const requests = createRequests(platform, { cases: cases.service });
+  const assistant = createAssistant(platform, {
+    catalogue: catalogue.service,
+    requests: requests.service,
+    cases: cases.service,
+    accounts: accounts.service,
+  });
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
-  return { cases, accounts, payments, signing, catalogue, requests, wellbeing };
+  return { cases, accounts, payments, signing, catalogue, requests, assistant, wellbeing };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */

@@ -14,6 +14,8 @@ export const channelLabels: Record<Channel, string> = {
   web: 'Online',
   app: 'App',
   chatbot: 'Chat',
+  sms: 'Text message',
+  voice: 'Automated phone line',
   phone: 'Phone',
   face_to_face: 'Face to face',
   email: 'Email',

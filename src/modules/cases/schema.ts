@@ -1,7 +1,18 @@
 import type { Migration } from 'kysely';
 import { sqlMigration } from '../../platform/db/index.ts';
 
-export const channels = ['web', 'app', 'chatbot', 'phone', 'face_to_face', 'email', 'letter', 'api'] as const;
+export const channels = [
+  'web',
+  'app',
+  'chatbot',
+  'sms',
+  'voice',
+  'phone',
+  'face_to_face',
+  'email',
+  'letter',
+  'api',
+] as const;
 export type Channel = (typeof channels)[number];
 
 export const caseStatuses = [

@@ -35,6 +35,8 @@ export const permissionRoles = {
   'signing:templates': ['team_lead', 'admin'],
   'wellbeing:alerts': ['officer', 'team_lead', 'admin'],
   'wellbeing:install': ['officer', 'team_lead', 'admin'],
+  'assistant:handle': ['agent', 'team_lead', 'admin'],
+  'assistant:read': ['agent', 'officer', 'team_lead', 'admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type Permission = keyof typeof permissionRoles;

@@ -1,0 +1,207 @@
+import basic, { type NlpInstance } from '@nlpjs/basic';
+import type { LiveService } from '../catalogue/index.ts';
+import { categories } from '../requests/index.ts';
+import {
+  contentAnswers,
+  outOfScopeExamples,
+  reportExamples,
+  serviceExamples,
+  smallTalk,
+  taskIntents,
+} from './content.ts';
+
+/** One thing residents ask for, with the ways they ask. */
+export interface IntentExamples {
+  intent: string;
+  examples: string[];
+}
+
+export interface Understanding {
+  /** The intent, or 'none' when the assistant does not know. */
+  intent: string;
+  score: number;
+  /** The best guess even when it fell under the threshold (for review and evaluation). */
+  guess: string;
+}
+
+/** Under this score the assistant says it does not know rather than guess. */
+export const DEFAULT_THRESHOLD = 0.6;
+
+// Street problems go through Report it, so the catalogue's general street problem form is not an intent of its own.
+const handledElsewhere = new Set(['report-a-street-problem']);
+
+/** The intents the assistant is trained on: its own tasks, content, small talk, Report it and every live service. */
+export function trainingSet(services: LiveService[]): IntentExamples[] {
+  const out: IntentExamples[] = [];
+  for (const a of [...contentAnswers, ...smallTalk]) out.push({ intent: a.intent, examples: a.examples });
+  out.push(...taskIntents);
+  for (const c of categories) {
+    if (c.addressBased) continue;
+    const keywords = c.keywords.split(',').map((k) => k.trim());
+    out.push({
+      intent: `report.${c.code}`,
+      examples: [
+        `report ${c.noun}`,
+        c.name.toLowerCase(),
+        ...keywords.map((k) => `report a ${k}`),
+        ...(reportExamples[c.code] ?? []),
+      ],
+    });
+  }
+  for (const { definition: d } of services) {
+    if (handledElsewhere.has(d.slug)) continue;
+    const title = d.title.toLowerCase();
+    const verbPhrase = title.charAt(0).toLowerCase() + title.slice(1);
+    out.push({
+      intent: `service.${d.slug}`,
+      examples: [
+        title,
+        `I want to ${verbPhrase}`,
+        `how do I ${verbPhrase}`,
+        `can I ${verbPhrase}`,
+        d.summary.toLowerCase(),
+        ...(serviceExamples[d.slug] ?? []),
+      ],
+    });
+  }
+  out.push({ intent: 'None', examples: outOfScopeExamples });
+  return out;
+}
+
+const tokenPattern = /[a-z0-9£']+/g;
+
+/** Edit distance, stopping early past `max`. */
+function distance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      // Transposition counts as one edit ("teh").
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        cur[j] = Math.min(cur[j]!, (prev[j - 2] ?? i) + 1);
+      rowMin = Math.min(rowMin, cur[j]!);
+    }
+    if (rowMin > max) return max + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+// Informal spellings residents use, to the words the training examples use.
+const informal: Record<string, string> = {
+  wot: 'what',
+  wat: 'what',
+  wen: 'when',
+  u: 'you',
+  ur: 'your',
+  pls: 'please',
+  plz: 'please',
+  thx: 'thanks',
+  ty: 'thank you',
+  tmrw: 'tomorrow',
+  bins: 'bin',
+  binmen: 'bin men',
+  dustbin: 'bin',
+  wheelie: 'bin',
+  innit: '',
+  gonna: 'going to',
+  wanna: 'want to',
+  cant: 'cannot',
+  dont: 'do not',
+  im: 'I am',
+  ive: 'I have',
+  summat: 'something',
+  nowt: 'nothing',
+  owt: 'anything',
+  cos: 'because',
+  hol: 'hole',
+};
+
+/**
+ * The assistant's understanding: an NLP.js neural classifier trained from the catalogue and
+ * content, after a spelling repair against the training vocabulary, with a score threshold and
+ * an out-of-scope class so that it knows when it does not know.
+ */
+export class Nlu {
+  private nlp: NlpInstance | null = null;
+  private vocabulary = new Set<string>();
+  private byLength = new Map<number, string[]>();
+  private cache = new Map<string, Understanding>();
+  trainedOn = '';
+
+  constructor(readonly threshold = DEFAULT_THRESHOLD) {}
+
+  async train(intents: IntentExamples[]): Promise<void> {
+    const container = await basic.containerBootstrap();
+    container.use(basic.LangEn);
+    const nlp = new basic.Nlp(
+      { languages: ['en'], autoSave: false, nlu: { log: false }, threshold: 0 },
+      container,
+    );
+    const vocabulary = new Set<string>();
+    for (const { intent, examples } of intents)
+      for (const example of examples) {
+        nlp.addDocument('en', example, intent);
+        for (const token of example.toLowerCase().match(tokenPattern) ?? []) vocabulary.add(token);
+      }
+    await nlp.train();
+    const byLength = new Map<number, string[]>();
+    for (const word of vocabulary) byLength.set(word.length, [...(byLength.get(word.length) ?? []), word]);
+    this.nlp = nlp;
+    this.vocabulary = vocabulary;
+    this.byLength = byLength;
+    this.cache.clear();
+  }
+
+  get trained(): boolean {
+    return this.nlp !== null;
+  }
+
+  /** The text with informal words expanded and misspelt words repaired against the vocabulary. */
+  normalise(text: string): string {
+    const tokens = text.toLowerCase().replace(/’/g, "'").match(tokenPattern) ?? [];
+    return tokens
+      .map((raw) => {
+        const token = raw.replace(/'/g, '');
+        if (token in informal) return informal[token]!;
+        if (this.vocabulary.has(raw) || this.vocabulary.has(token) || token.length < 4 || /\d/.test(token))
+          return raw;
+        const max = token.length >= 8 ? 2 : 1;
+        let best: string | null = null;
+        let bestDistance = max + 1;
+        for (let len = token.length - max; len <= token.length + max; len++)
+          for (const word of this.byLength.get(len) ?? []) {
+            const d = distance(token, word, max);
+            if (d < bestDistance) [best, bestDistance] = [word, d];
+          }
+        return best ?? raw;
+      })
+      .filter(Boolean)
+      .join(' ');
+  }
+
+  async understand(text: string): Promise<Understanding> {
+    if (!this.nlp) throw new Error('The assistant has not been trained');
+    const clean = this.normalise(text.slice(0, 500));
+    const cached = this.cache.get(clean);
+    if (cached) return cached;
+    let result: Understanding;
+    if (!clean.trim()) result = { intent: 'none', score: 0, guess: 'none' };
+    else {
+      const r = await this.nlp.process('en', clean);
+      const guess = r.intent === 'None' ? 'none' : r.intent;
+      result = {
+        intent: guess !== 'none' && r.score >= this.threshold ? guess : 'none',
+        score: r.score,
+        guess,
+      };
+    }
+    if (this.cache.size > 5000) this.cache.clear();
+    this.cache.set(clean, result);
+    return result;
+  }
+}
