@@ -33,6 +33,10 @@ export const permissionRoles = {
   'payments:reconcile': ['team_lead', 'admin'],
   'signing:send': ['officer', 'team_lead', 'admin'],
   'signing:templates': ['team_lead', 'admin'],
+  // Care: the page only; the shared record itself opens through care-team membership or break the glass.
+  'care:record': ['officer', 'team_lead', 'admin'],
+  'care:directory': ['officer', 'team_lead', 'admin'],
+  'care:privacy': ['admin'],
   'wellbeing:alerts': ['officer', 'team_lead', 'admin'],
   'wellbeing:install': ['officer', 'team_lead', 'admin'],
   'assistant:handle': ['agent', 'team_lead', 'admin'],
