@@ -1,45 +1,34 @@
-import type { FastifyInstance } from "fastify";
-import { loadConfig, type Config } from "./config.ts";
-import { sealAuditLog } from "./platform/audit/index.ts";
-import {
-  registerIdentity,
-  type StaffNavItem,
-  type StaffRoute,
-} from "./platform/auth/identity.ts";
-import { registerAuthRoutes } from "./platform/auth/routes.ts";
-import { apiKeysNavigation } from "./platform/auth/api-keys-routes.ts";
-import { oidcSettingsFrom } from "./platform/auth/oidc.ts";
-import { registerSessions } from "./platform/auth/sessions.ts";
-import { migrate, openDatabase, type Database } from "./platform/db/index.ts";
-import { platformMigrations } from "./platform/db/platform-schema.ts";
-import { Events } from "./platform/events/index.ts";
-import { Files } from "./platform/files/index.ts";
-import "./platform/http/fastify-types.ts";
-import { createServer } from "./platform/http/server.ts";
-import { PageCache } from "./platform/http/page-cache.ts";
-import { Jobs } from "./platform/jobs/index.ts";
-import type { ModuleDefinition, Platform } from "./platform/module.ts";
-import {
-  govukNotifyAdapter,
-  sandboxAdapter,
-} from "./platform/notify/adapters.ts";
-import { Notify } from "./platform/notify/index.ts";
-import { registerPlatformPages } from "./platform/pages.ts";
-import { buildStylesheet, createViews } from "./platform/views/index.ts";
-import { casesModule, createCases } from "./modules/cases/index.ts";
-import { accountsModule, createAccounts } from "./modules/accounts/index.ts";
-import { createSigning, signingModule } from "./modules/signing/index.ts";
-import { catalogueModule, createCatalogue } from "./modules/catalogue/index.ts";
-import {
-  createRequests,
-  requestsModule,
-  tileOrigin,
-} from "./modules/requests/index.ts";
-import { assistantModule, createAssistant } from "./modules/assistant/index.ts";
-import { createWellbeing, wellbeingModule } from "./modules/wellbeing/index.ts";
-import { registerApiDocs } from "./platform/http/openapi.ts";
-import { careModule, createCare } from "./modules/care/index.ts";
-import { createPayments, paymentsModule } from "./modules/payments/index.ts";
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from './config.ts';
+import { sealAuditLog } from './platform/audit/index.ts';
+import { registerIdentity, type StaffNavItem, type StaffRoute } from './platform/auth/identity.ts';
+import { registerAuthRoutes } from './platform/auth/routes.ts';
+import { apiKeysNavigation } from './platform/auth/api-keys-routes.ts';
+import { oidcSettingsFrom } from './platform/auth/oidc.ts';
+import { registerSessions } from './platform/auth/sessions.ts';
+import { migrate, openDatabase, type Database } from './platform/db/index.ts';
+import { platformMigrations } from './platform/db/platform-schema.ts';
+import { Events } from './platform/events/index.ts';
+import { Files } from './platform/files/index.ts';
+import './platform/http/fastify-types.ts';
+import { createServer } from './platform/http/server.ts';
+import { PageCache } from './platform/http/page-cache.ts';
+import { Jobs } from './platform/jobs/index.ts';
+import type { ModuleDefinition, Platform } from './platform/module.ts';
+import { govukNotifyAdapter, sandboxAdapter } from './platform/notify/adapters.ts';
+import { Notify } from './platform/notify/index.ts';
+import { registerPlatformPages } from './platform/pages.ts';
+import { buildStylesheet, createViews } from './platform/views/index.ts';
+import { casesModule, createCases } from './modules/cases/index.ts';
+import { accountsModule, createAccounts } from './modules/accounts/index.ts';
+import { createSigning, signingModule } from './modules/signing/index.ts';
+import { catalogueModule, createCatalogue } from './modules/catalogue/index.ts';
+import { createRequests, requestsModule, tileOrigin } from './modules/requests/index.ts';
+import { assistantModule, createAssistant } from './modules/assistant/index.ts';
+import { createWellbeing, wellbeingModule } from './modules/wellbeing/index.ts';
+import { registerApiDocs } from './platform/http/openapi.ts';
+import { careModule, createCare } from './modules/care/index.ts';
+import { createPayments, paymentsModule } from './modules/payments/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
 export const modules: ModuleDefinition[] = [
@@ -118,16 +107,13 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
       dataDir: config.DATA_DIR,
       poolSize: config.DATABASE_POOL_SIZE,
     }));
-  await migrate(
-    database.db,
-    Object.assign({}, platformMigrations, ...modules.map((m) => m.migrations)),
-  );
+  await migrate(database.db, Object.assign({}, platformMigrations, ...modules.map((m) => m.migrations)));
 
   const stylesheetPath = await buildStylesheet();
   const views = createViews({
     councilName: config.COUNCIL_NAME,
     demoMode: config.DEMO_MODE,
-    watch: config.NODE_ENV === "development",
+    watch: config.NODE_ENV === 'development',
   });
   const pageCache = new PageCache();
   const app = await createServer({
@@ -151,9 +137,9 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   const events = new Events(jobs);
   events.bind(database.db);
   const adapter =
-    config.NOTIFY_ADAPTER === "govuk-notify"
+    config.NOTIFY_ADAPTER === 'govuk-notify'
       ? govukNotifyAdapter(
-          requireSetting(config.NOTIFY_API_KEY, "NOTIFY_API_KEY"),
+          requireSetting(config.NOTIFY_API_KEY, 'NOTIFY_API_KEY'),
           JSON.parse(config.NOTIFY_TEMPLATE_IDS),
         )
       : sandboxAdapter();
@@ -170,9 +156,9 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     rateLimits: {
       submissions: {
         max: config.RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
-        timeWindow: "1 minute",
+        timeWindow: '1 minute',
       },
-      api: { max: config.RATE_LIMIT_API_PER_MINUTE, timeWindow: "1 minute" },
+      api: { max: config.RATE_LIMIT_API_PER_MINUTE, timeWindow: '1 minute' },
     },
   };
 
@@ -198,7 +184,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   registerPlatformPages(app, platform);
   registerApiDocs(app, {
     title: `${config.COUNCIL_NAME} API`,
-    version: "1.0.0",
+    version: '1.0.0',
   });
   for (const service of Object.values(services)) await service.register(app);
   await app.ready();
@@ -207,9 +193,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   let sealer: NodeJS.Timeout | undefined;
   if (config.RUN_WORKERS) {
     sealer = setInterval(() => {
-      sealAuditLog(database.db).catch((error) =>
-        app.log.error({ err: error }, "audit sealing failed"),
-      );
+      sealAuditLog(database.db).catch((error) => app.log.error({ err: error }, 'audit sealing failed'));
     }, 2000);
     sealer.unref();
   }
@@ -229,9 +213,6 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
 }
 
 function requireSetting(value: string | undefined, name: string): string {
-  if (!value)
-    throw new Error(
-      `Invalid configuration:\n  ${name}: required by the chosen adapter`,
-    );
+  if (!value) throw new Error(`Invalid configuration:\n  ${name}: required by the chosen adapter`);
   return value;
 }
