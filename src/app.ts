@@ -63,20 +63,11 @@ export interface Kiln {
 function buildServices(platform: Platform) {
   const payments = createPayments(platform);
   const cases = createCases(platform);
-  const catalogue = createCatalogue(platform, {
-    cases,
-    payments: payments.service,
-  });
-  const accounts = createAccounts(platform, {
-    cases: cases.service,
-    drafts: catalogue.service,
-  });
+  const catalogue = createCatalogue(platform, { cases, payments: payments.service });
+  const accounts = createAccounts(platform, { cases: cases.service, drafts: catalogue.service });
   const signing = createSigning(platform, { accounts: accounts.service });
   const requests = createRequests(platform, { cases: cases.service });
-  const care = createCare(platform, {
-    cases: cases.service,
-    accounts: accounts.service,
-  });
+  const care = createCare(platform, { cases: cases.service, accounts: accounts.service });
   const assistant = createAssistant(platform, {
     catalogue: catalogue.service,
     requests: requests.service,
@@ -84,17 +75,7 @@ function buildServices(platform: Platform) {
     accounts: accounts.service,
   });
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
-  return {
-    cases,
-    accounts,
-    payments,
-    signing,
-    catalogue,
-    requests,
-    assistant,
-    wellbeing,
-    care,
-  };
+  return { cases, accounts, payments, signing, catalogue, requests, assistant, wellbeing, care };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */
@@ -154,10 +135,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     pageCache,
     files: new Files(config.uploadDir, config.UPLOAD_LIMIT_BYTES),
     rateLimits: {
-      submissions: {
-        max: config.RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
-        timeWindow: '1 minute',
-      },
+      submissions: { max: config.RATE_LIMIT_SUBMISSIONS_PER_MINUTE, timeWindow: '1 minute' },
       api: { max: config.RATE_LIMIT_API_PER_MINUTE, timeWindow: '1 minute' },
     },
   };
@@ -182,10 +160,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     oidc: oidcSettingsFrom(config),
   });
   registerPlatformPages(app, platform);
-  registerApiDocs(app, {
-    title: `${config.COUNCIL_NAME} API`,
-    version: '1.0.0',
-  });
+  registerApiDocs(app, { title: `${config.COUNCIL_NAME} API`, version: '1.0.0' });
   for (const service of Object.values(services)) await service.register(app);
   await app.ready();
   await jobs.start();
