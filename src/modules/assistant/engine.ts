@@ -6,7 +6,6 @@ import { formatLondon } from '../../platform/time.ts';
 import { statusLabels, type CasesService, type Channel } from '../cases/index.ts';
 import type { CatalogueService, Question } from '../catalogue/index.ts';
 import {
-  errorName,
   firstUnanswered,
   formatAnswer,
   questionsToAsk,
@@ -21,7 +20,7 @@ import { findStreets, streets as requestStreets } from '../requests/geography.ts
 import { locateStreet, type NewReport, type ReportLocation } from '../requests/service.ts';
 import { binName, listWords, nextCollections } from './bins.ts';
 import { contentAnswers, smallTalk } from './content.ts';
-import type { Entity, EntityExtractor } from './entities.ts';
+import { maskEntities, type Entity, type EntityExtractor } from './entities.ts';
 import type { Nlu, Understanding } from './nlu.ts';
 import type { AssistantChannel } from './schema.ts';
 
@@ -227,14 +226,11 @@ export function createEngine(deps: EngineDeps) {
   }
 
   async function fresh(party: Party, text: string, now: Date): Promise<Outcome> {
-    const understood = await nlu.understand(text);
     const found = entities.extract(text, now);
+    const understood = await nlu.understand(maskEntities(text, found) || text);
     const understanding = { ...understood, entities: found };
     const reference = found.find((e) => e.type === 'reference');
-    let intent = understood.intent;
-    // A reference on its own is a question about that request.
-    if (reference && (intent === 'none' || intent.startsWith('smalltalk.') || intent.startsWith('faq.')))
-      intent = 'case.status';
+    const intent = resolveIntent(understood.intent, found);
     const out = (o: Omit<Outcome, 'understanding'>): Outcome => ({ ...o, understanding });
 
     if (intent === 'none')
@@ -971,6 +967,14 @@ export function createEngine(deps: EngineDeps) {
 
 export type Engine = ReturnType<typeof createEngine>;
 
+/** The intent after entities have had their say: a reference on its own is a question about that request. */
+export function resolveIntent(intent: string, found: Entity[]): string {
+  const reference = found.some((e) => e.type === 'reference');
+  if (reference && (intent === 'none' || intent.startsWith('smalltalk.') || intent.startsWith('faq.')))
+    return 'case.status';
+  return intent;
+}
+
 function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
@@ -1006,5 +1010,3 @@ function postcodesOf(c: { answers: unknown; summary: string }): Set<string> {
   for (const s of requestStreets) if (text.includes(s.name)) out.add(s.postcode.replace(/\s/g, ''));
   return out;
 }
-
-export { errorName };

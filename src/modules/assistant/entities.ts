@@ -229,3 +229,15 @@ export function createEntityExtractor(streets: StreetInfo[], gazetteer: Gazettee
 }
 
 export type EntityExtractor = ReturnType<typeof createEntityExtractor>;
+
+/**
+ * The text with places, postcodes and references taken out: "pothole on Oak Tree Avenue" is
+ * about a pothole, not a tree. The classifier reads what is left.
+ */
+export function maskEntities(text: string, found: Entity[]): string {
+  let out = text;
+  for (const e of found)
+    if (e.type === 'street' || e.type === 'postcode' || e.type === 'reference' || e.type === 'address')
+      out = out.replace(e.text, ' ');
+  return out.replace(/\s+/g, ' ').trim();
+}

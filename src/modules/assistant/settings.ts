@@ -5,7 +5,7 @@ const schema = z.object({
   /** When advisers answer chats: "always", "never", or days and London times like "Mon-Fri 08:30-17:00". */
   ASSISTANT_AGENT_HOURS: z.string().default('Mon-Fri 08:30-17:00'),
   /** Under this NLU score the assistant says it does not know. */
-  ASSISTANT_NLU_THRESHOLD: z.coerce.number().min(0).max(1).default(0.6),
+  ASSISTANT_NLU_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   /** The Alexa skill's application id; unset accepts any skill (the signature is still checked). */
   ASSISTANT_ALEXA_SKILL_ID: z.string().optional(),
   /** The telephony provider's auth token: when set, SMS and voice webhooks must carry its HMAC-SHA1 signature. */
