@@ -29,6 +29,7 @@ import { createWellbeing, wellbeingModule } from './modules/wellbeing/index.ts';
 import { registerApiDocs } from './platform/http/openapi.ts';
 import { careModule, createCare } from './modules/care/index.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
+import { bookingsModule, createBookings } from './modules/bookings/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
 export const modules: ModuleDefinition[] = [
@@ -41,6 +42,7 @@ export const modules: ModuleDefinition[] = [
   careModule,
   assistantModule,
   wellbeingModule,
+  bookingsModule,
 ];
 
 export interface AppOptions {
@@ -75,7 +77,8 @@ function buildServices(platform: Platform) {
     accounts: accounts.service,
   });
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
-  return { cases, accounts, payments, signing, catalogue, requests, assistant, wellbeing, care };
+  const bookings = createBookings(platform, { payments: payments.service, accounts: accounts.service });
+  return { cases, accounts, payments, signing, catalogue, requests, assistant, wellbeing, care, bookings };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */

@@ -13,6 +13,8 @@ export type { CatalogueService, LiveService } from './service.ts';
 export type { ServiceDefinition, Question, QuestionType } from './definition.ts';
 export { topics } from './definition.ts';
 export { seedCatalogue } from './seed.ts';
+/** The address gazetteer (UPRNs), for modules that look up a property. */
+export { localGazetteer, type Gazetteer, type Address } from './gazetteer.ts';
 
 export const catalogueModule: ModuleDefinition = {
   name: 'catalogue',

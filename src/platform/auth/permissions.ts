@@ -41,6 +41,9 @@ export const permissionRoles = {
   'wellbeing:install': ['officer', 'team_lead', 'admin'],
   'assistant:handle': ['agent', 'team_lead', 'admin'],
   'assistant:read': ['agent', 'officer', 'team_lead', 'admin'],
+  'bookings:desk': ['agent', 'officer', 'team_lead', 'admin'],
+  'bookings:manage': ['officer', 'team_lead', 'admin'],
+  'bookings:slots': ['officer', 'team_lead', 'admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type Permission = keyof typeof permissionRoles;

@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify';
+import { systemActor } from '../../platform/actor.ts';
+import type { DemoPeople, ModuleDefinition, Platform } from '../../platform/module.ts';
+import type { AccountsService } from '../accounts/index.ts';
+import { registerCustomerTimelineSource } from '../cases/index.ts';
+import { localGazetteer } from '../catalogue/index.ts';
+import { loadBookingsConfig, type BookingsConfig } from './config.ts';
+import { seedBookingsDemo } from './demo.ts';
+import { registerBookingRoutes } from './routes-resident.ts';
+import { registerStaffRoutes } from './routes-staff.ts';
+import { bookingsMigrations } from './schema.ts';
+import { createBookingsService, type AddressBook, type BookingPayments } from './service.ts';
+
+export type { BookingsService, Booking, Bookable, Slot, Quote, HoldInput, NewBookable } from './service.ts';
+export { BookingError, NO_LONGER_AVAILABLE } from './service.ts';
+export { bookableKinds, bookingStatuses, type BookableKind, type BookingStatus } from './schema.ts';
+
+export const bookingsModule: ModuleDefinition = {
+  name: 'bookings',
+  migrations: bookingsMigrations,
+  staffNavigation: [
+    { href: '/staff/bookings', text: 'Bookings', section: 'bookings', permission: 'bookings:desk' },
+  ],
+};
+
+export interface BookingsDeps {
+  /** Fees are paid by card through payments; refunds go back the same way. */
+  payments?: BookingPayments;
+  /** My account lists bookings; data download and deletion cover them. */
+  accounts?: Pick<AccountsService, 'personalData' | 'addLink'>;
+  /** In-area checks (bulky waste); the council's gazetteer by default. */
+  addresses?: AddressBook;
+  config?: BookingsConfig;
+}
+
+/**
+ * Builds Book: the booking engine (resources, sessions, people's calendars), resident pages,
+ * the library desk and staff management. Other modules use `service` (see docs/bookings.md).
+ */
+export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
+  const config = deps.config ?? loadBookingsConfig();
+  const service = createBookingsService(platform, config, {
+    payments: deps.payments,
+    addresses: deps.addresses ?? localGazetteer(),
+  });
+
+  // A card payment for a booking confirms it (or refunds it when the place has gone).
+  deps.payments?.onPaymentSucceeded('bookings.payment', async (event) => {
+    if (event.payload.paysFor.type !== 'booking') return;
+    await service.settlePayment(event.payload.paysFor.id, systemActor);
+  });
+
+  deps.accounts?.addLink({ href: '/account/bookings', text: 'Your bookings' });
+  deps.accounts?.personalData.add({
+    name: 'bookings',
+    async export(db, residentId) {
+      const [bookings, waiting] = await Promise.all([
+        service.bookingsForResident(db, residentId),
+        service.waitingListFor(db, residentId),
+      ]);
+      return {
+        bookings: bookings.map((b) => ({
+          reference: b.reference,
+          what: b.bookable.title,
+          when: b.startsAt.toISOString(),
+          status: b.statusText,
+          address: b.address,
+          items: b.items,
+          feePence: b.feePence,
+          bookedAt: b.createdAt.toISOString(),
+        })),
+        waitingLists: waiting.map((w) => ({ what: w.title, when: w.starts_at, status: w.status })),
+      };
+    },
+    erase: (tx, residentId) => service.eraseResident(tx, residentId),
+  });
+
+  registerCustomerTimelineSource('bookings', async (db, residentId) =>
+    (await service.bookingsForResident(db, residentId)).map((b) => ({
+      at: b.createdAt,
+      title: `Booking: ${b.bookable.title} (${b.statusText.toLowerCase()})`,
+      text: `${b.reference}: ${b.when}`,
+      href: `/staff/bookings/${b.reference}`,
+    })),
+  );
+
+  platform.jobs.define({
+    name: 'bookings.release-holds',
+    cron: '* * * * *',
+    handler: async () => {
+      await service.releaseExpiredHolds();
+    },
+  });
+  platform.jobs.define({
+    name: 'bookings.reminders',
+    cron: '7 * * * *',
+    handler: async () => {
+      await service.sendReminders();
+    },
+  });
+
+  return {
+    service,
+    /** Demo data: two libraries with PCs and classes, bulky waste, a social worker's consultation slots. */
+    async seedDemoData(demo: DemoPeople) {
+      await seedBookingsDemo(platform, service, demo);
+    },
+    register(app: FastifyInstance) {
+      registerBookingRoutes(app, platform, service);
+      registerStaffRoutes(app, platform, service);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// London wall-clock times for opening hours and slots; instants are stored in UTC.
+const parts = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
+function londonFields(date: Date) {
+  const p = Object.fromEntries(parts.formatToParts(date).map((x) => [x.type, x.value]));
+  return { y: +p.year!, m: +p.month!, d: +p.day!, h: +p.hour!, mi: +p.minute! };
+}
+
+/** Minutes London is ahead of UTC at an instant (0 or 60). */
+function offsetMinutes(date: Date): number {
+  const f = londonFields(date);
+  return Math.round((Date.UTC(f.y, f.m - 1, f.d, f.h, f.mi) - date.getTime()) / 60_000);
+}
+
+/** The instant of a London wall-clock time on a day ('2026-12-01', '09:30'). */
+export function londonInstant(day: string, hhmm: string): Date {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const [h, mi] = hhmm.split(':').map(Number) as [number, number];
+  const guess = Date.UTC(y, m - 1, d, h, mi);
+  let at = guess - offsetMinutes(new Date(guess)) * 60_000;
+  const again = guess - offsetMinutes(new Date(at)) * 60_000;
+  if (again !== at) at = again;
+  return new Date(at);
+}
+
+/** The London wall-clock time of an instant, 'HH:MM'. */
+export function londonTime(date: Date): string {
+  const f = londonFields(date);
+  return `${String(f.h).padStart(2, '0')}:${String(f.mi).padStart(2, '0')}`;
+}
+
+/** A day plus n days, as 'YYYY-MM-DD'. */
+export function addDays(day: string, n: number): string {
+  const d = new Date(`${day}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** 0 = Sunday … 6 = Saturday. */
+export function weekdayOf(day: string): number {
+  return new Date(`${day}T12:00:00Z`).getUTCDay();
+}
+
+export function isDay(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+const dayLabel = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+});
+
+/** 'Tuesday 1 December 2026' for a day. */
+export function formatDay(day: string): string {
+  return dayLabel.format(new Date(`${day}T12:00:00Z`));
+}
+
+/** '9:30am' for an instant, in London. */
+export function formatTime(date: Date): string {
+  const [h, m] = londonTime(date).split(':').map(Number) as [number, number];
+  const suffix = h < 12 ? 'am' : 'pm';
+  const h12 = h % 12 === 0 ? 12 : h % 12;
+  return `${h12}:${String(m).padStart(2, '0')}${suffix}`;
+}
