@@ -412,7 +412,7 @@ export function createEngine(deps: EngineDeps) {
       ],
     });
     if (s.asking === 'confirm') {
-      const said = yesNo(text);
+      const said = confirmation(text);
       if (said === 'no')
         return {
           state: {},
@@ -688,7 +688,7 @@ export function createEngine(deps: EngineDeps) {
       };
     const def = live.definition;
     if (s.confirming) {
-      const said = yesNo(text);
+      const said = confirmation(text);
       if (said === 'no')
         return { state: {}, replies: [{ text: 'OK, I have not sent it. You can start again at any time.' }] };
       if (said !== 'yes')
@@ -1009,4 +1009,14 @@ function postcodesOf(c: { answers: unknown; summary: string }): Set<string> {
     out.add(`${m[1]}${m[2]}`.toUpperCase());
   for (const s of requestStreets) if (text.includes(s.name)) out.add(s.postcode.replace(/\s/g, ''));
   return out;
+}
+
+const confirmChoices = [
+  { label: 'Yes, send it', value: 'yes' },
+  { label: 'No', value: 'no' },
+];
+
+/** Yes or no to "Shall I send this?", said in words or by the number of the choice. */
+function confirmation(text: string): 'yes' | 'no' | undefined {
+  return yesNo(text) ?? (pickChoice(text, confirmChoices)?.value as 'yes' | 'no' | undefined);
 }

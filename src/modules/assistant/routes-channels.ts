@@ -54,15 +54,18 @@ export function registerChannelRoutes(
   assistant: AssistantService,
   verifyAlexa: ReturnType<typeof createAlexaVerifier>,
 ) {
-  const token = assistant.settings.ASSISTANT_WEBHOOK_AUTH_TOKEN;
-  const signedByProvider = (request: FastifyRequest) =>
-    !token ||
-    validProviderSignature(
-      token,
-      `${platform.config.PUBLIC_URL}${request.url}`,
-      (request.body ?? {}) as Record<string, unknown>,
-      request.headers['x-twilio-signature'],
+  const signedByProvider = (request: FastifyRequest) => {
+    const token = assistant.settings.ASSISTANT_WEBHOOK_AUTH_TOKEN;
+    return (
+      !token ||
+      validProviderSignature(
+        token,
+        `${platform.config.PUBLIC_URL}${request.url}`,
+        (request.body ?? {}) as Record<string, unknown>,
+        request.headers['x-twilio-signature'],
+      )
     );
+  };
   const xml = (reply: FastifyReply, body: string, status = 200) =>
     reply.code(status).type('text/xml; charset=utf-8').header('cache-control', 'no-store').send(body);
   const limit = { rateLimit: platform.rateLimits.api };
