@@ -30,6 +30,7 @@ import { registerApiDocs } from './platform/http/openapi.ts';
 import { careModule, createCare } from './modules/care/index.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 import { bookingsModule, createBookings } from './modules/bookings/index.ts';
+import { createPlanning, planningModule } from './modules/planning/index.ts';
 
 /** Every module, in the order their tables depend on one another. */
 export const modules: ModuleDefinition[] = [
@@ -43,6 +44,7 @@ export const modules: ModuleDefinition[] = [
   assistantModule,
   wellbeingModule,
   bookingsModule,
+  planningModule,
 ];
 
 export interface AppOptions {
@@ -69,6 +71,7 @@ function buildServices(platform: Platform) {
   const accounts = createAccounts(platform, { cases: cases.service, drafts: catalogue.service });
   const signing = createSigning(platform, { accounts: accounts.service });
   const requests = createRequests(platform, { cases: cases.service });
+  const planning = createPlanning(platform, { payments: payments.service, accounts: accounts.service });
   const care = createCare(platform, { cases: cases.service, accounts: accounts.service });
   const assistant = createAssistant(platform, {
     catalogue: catalogue.service,
@@ -78,7 +81,19 @@ function buildServices(platform: Platform) {
   });
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
   const bookings = createBookings(platform, { payments: payments.service, accounts: accounts.service });
-  return { cases, accounts, payments, signing, catalogue, requests, assistant, wellbeing, care, bookings };
+  return {
+    cases,
+    accounts,
+    payments,
+    signing,
+    catalogue,
+    requests,
+    assistant,
+    wellbeing,
+    care,
+    bookings,
+    planning,
+  };
 }
 
 /** The composition root: config, then platform, then modules' services, then the HTTP app. */

@@ -13,7 +13,18 @@ import { createRequestsService } from './service.ts';
 
 export type { RequestsService } from './service.ts';
 export { categories } from './categories.ts';
-export { tileOrigin } from './settings.ts';
+export { tileOrigin, mapSettings } from './settings.ts';
+/** The council's boundary and wards, read-only, for modules that place things on the map. */
+export {
+  boundary,
+  wards,
+  insideBoundary,
+  wardAt,
+  wardByCode,
+  distanceMetres,
+  type Point,
+  type Ward,
+} from './geography.ts';
 
 export const requestsModule: ModuleDefinition = {
   name: 'requests',

@@ -33,6 +33,9 @@ export const permissionRoles = {
   'payments:reconcile': ['team_lead', 'admin'],
   'signing:send': ['officer', 'team_lead', 'admin'],
   'signing:templates': ['team_lead', 'admin'],
+  'planning:read': ['agent', 'officer', 'team_lead', 'admin'],
+  'planning:work': ['officer', 'team_lead', 'admin'],
+  'planning:decide': ['officer', 'team_lead', 'admin'],
   // Care: the page only; the shared record itself opens through care-team membership or break the glass.
   'care:record': ['officer', 'team_lead', 'admin'],
   'care:directory': ['officer', 'team_lead', 'admin'],
