@@ -59,8 +59,15 @@ export async function measureThroughput(
   settings: LoadSettings,
   serverPid: number,
   idleCpuMsPerSecond = 0,
+  /** A new path for every request (e.g. to miss a cache); default: the url's own path each time. */
+  pathFor?: () => string,
 ): Promise<Measurement> {
-  const base: Options = { url, connections: settings.connections, timeout: 10 };
+  const base: Options = {
+    url,
+    connections: settings.connections,
+    timeout: 10,
+    ...(pathFor ? { requests: [{ setupRequest: (request) => ({ ...request, path: pathFor() }) }] } : {}),
+  };
   if (settings.warmupSeconds > 0) await fire({ ...base, duration: settings.warmupSeconds });
   const runs: Measurement['runs'] = [];
   for (let i = 0; i < settings.runs; i++) {

@@ -308,6 +308,25 @@ describe('Open311 GeoReport v2: POST requests', () => {
 });
 
 describe('Open311 GeoReport v2: GET requests and updates', () => {
+  it('keeps a list answer briefly for polling clients, and a new request posted here shows at once', async () => {
+    const url = 'requests.json?service_code=dog-fouling';
+    const before = JSON.parse((await get(url)).body) as unknown[];
+    const posted = await post('requests.json', {
+      api_key: key,
+      service_code: 'dog-fouling',
+      lat: '52.9461',
+      long: '-2.1562',
+      'attribute[place]': 'pavement',
+      description: 'Mess on the path by the school gate',
+    });
+    assert.equal(posted.statusCode, 200, posted.body);
+    const id = JSON.parse(posted.body)[0].service_request_id as string;
+    // The kept answer for this address is cleared by a POST through the API.
+    const afterPost = JSON.parse((await get(url)).body) as Array<{ service_request_id: string }>;
+    assert.equal(afterPost.length, before.length + 1);
+    assert.ok(afterPost.some((r) => r.service_request_id === id));
+  });
+
   it('filters by id list, service code, status and dates; refuses malformed filters', async () => {
     const a = JSON.parse((await post('requests.json', pothole({ api_key: key }))).body)[0].service_request_id;
     const b = JSON.parse(

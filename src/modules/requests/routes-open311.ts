@@ -13,7 +13,8 @@ import {
   type RequestsService,
 } from './service.ts';
 import { jurisdictionId } from './settings.ts';
-import type { StreetReportRow } from './store.ts';
+import { searchForOpen311, type ReportFilter, type StreetReportRow } from './store.ts';
+import { PageCache } from '../../platform/http/page-cache.ts';
 
 /** An Open311 error: its HTTP status is also its code. */
 class Open311Error extends Error {
@@ -27,6 +28,7 @@ class Open311Error extends Error {
 
 const MAX_DAYS = 90;
 const LIMIT = 1000;
+const LIST_CACHE_MS = 5000;
 const w3cDate = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 const formatOf = (request: FastifyRequest): Format => (/\.xml(\?|$)/.test(request.url) ? 'xml' : 'json');
@@ -43,6 +45,10 @@ function send(
     .type(contentType(format))
     .header('Cache-Control', 'no-store')
     .send(serialise(format, root, value as never));
+}
+
+function sendSerialised(reply: FastifyReply, format: Format, body: string) {
+  return reply.type(contentType(format)).header('Cache-Control', 'no-store').send(body);
 }
 
 function sendError(reply: FastifyReply, format: Format, status: number, description: string) {
@@ -105,8 +111,28 @@ const postSchema = z.object({
 export function registerOpen311(app: FastifyInstance, platform: Platform, service: RequestsService) {
   const { db } = platform;
   const base = platform.config.PUBLIC_URL;
+  // Lists are public and clients poll the same windows: an answer is kept for a few seconds, so a
+  // burst of polls costs one query. A POST here clears them; a change made elsewhere shows within
+  // LIST_CACHE_MS.
+  const lists = new PageCache(LIST_CACHE_MS, 1000);
 
-  function requestOf(r: StreetReportRow, photoCount: number, notes: string | null) {
+  type ListedReport = Pick<
+    StreetReportRow,
+    | 'reference'
+    | 'status'
+    | 'category'
+    | 'description'
+    | 'service_notice'
+    | 'requested_at'
+    | 'updated_at'
+    | 'expected_at'
+    | 'street_name'
+    | 'usrn'
+    | 'lat'
+    | 'lng'
+  >;
+
+  function requestOf(r: ListedReport, hasPhoto: boolean, notes: string | null) {
     const category = categoryByCode(r.category);
     const street = streetByUsrn(r.usrn);
     return {
@@ -126,16 +152,13 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
       zipcode: street?.postcode ?? null,
       lat: r.lat,
       long: r.lng,
-      media_url: photoCount > 0 ? `${base}/reports/${r.reference}/photos/report/1` : null,
+      media_url: hasPhoto ? `${base}/reports/${r.reference}/photos/report/1` : null,
     };
   }
 
-  async function requestsOf(rows: StreetReportRow[]) {
-    const photos = await service.countReportPhotos(
-      db,
-      rows.map((r) => r.case_id),
-    );
-    return rows.map((r) => requestOf(r, photos.get(r.case_id) ?? 0, null));
+  async function requestsOf(filter: ReportFilter) {
+    const rows = await searchForOpen311(db, filter, LIMIT);
+    return rows.map((r) => requestOf(r, Boolean(r.has_photo), null));
   }
 
   // Where a POST says the problem is: a point, a known address_id (USRN), or an address string.
@@ -226,7 +249,14 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
 
         scope.get(`/requests.${format}`, async (request, reply) => {
           checkJurisdiction(request);
-          const query = request.query;
+          const kept = lists.get(request.url);
+          if (kept) return sendSerialised(reply, format, kept[0]!);
+          const body = await listRequests(request.query, format);
+          lists.set(request.url, [body]);
+          return sendSerialised(reply, format, body);
+        });
+
+        async function listRequests(query: unknown, format: Format): Promise<string> {
           const ids = param(query, 'service_request_id');
           if (ids) {
             const references = ids
@@ -234,8 +264,7 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
               .map((s) => s.trim())
               .filter(Boolean)
               .slice(0, LIMIT);
-            const rows = await service.search(db, { references }, { offset: 0, limit: LIMIT });
-            return send(reply, format, 'service_requests', await requestsOf(rows));
+            return serialise(format, 'service_requests', (await requestsOf({ references })) as never);
           }
           const code = param(query, 'service_code');
           const codes = code ? code.split(',').map((c) => categoryFor(c.trim()).code) : [];
@@ -244,19 +273,15 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
           if (statuses.some((s) => s !== 'open' && s !== 'closed'))
             throw new Open311Error(400, 'status must be open or closed');
           const { start, end } = window(query);
-          const rows = await service.search(
-            db,
-            {
-              category: codes.length === 1 ? codes[0] : null,
-              status: statuses.length === 1 ? (statuses[0] as 'open' | 'closed') : null,
-              start,
-              end,
-            },
-            { offset: 0, limit: LIMIT },
-          );
-          const filtered = codes.length > 1 ? rows.filter((r) => codes.includes(r.category)) : rows;
-          return send(reply, format, 'service_requests', await requestsOf(filtered));
-        });
+          const found = await requestsOf({
+            category: codes.length === 1 ? codes[0] : null,
+            status: statuses.length === 1 ? (statuses[0] as 'open' | 'closed') : null,
+            start,
+            end,
+          });
+          const listed = codes.length > 1 ? found.filter((r) => codes.includes(r.service_code)) : found;
+          return serialise(format, 'service_requests', listed as never);
+        }
 
         const one = async (request: FastifyRequest, reply: FastifyReply) => {
           checkJurisdiction(request);
@@ -264,7 +289,7 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
           const row = await service.findByReference(db, id);
           if (!row || !row.public)
             throw new Open311Error(404, `service_request_id ${id.slice(0, 60)} not found`);
-          return send(reply, format, 'service_requests', await requestsOf([row]));
+          return send(reply, format, 'service_requests', await requestsOf({ references: [row.reference] }));
         };
         scope.get(`/requests/:id.${format}`, one);
         // The published swagger document spells this path in the singular.
@@ -351,6 +376,7 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
                 mediaUrl: extra.data.media_url ?? null,
                 actor: { type: 'api', id: client.id },
               });
+              lists.clear();
               return send(reply, format, 'service_requests', [
                 { service_request_id: submitted.reference, token, service_notice: submitted.notice },
               ]);

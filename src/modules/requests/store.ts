@@ -245,20 +245,50 @@ export interface ReportFilter {
   end?: Date | null;
 }
 
-/** Public reports, newest first. */
-export async function search(db: Db, filter: ReportFilter, page: { offset: number; limit: number }) {
-  let q = t(db).selectFrom('street_reports').selectAll().where('public', '=', true);
+function publicReports(db: Db, filter: ReportFilter) {
+  let q = t(db).selectFrom('street_reports').where('public', '=', true);
   if (filter.references) q = q.where('reference', 'in', filter.references.length ? filter.references : ['']);
   if (filter.category) q = q.where('category', '=', filter.category);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.ward) q = q.where('ward_code', '=', filter.ward);
   if (filter.start) q = q.where('requested_at', '>=', filter.start);
   if (filter.end) q = q.where('requested_at', '<=', filter.end);
-  return q
-    .orderBy('requested_at', 'desc')
-    .orderBy('reference')
-    .offset(page.offset)
-    .limit(page.limit)
+  return q.orderBy('requested_at', 'desc').orderBy('reference');
+}
+
+/** Public reports, newest first. */
+export async function search(db: Db, filter: ReportFilter, page: { offset: number; limit: number }) {
+  return publicReports(db, filter).selectAll().offset(page.offset).limit(page.limit).execute();
+}
+
+/** Public reports, newest first, with just what an Open311 list shows: one query, photos included. */
+export async function searchForOpen311(db: Db, filter: ReportFilter, limit: number) {
+  return publicReports(db, filter)
+    .select([
+      'reference',
+      'status',
+      'category',
+      'description',
+      'service_notice',
+      'requested_at',
+      'updated_at',
+      'expected_at',
+      'street_name',
+      'usrn',
+      'lat',
+      'lng',
+      (eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('street_report_photos as p')
+              .select('p.case_id')
+              .whereRef('p.case_id', '=', 'street_reports.case_id')
+              .where('p.kind', '=', 'report'),
+          )
+          .as('has_photo'),
+    ])
+    .limit(limit)
     .execute();
 }
 
