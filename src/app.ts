@@ -27,6 +27,7 @@ import { createRequests, requestsModule, tileOrigin } from './modules/requests/i
 import { assistantModule, createAssistant } from './modules/assistant/index.ts';
 import { createWellbeing, wellbeingModule } from './modules/wellbeing/index.ts';
 import { registerApiDocs } from './platform/http/openapi.ts';
+import { createInsights, insightsDependencies, insightsModule } from './modules/insights/index.ts';
 import { careModule, createCare } from './modules/care/index.ts';
 import { createPayments, paymentsModule } from './modules/payments/index.ts';
 import { bookingsModule, createBookings } from './modules/bookings/index.ts';
@@ -45,6 +46,7 @@ export const modules: ModuleDefinition[] = [
   wellbeingModule,
   bookingsModule,
   planningModule,
+  insightsModule,
 ];
 
 export interface AppOptions {
@@ -81,6 +83,7 @@ function buildServices(platform: Platform) {
   });
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
   const bookings = createBookings(platform, { payments: payments.service, accounts: accounts.service });
+  const insights = createInsights(platform, insightsDependencies({ cases, catalogue, signing }));
   return {
     cases,
     accounts,
@@ -93,6 +96,7 @@ function buildServices(platform: Platform) {
     care,
     bookings,
     planning,
+    insights,
   };
 }
 

@@ -1,0 +1,169 @@
+import type { Migration } from 'kysely';
+import { sqlMigration } from '../../platform/db/index.ts';
+
+/** The role the explorer's queries run as: it may read the analytics schema and nothing else. */
+export const READER_ROLE = 'kiln_insights_reader';
+
+export interface InsightsTables {
+  insights_load_state: {
+    source: string;
+    high_id: number;
+    loaded_at: Date | null;
+    rebuilt_at: Date | null;
+  };
+  insights_load_gaps: { source: string; id: number; seen_at: Date };
+  insights_saved_queries: {
+    id: string;
+    title: string;
+    query: string;
+    chart: string | null;
+    created_by: string;
+    created_at: Date;
+  };
+  insights_open_data: {
+    slug: string;
+    refreshed_at: Date;
+    rows: unknown;
+  };
+}
+
+/**
+ * The warehouse lives in its own schema, `analytics`, shaped for analysis: one generic fact per
+ * domain event (so a new module's events appear without code), accumulating facts for cases and
+ * payments derived from them, sign-ins from the audit log, and small dimensions. It holds codes,
+ * counts, amounts and pseudonymous ids only: never names, addresses, contact details or free text.
+ */
+export const insightsMigrations: Record<string, Migration> = {
+  '2026-11-25-1100-insights': sqlMigration(`
+    create schema if not exists analytics;
+
+    create table analytics.dim_date (
+      day date primary key,
+      week_start date not null,
+      iso_year int not null,
+      iso_week int not null,
+      month text not null,
+      weekday int not null
+    );
+    create table analytics.dim_service (code text primary key, first_seen date not null);
+    create table analytics.dim_channel (code text primary key, digital boolean not null);
+    create table analytics.dim_ward (code text primary key);
+    create table analytics.dim_method (code text primary key);
+    create table analytics.dim_team (code text primary key);
+
+    create table analytics.fact_event (
+      event_id bigint primary key,
+      type text not null,
+      module text not null,
+      subject_type text not null,
+      subject_id text not null,
+      actor_type text not null,
+      actor_id text,
+      occurred_at timestamptz not null,
+      day date not null,
+      service text,
+      channel text,
+      ward text,
+      method text,
+      team text,
+      amount bigint,
+      detail text,
+      within_time boolean,
+      reference text
+    );
+    create index fact_event_type_day_idx on analytics.fact_event (type, day);
+    create index fact_event_module_day_idx on analytics.fact_event (module, day);
+    create index fact_event_subject_idx on analytics.fact_event (subject_type, subject_id);
+
+    create table analytics.fact_case (
+      case_id text primary key,
+      reference text,
+      service text,
+      channel text,
+      ward text,
+      team text,
+      created_at timestamptz not null,
+      day date not null,
+      sla_due_at timestamptz,
+      status text not null,
+      assigned_to text,
+      resolved_at timestamptz,
+      closed_at timestamptz
+    );
+    create index fact_case_day_idx on analytics.fact_case (day);
+    create index fact_case_open_idx on analytics.fact_case (team) where status not in ('resolved', 'closed');
+
+    create table analytics.fact_payment (
+      payment_id text primary key,
+      reference text,
+      amount bigint not null,
+      method text,
+      pays_for text,
+      taken_by text not null,
+      created_at timestamptz not null,
+      day date not null,
+      status text not null,
+      settled_at timestamptz,
+      refunded bigint not null default 0,
+      returned bigint not null default 0
+    );
+    create index fact_payment_day_idx on analytics.fact_payment (day);
+
+    create table analytics.fact_sign_in (
+      audit_id bigint primary key,
+      at timestamptz not null,
+      day date not null,
+      who text not null,
+      method text
+    );
+    create index fact_sign_in_day_idx on analytics.fact_sign_in (day);
+
+    -- SLA due dates come from the case itself (events do not carry them); kept apart so a case's
+    -- fact can be recomputed from its events at any time.
+    create table analytics.case_sla (case_id text primary key, due_at timestamptz);
+
+    create table insights_load_state (
+      source text primary key,
+      high_id bigint not null default 0,
+      loaded_at timestamptz,
+      rebuilt_at timestamptz
+    );
+    create table insights_load_gaps (
+      source text not null,
+      id bigint not null,
+      seen_at timestamptz not null default now(),
+      primary key (source, id)
+    );
+    create table insights_saved_queries (
+      id uuid primary key default gen_random_uuid(),
+      title text not null,
+      query text not null,
+      chart text,
+      created_by uuid not null,
+      created_at timestamptz not null default now()
+    );
+    create table insights_open_data (
+      slug text primary key,
+      refreshed_at timestamptz not null,
+      rows jsonb not null
+    );
+
+    -- The explorer's role. Creating a role needs CREATEROLE; where the database user lacks it the
+    -- explorer still runs read-only with its parser checks (see docs/decisions/insights-explorer.md).
+    do $$
+    begin
+      if not exists (select 1 from pg_roles where rolname = '${READER_ROLE}') then
+        create role ${READER_ROLE} nologin;
+      end if;
+    exception when others then null;
+    end $$;
+    do $$
+    begin
+      grant usage on schema analytics to ${READER_ROLE};
+      grant select on all tables in schema analytics to ${READER_ROLE};
+      alter default privileges in schema analytics grant select on tables to ${READER_ROLE};
+      grant ${READER_ROLE} to current_user;
+    exception when others then null;
+    end $$;
+  `),
+};

@@ -1,0 +1,623 @@
+import { sql, type RawBuilder } from 'kysely';
+import { tables, type Db } from '../../platform/db/index.ts';
+import { READER_ROLE, type InsightsTables } from './schema.ts';
+
+const t = (db: Db) => tables<InsightsTables>(db);
+const LOAD_LOCK = 1_100_001;
+
+// A code from a payload (service slug, channel, ward, method, team, status): anything else, such
+// as free text a module might put in its payload, is left out of the warehouse.
+const CODE = '^[A-Za-z0-9_.:-]{1,64}$';
+const code = (expr: RawBuilder<unknown>) => sql`case when (${expr}) ~ ${sql.lit(CODE)} then (${expr}) end`;
+const field = (name: string) => sql`(e.payload->>${sql.lit(name)})`;
+const bool = (name: string) =>
+  sql`case when jsonb_typeof(e.payload->${sql.lit(name)}) = 'boolean' then (e.payload->>${sql.lit(name)})::boolean end`;
+
+export type Source = 'events' | 'audit';
+
+export interface LoadResult {
+  loaded: number;
+  scanned: number;
+  gaps: number;
+  more: boolean;
+}
+
+/**
+ * One batch of the incremental load, in one transaction under an advisory lock: rows above the
+ * watermark, plus rows whose ids were missing last time (a transaction that took its id early but
+ * committed late). Missing ids are remembered for `gapSeconds`, then given up (a rolled-back
+ * transaction never fills its id). Inserting by event id makes every step idempotent.
+ */
+export async function loadBatch(
+  db: Db,
+  options: { batch: number; gapSeconds: number },
+  enrich: (tx: Db, created: Array<{ caseId: string; reference: string | null }>) => Promise<void>,
+): Promise<{ events: LoadResult; audit: LoadResult }> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(${LOAD_LOCK})`.execute(tx);
+    const events = await loadSource(tx, 'events', options);
+    if (events.created.length > 0) await enrich(tx, events.created);
+    if (events.cases.length > 0) await recomputeCases(tx, events.cases);
+    if (events.payments.length > 0) await recomputePayments(tx, events.payments);
+    const audit = await loadSource(tx, 'audit', options);
+    const now = new Date();
+    await t(tx)
+      .updateTable('insights_load_state')
+      .set({ loaded_at: now })
+      .where('source', 'in', ['events', 'audit'])
+      .execute();
+    return { events: events.result, audit: audit.result };
+  });
+}
+
+async function loadSource(tx: Db, source: Source, options: { batch: number; gapSeconds: number }) {
+  await sql`insert into insights_load_state (source) values (${source}) on conflict do nothing`.execute(tx);
+  const state = await t(tx)
+    .selectFrom('insights_load_state')
+    .select('high_id')
+    .where('source', '=', source)
+    .executeTakeFirstOrThrow();
+  const high = Number(state.high_id);
+  await sql`delete from insights_load_gaps where source = ${source}
+             and seen_at < now() - make_interval(secs => ${options.gapSeconds})`.execute(tx);
+  const gapRows = await t(tx)
+    .selectFrom('insights_load_gaps')
+    .select('id')
+    .where('source', '=', source)
+    .execute();
+  const gaps = gapRows.map((g) => Number(g.id));
+  const table = source === 'events' ? sql`domain_events` : sql`audit_log`;
+  const { rows: top } = await sql<{ upto: number | null; n: number }>`
+    select max(id) as upto, count(*)::int as n
+      from (select id from ${table} where id > ${high} order by id limit ${options.batch}) s`.execute(tx);
+  const upto = top[0]?.upto == null ? high : Number(top[0].upto);
+  const scanned = Number(top[0]?.n ?? 0);
+  const ids = sql`((x.id > ${high} and x.id <= ${upto}) or x.id = any(${sql.val(gaps)}::bigint[]))`;
+
+  let loaded = 0;
+  const created: Array<{ caseId: string; reference: string | null }> = [];
+  const cases = new Set<string>();
+  const payments = new Set<string>();
+  if (source === 'events') {
+    const { rows } = await sql<{
+      event_id: number;
+      type: string;
+      subject_type: string;
+      subject_id: string;
+      reference: string | null;
+    }>`
+      insert into analytics.fact_event (event_id, type, module, subject_type, subject_id, actor_type,
+        actor_id, occurred_at, day, service, channel, ward, method, team, amount, detail, within_time, reference)
+      select e.id, e.type, split_part(e.type, '.', 1), e.subject_type, e.subject_id, e.actor_type,
+             case when e.actor_type = 'staff' then e.actor_id end,
+             e.occurred_at, (e.occurred_at at time zone 'Europe/London')::date,
+             ${code(sql`coalesce(${field('service')}, 'report-' || ${field('category')},
+                       case when e.type like 'service.%' then ${field('slug')} end)`)},
+             ${code(field('channel'))}, ${code(field('ward'))}, ${code(field('method'))}, ${code(field('team'))},
+             case when jsonb_typeof(e.payload->'amount') = 'number' then (e.payload->>'amount')::numeric::bigint end,
+             ${code(sql`case when e.type in ('case.status_changed', 'case.assigned') then ${field('to')}
+                              when e.type = 'signing.paperless_changed' then ${field('paperless')}
+                              else coalesce(${field('status')}, ${field('outcome')}, ${field('decision')}, ${field('to')}) end`)},
+             coalesce(${bool('withinTime')}, ${bool('inTime')}, ${bool('determinedInTime')}, ${bool('withinTarget')}),
+             ${code(field('reference'))}
+        from domain_events e
+       where ${idsFor(sql`e`, high, upto, gaps)}
+      on conflict (event_id) do nothing
+      returning event_id, type, subject_type, subject_id, reference`.execute(tx);
+    loaded = rows.length;
+    for (const r of rows) {
+      if (r.subject_type === 'case') cases.add(r.subject_id);
+      if (r.subject_type === 'payment') payments.add(r.subject_id);
+      if (r.type === 'case.created') created.push({ caseId: r.subject_id, reference: r.reference });
+    }
+    if (rows.length > 0)
+      await addDimensions(
+        tx,
+        rows.map((r) => Number(r.event_id)),
+      );
+  } else {
+    const { rows } = await sql<{ audit_id: number }>`
+      insert into analytics.fact_sign_in (audit_id, at, day, who, method)
+      select x.id, x.at, (x.at at time zone 'Europe/London')::date, x.actor_type,
+             ${code(sql`x.detail->>'method'`)}
+        from audit_log x
+       where x.action in ('resident.signed_in', 'staff.signed_in') and ${ids}
+      on conflict (audit_id) do nothing
+      returning audit_id`.execute(tx);
+    loaded = rows.length;
+  }
+
+  // Ids in the range that are not there yet: remember them, and forget the ones now filled.
+  let newGaps = 0;
+  if (upto > high) {
+    const { rows } = await sql<{ n: number }>`
+      with missing as (
+        insert into insights_load_gaps (source, id)
+        select ${source}, g from generate_series(${high + 1}::bigint, ${upto}::bigint) g
+         where not exists (select 1 from ${table} x where x.id = g)
+        on conflict do nothing
+        returning 1)
+      select count(*)::int as n from missing`.execute(tx);
+    newGaps = Number(rows[0]?.n ?? 0);
+  }
+  if (gaps.length > 0)
+    await sql`delete from insights_load_gaps g where g.source = ${source} and g.id = any(${sql.val(gaps)}::bigint[])
+               and exists (select 1 from ${table} x where x.id = g.id)`.execute(tx);
+  await t(tx)
+    .updateTable('insights_load_state')
+    .set({ high_id: upto })
+    .where('source', '=', source)
+    .execute();
+  return {
+    result: { loaded, scanned, gaps: newGaps, more: scanned >= options.batch },
+    created,
+    cases: [...cases],
+    payments: [...payments],
+  };
+}
+
+function idsFor(alias: RawBuilder<unknown>, high: number, upto: number, gaps: number[]) {
+  return sql`((${alias}.id > ${high} and ${alias}.id <= ${upto}) or ${alias}.id = any(${sql.val(gaps)}::bigint[]))`;
+}
+
+async function addDimensions(tx: Db, ids: number[]) {
+  const these = sql`from analytics.fact_event where event_id = any(${sql.val(ids)}::bigint[])`;
+  await sql`insert into analytics.dim_date (day, week_start, iso_year, iso_week, month, weekday)
+            select distinct day, date_trunc('week', day)::date, extract(isoyear from day)::int,
+                   extract(week from day)::int, to_char(day, 'YYYY-MM'), extract(isodow from day)::int
+            ${these} on conflict do nothing`.execute(tx);
+  await sql`insert into analytics.dim_service (code, first_seen)
+            select service, min(day) ${these} and service is not null group by service
+            on conflict do nothing`.execute(tx);
+  await sql`insert into analytics.dim_channel (code, digital)
+            select distinct channel, channel in ('web', 'app', 'chatbot', 'api', 'video', 'online')
+            ${these} and channel is not null on conflict do nothing`.execute(tx);
+  for (const dim of ['ward', 'method', 'team'] as const)
+    await sql`insert into ${sql.table(`analytics.dim_${dim}`)} (code)
+              select distinct ${sql.ref(dim)} ${these} and ${sql.ref(dim)} is not null
+              on conflict do nothing`.execute(tx);
+}
+
+/** SLA due dates of newly loaded cases. */
+export async function saveCaseSla(tx: Db, rows: Array<{ caseId: string; dueAt: Date | null }>) {
+  if (rows.length === 0) return;
+  await sql`insert into analytics.case_sla (case_id, due_at)
+            select * from unnest(${sql.val(rows.map((r) => r.caseId))}::text[],
+                                 ${sql.val(rows.map((r) => r.dueAt))}::timestamptz[])
+            on conflict (case_id) do update set due_at = excluded.due_at`.execute(tx);
+}
+
+const last = (expr: string, filter: string) =>
+  sql.raw(`(array_agg(${expr} order by event_id desc) filter (where ${filter}))[1]`);
+
+// A case's fact is computed from all its events, whatever order they arrived in: so a late event
+// gives the same row as a from-scratch rebuild.
+async function recomputeCases(tx: Db, ids: string[]) {
+  await sql`
+    insert into analytics.fact_case as f (case_id, reference, service, channel, ward, team, created_at, day,
+      sla_due_at, status, assigned_to, resolved_at, closed_at)
+    select e.subject_id,
+           ${last('reference', "type = 'case.created'")},
+           ${last('service', "type in ('case.created', 'street_report.created')")},
+           ${last('channel', "type = 'case.created'")},
+           ${last('ward', 'ward is not null')},
+           ${last('team', "type in ('case.created', 'street_report.created') and team is not null")},
+           min(occurred_at) filter (where type = 'case.created'),
+           min(day) filter (where type = 'case.created'),
+           (select due_at from analytics.case_sla s where s.case_id = e.subject_id),
+           coalesce(${last('detail', "type = 'case.status_changed'")}, 'received'),
+           ${last('detail', "type = 'case.assigned'")},
+           case when ${last('detail', "type = 'case.status_changed'")} in ('resolved', 'closed')
+                then max(occurred_at) filter (where type = 'case.status_changed' and detail = 'resolved') end,
+           case when ${last('detail', "type = 'case.status_changed'")} = 'closed'
+                then max(occurred_at) filter (where type = 'case.status_changed' and detail = 'closed') end
+      from analytics.fact_event e
+     where e.subject_type = 'case' and e.subject_id = any(${sql.val(ids)}::text[])
+     group by e.subject_id
+    having count(*) filter (where type = 'case.created') > 0
+    on conflict (case_id) do update set reference = excluded.reference, service = excluded.service,
+      channel = excluded.channel, ward = excluded.ward, team = excluded.team, created_at = excluded.created_at,
+      day = excluded.day, sla_due_at = excluded.sla_due_at, status = excluded.status,
+      assigned_to = excluded.assigned_to, resolved_at = excluded.resolved_at, closed_at = excluded.closed_at`.execute(
+    tx,
+  );
+}
+
+async function recomputePayments(tx: Db, ids: string[]) {
+  // Card payments end as payment.success / failed / cancelled / error (the provider's words);
+  // payments settled in the ledger (cash, Direct Debit) as payment.succeeded.
+  const finals =
+    "'payment.succeeded', 'payment.success', 'payment.failed', 'payment.cancelled', 'payment.error'";
+  await sql`
+    insert into analytics.fact_payment as f (payment_id, reference, amount, method, pays_for, taken_by,
+      created_at, day, status, settled_at, refunded, returned)
+    select e.subject_id,
+           ${last('reference', "type = 'payment.created'")},
+           coalesce(${last('amount', "type = 'payment.created'")}, 0),
+           ${last('method', "type in ('payment.created', 'payment.succeeded')")},
+           ${last('service', "type = 'payment.created'")},
+           coalesce(${last('actor_type', "type = 'payment.created'")}, 'system'),
+           min(occurred_at) filter (where type = 'payment.created'),
+           min(day) filter (where type = 'payment.created'),
+           coalesce(${last(`case when type = 'payment.success' then 'succeeded' else split_part(type, '.', 2) end`, `type in (${finals})`)}, 'created'),
+           max(occurred_at) filter (where type in ('payment.succeeded', 'payment.success')),
+           coalesce(sum(amount) filter (where type = 'payment.refunded'), 0),
+           coalesce(sum(amount) filter (where type = 'payment.returned'), 0)
+      from analytics.fact_event e
+     where e.subject_type = 'payment' and e.subject_id = any(${sql.val(ids)}::text[])
+     group by e.subject_id
+    having count(*) filter (where type = 'payment.created') > 0
+    on conflict (payment_id) do update set reference = excluded.reference, amount = excluded.amount,
+      method = excluded.method, pays_for = excluded.pays_for, taken_by = excluded.taken_by,
+      created_at = excluded.created_at, day = excluded.day, status = excluded.status,
+      settled_at = excluded.settled_at, refunded = excluded.refunded, returned = excluded.returned`.execute(
+    tx,
+  );
+}
+
+/** Empties the warehouse and its watermarks, so the next loads rebuild it from the events. */
+export async function resetWarehouse(db: Db) {
+  await db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(${LOAD_LOCK})`.execute(tx);
+    await sql`truncate analytics.fact_event, analytics.fact_case, analytics.fact_payment, analytics.fact_sign_in,
+              analytics.case_sla, analytics.dim_date, analytics.dim_service, analytics.dim_channel,
+              analytics.dim_ward, analytics.dim_method, analytics.dim_team`.execute(tx);
+    await sql`delete from insights_load_gaps`.execute(tx);
+    await sql`insert into insights_load_state (source, high_id, rebuilt_at) values ('events', 0, now()), ('audit', 0, now())
+              on conflict (source) do update set high_id = 0, rebuilt_at = now()`.execute(tx);
+  });
+}
+
+export async function loadState(db: Db) {
+  return t(db).selectFrom('insights_load_state').selectAll().orderBy('source').execute();
+}
+
+export async function pendingGaps(db: Db) {
+  const row = await t(db)
+    .selectFrom('insights_load_gaps')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** The whole of one analytics table in a stable order: for rebuild checks and exports. */
+export async function tableRows(db: Db, table: FactTable, options: { limit?: number; offset?: number } = {}) {
+  const key = factKeys[table];
+  const { rows } = await sql<Record<string, unknown>>`
+    select * from ${sql.table(`analytics.${table}`)} order by ${sql.ref(key)}
+    ${options.limit ? sql`limit ${options.limit} offset ${options.offset ?? 0}` : sql``}`.execute(db);
+  return rows;
+}
+
+export const factKeys = {
+  fact_event: 'event_id',
+  fact_case: 'case_id',
+  fact_payment: 'payment_id',
+  fact_sign_in: 'audit_id',
+  dim_date: 'day',
+  dim_service: 'code',
+  dim_channel: 'code',
+  dim_ward: 'code',
+  dim_method: 'code',
+  dim_team: 'code',
+} as const;
+export type FactTable = keyof typeof factKeys;
+
+export async function tableColumns(db: Db, table: FactTable) {
+  const { rows } = await sql<{ column_name: string; data_type: string }>`
+    select column_name, data_type from information_schema.columns
+     where table_schema = 'analytics' and table_name = ${table} order by ordinal_position`.execute(db);
+  return rows;
+}
+
+// ---------- Measures ----------
+
+export interface Filters {
+  from: string;
+  to: string;
+  ward: string | null;
+  service: string | null;
+  team: string | null;
+}
+
+function eventFilters(f: Filters) {
+  return sql`e.day between ${f.from}::date and ${f.to}::date
+    ${f.ward ? sql`and e.ward = ${f.ward}` : sql``}
+    ${f.service ? sql`and e.service = ${f.service}` : sql``}
+    ${f.team ? sql`and e.team = ${f.team}` : sql``}`;
+}
+
+const week = (col: RawBuilder<unknown>) => sql`date_trunc('week', ${col})::date`;
+
+/** Cases received per week by digital and assisted channels, and by service. */
+export async function channelShift(db: Db, f: Filters) {
+  const where = sql`c.day between ${f.from}::date and ${f.to}::date
+    ${f.ward ? sql`and c.ward = ${f.ward}` : sql``}
+    ${f.service ? sql`and c.service = ${f.service}` : sql``}
+    ${f.team ? sql`and c.team = ${f.team}` : sql``}`;
+  const weekly = await sql<{ week: string; digital: number; total: number }>`
+    select to_char(${week(sql`c.day`)}, 'YYYY-MM-DD') as week,
+           count(*) filter (where d.digital)::int as digital, count(*)::int as total
+      from analytics.fact_case c left join analytics.dim_channel d on d.code = c.channel
+     where ${where} group by 1 order by 1`.execute(db);
+  const byService = await sql<{ service: string; digital: number; total: number }>`
+    select coalesce(c.service, 'unknown') as service,
+           count(*) filter (where d.digital)::int as digital, count(*)::int as total
+      from analytics.fact_case c left join analytics.dim_channel d on d.code = c.channel
+     where ${where} group by 1 order by 3 desc, 1`.execute(db);
+  return { weekly: weekly.rows, byService: byService.rows };
+}
+
+/** Settled payments per week: how many and how much, by cash and by residents online. */
+export async function payments(db: Db, f: Filters) {
+  const { rows } = await sql<{
+    week: string;
+    count: number;
+    cash: number;
+    total_pence: number;
+    online_pence: number;
+  }>`
+    select to_char(${week(sql`(p.settled_at at time zone 'Europe/London')::date`)}, 'YYYY-MM-DD') as week,
+           count(*)::int as count,
+           count(*) filter (where p.method in ('paypoint_cash', 'cash_desk', 'cash'))::int as cash,
+           coalesce(sum(p.amount), 0)::bigint as total_pence,
+           coalesce(sum(p.amount) filter (where p.taken_by in ('resident', 'api')
+                                         and p.method in ('card', 'direct_debit')), 0)::bigint as online_pence
+      from analytics.fact_payment p
+     where p.status = 'succeeded'
+       and (p.settled_at at time zone 'Europe/London')::date between ${f.from}::date and ${f.to}::date
+       ${f.service ? sql`and p.pays_for = ${f.service}` : sql``}
+     group by 1 order by 1`.execute(db);
+  return rows.map((r) => ({
+    ...r,
+    total_pence: Number(r.total_pence),
+    online_pence: Number(r.online_pence),
+  }));
+}
+
+/** Residents who chose paperless, as of the end of each week (the latest choice of each counts). */
+export async function paperless(db: Db, f: Filters) {
+  const { rows } = await sql<{ week: string; paperless: number }>`
+    with weeks as (
+      select generate_series(date_trunc('week', ${f.from}::date), ${f.to}::date, interval '7 days')::date as week)
+    select to_char(w.week, 'YYYY-MM-DD') as week,
+           (select count(*) from (
+              select distinct on (subject_id) detail from analytics.fact_event
+               where type = 'signing.paperless_changed' and day < w.week + 7
+               order by subject_id, event_id desc) latest where detail = 'true')::int as paperless
+      from weeks w order by 1`.execute(db);
+  return rows;
+}
+
+/** Events per week of the types matching a pattern, counted and, where given, those matching a second. */
+export async function eventsPerWeek(
+  db: Db,
+  f: Filters,
+  match: { types: string; where?: string; good?: string },
+) {
+  const extra = match.where ? sql.raw(`and (${match.where})`) : sql``;
+  const good = match.good ? sql.raw(match.good) : sql`false`;
+  const { rows } = await sql<{ week: string; count: number; good: number; subjects: number }>`
+    select to_char(${week(sql`e.day`)}, 'YYYY-MM-DD') as week, count(*)::int as count,
+           count(*) filter (where ${good})::int as good, count(distinct e.subject_id)::int as subjects
+      from analytics.fact_event e
+     where e.type ~ ${match.types} ${extra} and ${eventFilters(f)}
+     group by 1 order by 1`.execute(db);
+  return rows;
+}
+
+/** Distinct subjects ever seen in events matching a pattern (for example homes with sensors). */
+export async function distinctSubjects(db: Db, types: string, until: string) {
+  const { rows } = await sql<{ n: number }>`
+    select count(distinct subject_id)::int as n from analytics.fact_event
+     where type ~ ${types} and day <= ${until}::date`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Cases resolved per week, and how many of those within their SLA. */
+export async function resolvedWithinSla(db: Db, f: Filters) {
+  const { rows } = await sql<{ week: string; resolved: number; within: number; with_sla: number }>`
+    select to_char(${week(sql`(c.resolved_at at time zone 'Europe/London')::date`)}, 'YYYY-MM-DD') as week,
+           count(*)::int as resolved,
+           count(*) filter (where c.sla_due_at is not null and c.resolved_at <= c.sla_due_at)::int as within,
+           count(*) filter (where c.sla_due_at is not null)::int as with_sla
+      from analytics.fact_case c
+     where c.resolved_at is not null
+       and (c.resolved_at at time zone 'Europe/London')::date between ${f.from}::date and ${f.to}::date
+       ${f.ward ? sql`and c.ward = ${f.ward}` : sql``}
+       ${f.service ? sql`and c.service = ${f.service}` : sql``}
+       ${f.team ? sql`and c.team = ${f.team}` : sql``}
+     group by 1 order by 1`.execute(db);
+  return rows;
+}
+
+/** Weekly counts of new cases per service, over the whole history: the input of the forecasts. */
+export async function weeklyDemand(db: Db, f: Pick<Filters, 'ward' | 'team'>) {
+  const { rows } = await sql<{ service: string; week: string; n: number }>`
+    select coalesce(c.service, 'unknown') as service, to_char(${week(sql`c.day`)}, 'YYYY-MM-DD') as week,
+           count(*)::int as n
+      from analytics.fact_case c
+     where true ${f.ward ? sql`and c.ward = ${f.ward}` : sql``} ${f.team ? sql`and c.team = ${f.team}` : sql``}
+     group by 1, 2 order by 1, 2`.execute(db);
+  return rows;
+}
+
+/** Choices for the filters: codes seen in the warehouse. */
+export async function filterChoices(db: Db) {
+  const [services, wards, teams] = await Promise.all([
+    sql<{ code: string }>`select code from analytics.dim_service order by code`.execute(db),
+    sql<{ code: string }>`select code from analytics.dim_ward order by code`.execute(db),
+    sql<{ code: string }>`select code from analytics.dim_team order by code`.execute(db),
+  ]);
+  return {
+    services: services.rows.map((r) => r.code),
+    wards: wards.rows.map((r) => r.code),
+    teams: teams.rows.map((r) => r.code),
+  };
+}
+
+/** Event types in the warehouse with their counts: every module's events, known or not. */
+export async function eventTypes(db: Db, f: Filters) {
+  const { rows } = await sql<{ module: string; type: string; n: number; last_day: string }>`
+    select module, type, count(*)::int as n, to_char(max(day), 'YYYY-MM-DD') as last_day
+      from analytics.fact_event e where ${eventFilters(f)} group by 1, 2 order by 1, 2`.execute(db);
+  return rows;
+}
+
+/** Sign-ins per week, by residents and staff and by the way they proved who they are. */
+export async function signIns(db: Db, f: Filters) {
+  const { rows } = await sql<{ week: string; who: string; method: string; n: number }>`
+    select to_char(${week(sql`day`)}, 'YYYY-MM-DD') as week, who, coalesce(method, 'password') as method,
+           count(*)::int as n
+      from analytics.fact_sign_in where day between ${f.from}::date and ${f.to}::date
+     group by 1, 2, 3 order by 1, 2, 3`.execute(db);
+  return rows;
+}
+
+// ---------- Team dashboards ----------
+
+/** Open cases of a team (or every team) from the warehouse: age, SLA state and assignee. */
+export async function openCases(db: Db, team: string | null) {
+  const { rows } = await sql<{
+    case_id: string;
+    reference: string | null;
+    service: string | null;
+    team: string | null;
+    status: string;
+    assigned_to: string | null;
+    created_at: Date;
+    sla_due_at: Date | null;
+  }>`
+    select case_id, reference, service, team, status, assigned_to, created_at, sla_due_at
+      from analytics.fact_case
+     where status not in ('resolved', 'closed') ${team ? sql`and team = ${team}` : sql``}
+     order by created_at`.execute(db);
+  return rows;
+}
+
+// ---------- Explorer ----------
+
+/** Names of relations outside the analytics schema and of schemas: a query naming one is refused. */
+export async function foreignNames(db: Db) {
+  const { rows } = await sql<{ name: string }>`
+    select nspname as name from pg_namespace where nspname <> 'analytics'
+    union select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname <> 'analytics'
+       and not exists (select 1 from pg_class a join pg_namespace an on an.oid = a.relnamespace
+                        where an.nspname = 'analytics' and a.relname = c.relname)`.execute(db);
+  return new Set(rows.map((r) => r.name.toLowerCase()));
+}
+
+export async function readerRoleExists(db: Db) {
+  const { rows } = await sql<{ ok: boolean }>`
+    select exists (select 1 from pg_roles where rolname = ${READER_ROLE}) as ok`.execute(db);
+  return Boolean(rows[0]?.ok);
+}
+
+/** The planner's cost estimate of a query, refused before it runs when too high. */
+export async function estimatedCost(tx: Db, query: string): Promise<number> {
+  const { rows } = await sql<{ 'QUERY PLAN': unknown }>`explain (format json) ${sql.raw(query)}`.execute(tx);
+  const plan = rows[0]?.['QUERY PLAN'];
+  const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as Array<{
+    Plan: { 'Total Cost': number };
+  }>;
+  return parsed[0]?.Plan['Total Cost'] ?? 0;
+}
+
+/**
+ * Runs a checked query in a READ ONLY transaction, as the reader role when it exists, with only
+ * the analytics schema on the search path and a statement timeout. A parameter is passed so the
+ * driver uses the extended protocol, which takes exactly one statement.
+ */
+export async function runReadOnly(
+  db: Db,
+  query: string,
+  options: { rowLimit: number; timeoutMs: number; maxCost: number; useRole: boolean },
+): Promise<{ columns: string[]; rows: Array<Record<string, unknown>>; truncated: boolean; cost: number }> {
+  return db
+    .transaction()
+    .setAccessMode('read only')
+    .execute(async (tx) => {
+      if (options.useRole) await sql.raw(`set local role ${READER_ROLE}`).execute(tx);
+      await sql.raw(`set local search_path = analytics`).execute(tx);
+      await sql.raw(`set local statement_timeout = ${Math.floor(options.timeoutMs)}`).execute(tx);
+      const cost = await estimatedCost(tx, query);
+      if (cost > options.maxCost) throw new QueryTooCostly(cost);
+      const result = await sql<Record<string, unknown>>`
+        select * from (${sql.raw(query)}) as explorer_result limit ${options.rowLimit + 1}`.execute(tx);
+      const rows = result.rows.slice(0, options.rowLimit);
+      const columns = rows[0] ? Object.keys(rows[0]) : [];
+      return { columns, rows, truncated: result.rows.length > options.rowLimit, cost };
+    });
+}
+
+export class QueryTooCostly extends Error {
+  constructor(readonly cost: number) {
+    super('too costly');
+  }
+}
+
+export async function saveQuery(
+  db: Db,
+  row: { title: string; query: string; chart: string | null; createdBy: string },
+) {
+  return t(db)
+    .insertInto('insights_saved_queries')
+    .values({ title: row.title, query: row.query, chart: row.chart, created_by: row.createdBy } as never)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function savedQueries(db: Db) {
+  return t(db)
+    .selectFrom('insights_saved_queries')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .limit(100)
+    .execute();
+}
+
+export async function findSavedQuery(db: Db, id: string) {
+  if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+  return t(db).selectFrom('insights_saved_queries').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+// ---------- Open data ----------
+
+/** Service requests for publication: no names, contacts, free text or exact times. */
+export async function openServiceRequests(db: Db) {
+  const { rows } = await sql<Record<string, unknown>>`
+    select c.reference, c.service, c.channel, c.ward, c.team, to_char(c.day, 'YYYY-MM-DD') as received_on,
+           c.status, to_char((c.resolved_at at time zone 'Europe/London')::date, 'YYYY-MM-DD') as resolved_on,
+           case when c.sla_due_at is null then null
+                when c.resolved_at is not null then c.resolved_at <= c.sla_due_at end as resolved_within_target
+      from analytics.fact_case c order by c.day, c.reference`.execute(db);
+  return rows;
+}
+
+/** Planning applications as their events describe them, when the planning module publishes any. */
+export async function openPlanningApplications(db: Db) {
+  const { rows } = await sql<Record<string, unknown>>`
+    select reference, ward, to_char(min(day), 'YYYY-MM-DD') as first_event_on,
+           (array_agg(detail order by event_id desc) filter (where detail is not null))[1] as latest_status,
+           bool_or(within_time) as determined_within_time
+      from analytics.fact_event
+     where module = 'planning' and reference is not null
+     group by reference, ward order by reference`.execute(db);
+  return rows;
+}
+
+export async function saveOpenData(db: Db, slug: string, rows: unknown[]) {
+  await sql`insert into insights_open_data (slug, refreshed_at, rows) values (${slug}, now(), ${JSON.stringify(rows)}::jsonb)
+            on conflict (slug) do update set refreshed_at = excluded.refreshed_at, rows = excluded.rows`.execute(
+    db,
+  );
+}
+
+export async function findOpenData(db: Db, slug: string) {
+  return t(db).selectFrom('insights_open_data').selectAll().where('slug', '=', slug).executeTakeFirst();
+}
+
+export async function listOpenData(db: Db) {
+  return t(db).selectFrom('insights_open_data').select(['slug', 'refreshed_at']).execute();
+}
