@@ -24,6 +24,7 @@ import { accountsModule, createAccounts } from './modules/accounts/index.ts';
 import { createSigning, signingModule } from './modules/signing/index.ts';
 import { catalogueModule, createCatalogue } from './modules/catalogue/index.ts';
 import { createRequests, requestsModule, tileOrigin } from './modules/requests/index.ts';
+import { createEngage, engageModule } from './modules/engage/index.ts';
 import { assistantModule, createAssistant } from './modules/assistant/index.ts';
 import { createWellbeing, wellbeingModule } from './modules/wellbeing/index.ts';
 import { registerApiDocs } from './platform/http/openapi.ts';
@@ -41,6 +42,7 @@ export const modules: ModuleDefinition[] = [
   signingModule,
   catalogueModule,
   requestsModule,
+  engageModule,
   careModule,
   assistantModule,
   wellbeingModule,
@@ -84,6 +86,12 @@ function buildServices(platform: Platform) {
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
   const bookings = createBookings(platform, { payments: payments.service, accounts: accounts.service });
   const insights = createInsights(platform, insightsDependencies({ cases, catalogue, signing }));
+  const engage = createEngage(platform, {
+    cases: cases.service,
+    catalogue: catalogue.service,
+    accounts: accounts.service,
+    bookings: bookings.service,
+  });
   return {
     cases,
     accounts,
@@ -97,6 +105,7 @@ function buildServices(platform: Platform) {
     bookings,
     planning,
     insights,
+    engage,
   };
 }
 
