@@ -32,6 +32,8 @@ export interface TypeScore {
   /** The welfare check only: detected no later than 60 minutes after the usual time. */
   detectedInTime?: number;
   recallInTime?: number | null;
+  /** The welfare check only: median minutes from the person's usual time to the alert. */
+  medianMinutesAfterUsual?: number | null;
 }
 
 export interface EvaluationResult {
@@ -103,7 +105,7 @@ function matches(alert: RaisedAlert, label: Label): boolean {
 /** Simulates `homes` homes for `days` days and scores every alert type. */
 export function evaluate(homes = 200, days = 90, seed = 1, scoredFromDay = 28): EvaluationResult {
   const started = Date.now();
-  const rows = new Map<AlertType, TypeScore & { delays: number[] }>();
+  const rows = new Map<AlertType, TypeScore & { delays: number[]; afterUsual: number[] }>();
   for (const type of alertTypes) {
     rows.set(type, {
       type,
@@ -115,6 +117,7 @@ export function evaluate(homes = 200, days = 90, seed = 1, scoredFromDay = 28): 
       recall: null,
       medianMinutesToDetect: null,
       delays: [],
+      afterUsual: [],
       ...(type === 'no_activity' ? { detectedInTime: 0 } : {}),
     });
   }
@@ -136,16 +139,21 @@ export function evaluate(homes = 200, days = 90, seed = 1, scoredFromDay = 28): 
       row.detected++;
       row.delays.push((hit.day - l.day) * 1440 + hit.at - l.onset);
       if (l.dueBy !== undefined && hit.day === l.day && hit.at <= l.dueBy) row.detectedInTime!++;
+      if (l.dueBy !== undefined && hit.day === l.day) row.afterUsual.push(hit.at - (l.dueBy - 60));
     }
   }
   const out: TypeScore[] = [];
-  for (const { delays, ...row } of rows.values()) {
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : null;
+  };
+  for (const { delays, afterUsual, ...row } of rows.values()) {
     row.precision = row.alerts ? row.truePositives / row.alerts : null;
     row.recall = row.labels ? row.detected / row.labels : null;
     if (row.detectedInTime !== undefined)
       row.recallInTime = row.labels ? row.detectedInTime / row.labels : null;
-    const sorted = delays.sort((a, b) => a - b);
-    row.medianMinutesToDetect = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : null;
+    row.medianMinutesToDetect = median(delays);
+    if (row.type === 'no_activity') row.medianMinutesAfterUsual = median(afterUsual);
     out.push(row);
   }
   const months = (homes * (days - scoredFromDay)) / 30;
@@ -180,7 +188,8 @@ export function formatEvaluation(result: EvaluationResult): string {
   const welfare = result.rows.find((r) => r.type === 'no_activity')!;
   lines.push(
     '',
-    `No activity by the usual time, within 60 minutes of the usual time: recall ${f(welfare.recallInTime ?? null)} (goal >= 0.90), precision ${f(welfare.precision)} (goal >= 0.80)`,
+    `No activity by the usual time, within 60 minutes of the usual time: recall ${f(welfare.recallInTime ?? null)} (goal >= 0.90), precision ${f(welfare.precision)} (goal >= 0.80), median ${minutes(welfare.medianMinutesAfterUsual ?? null)} after the usual time`,
+    'Median detect is from the onset of the labelled event (for the welfare check, the fall before getting up).',
     `False alerts: ${result.falseAlerts}, ${result.falseAlertsPerHomePerMonth.toFixed(2)} per home per month (goal < 2; "improvement" notices not counted)`,
     `Took ${result.seconds.toFixed(1)} s`,
   );

@@ -55,9 +55,10 @@ export function createWellbeing(platform: Platform, deps: WellbeingDependencies 
   });
   const directory = new DeviceDirectory(() => platform.db);
 
-  // Homes with new readings are judged again soon (at most every few seconds each), so an alert
-  // that a reading completes does not wait for the minute job.
-  const pending = new Set<string>();
+  // Homes with new readings are judged again soon (at most every two seconds), so an alert that a
+  // reading completes does not wait for the minute job. They are judged as at their latest reading:
+  // a hub sending a backlog is catching up, not silent since its first reading.
+  const pending = new Map<string, Date>();
   let judging = false;
   let lastRun = 0;
   const judge = async () => {
@@ -70,7 +71,10 @@ export function createWellbeing(platform: Platform, deps: WellbeingDependencies 
         lastRun = Date.now();
         const homes = [...pending];
         pending.clear();
-        for (const id of homes) await service.evaluateHome(id).catch(() => {});
+        for (const [id, latest] of homes) {
+          const at = new Date(Math.min(Date.now(), latest.getTime() + 1000));
+          await service.evaluateHome(id, at).catch(() => {});
+        }
       }
     } finally {
       judging = false;
@@ -85,7 +89,10 @@ export function createWellbeing(platform: Platform, deps: WellbeingDependencies 
     flushMs: config.WELLBEING_FLUSH_MS,
     onStored: (homes) => {
       if (!platform.config.RUN_WORKERS) return;
-      for (const h of homes) pending.add(h);
+      for (const [h, latest] of homes) {
+        const before = pending.get(h);
+        if (!before || before < latest) pending.set(h, latest);
+      }
       void judge();
     },
   });

@@ -152,8 +152,8 @@ export interface IngestOptions {
   maxBuffered: number;
   batchSize: number;
   flushMs: number;
-  /** Called after each stored batch with the homes it touched. */
-  onStored?: (homeIds: Set<string>) => void;
+  /** Called after each stored batch with the homes it touched and the latest reading time of each. */
+  onStored?: (homes: Map<string, Date>) => void;
   now?: () => number;
 }
 
@@ -323,9 +323,10 @@ export class Ingestor {
         this.metrics.buffered = this.buffer.length;
         this.release();
         const seen = new Map<string, { id: string; at: Date; battery: number | null }>();
-        const homes = new Set<string>();
+        const homes = new Map<string, Date>();
         for (const row of batch) {
-          homes.add(row.home_id);
+          const latest = homes.get(row.home_id);
+          if (!latest || latest < row.occurred_at) homes.set(row.home_id, row.occurred_at);
           const prev = seen.get(row.device_id);
           if (!prev || prev.at < row.occurred_at)
             seen.set(row.device_id, {

@@ -268,7 +268,7 @@ export function upThreshold(model: RoutineModel, weekend: boolean) {
   if (!s || s.n < 7) return null;
   const slack = model.slack.no_activity ?? 0;
   // Late enough to leave room for an ordinary late morning, never more than an hour past the usual time.
-  const at = Math.min(Math.max(s.p90 + 15, s.median + 30) + slack, s.median + 60 + slack);
+  const at = Math.min(Math.max(s.p90 + 15, s.median + 30) + slack, s.median + 50 + slack);
   return { at, usual: s.median, usualBy: s.p90, days: s.n };
 }
 
