@@ -20,7 +20,7 @@ describe('Engage: responding to a consultation and "you said, we did"', () => {
     await page.goto('/consultations');
     await page.follow('Library opening hours from April 2027');
     assert.equal(await page.heading(), 'Library opening hours from April 2027');
-    await page.follow('Respond to this consultation');
+    await page.submit('Respond to this consultation');
     assert.equal(await page.heading(), 'Your response');
 
     await page.submit('Send my response', { status: 400 });
@@ -38,7 +38,7 @@ describe('Engage: responding to a consultation and "you said, we did"', () => {
 
     await page.choose('Agree');
     await page.fill(
-      'Is there anything else you want to tell us about library opening hours? (optional)',
+      '4. Is there anything else you want to tell us about library opening hours? (optional)',
       'Late opening on Thursdays would let me use the computers after work.',
     );
     await page.choose('35 to 44');
@@ -63,7 +63,7 @@ describe('Engage: responding to a consultation and "you said, we did"', () => {
     await officer.page.goBack();
     await officer.submit('Close consultation now');
     assert.match(await officer.mainText(), /No more responses will be counted/);
-    await officer.follow('Publish you said, we did');
+    await officer.submit('Publish you said, we did');
     await officer.submit('Publish you said, we did', { status: 400 });
     assert.ok((await officer.errorSummary()).includes('Enter what people said'));
     await officer.fill('You said', 'You asked for evening opening, especially on Thursdays.');
