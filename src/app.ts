@@ -76,7 +76,6 @@ function buildServices(platform: Platform) {
   const signing = createSigning(platform, { accounts: accounts.service });
   const requests = createRequests(platform, { cases: cases.service });
   const planning = createPlanning(platform, { payments: payments.service, accounts: accounts.service });
-  const care = createCare(platform, { cases: cases.service, accounts: accounts.service });
   const assistant = createAssistant(platform, {
     catalogue: catalogue.service,
     requests: requests.service,
@@ -85,6 +84,11 @@ function buildServices(platform: Platform) {
   });
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
   const bookings = createBookings(platform, { payments: payments.service, accounts: accounts.service });
+  const care = createCare(platform, {
+    cases: cases.service,
+    accounts: accounts.service,
+    bookings: bookings.service,
+  });
   const insights = createInsights(platform, insightsDependencies({ cases, catalogue, signing }));
   const engage = createEngage(platform, {
     cases: cases.service,

@@ -38,11 +38,17 @@ export function isScope(scope: string): boolean {
   return Boolean(m && (m[2] === '*' || (fhirTypes as readonly string[]).includes(m[2]!)));
 }
 
+/** The types in the patient compartment: what `patient/` scopes reach. */
+const patientCompartment = new Set<string>(
+  fhirTypes.filter((t) => t !== 'Practitioner' && t !== 'Organization'),
+);
+
 /** Whether the granted scopes allow an interaction on a resource type. */
 export function allows(scopes: readonly string[], type: string, interaction: 'read' | 'write'): boolean {
   return scopes.some((scope) => {
     const m = SCOPE.exec(scope);
     if (!m || (m[2] !== '*' && m[2] !== type)) return false;
+    if (m[1] === 'patient' && !patientCompartment.has(type)) return false;
     const mode = m[3]!;
     if (mode === '*') return true;
     if (mode === 'read' || mode === 'write') return mode === interaction;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DemoPeople, ModuleDefinition, Platform } from '../../platform/module.ts';
 import type { AccountsService } from '../accounts/index.ts';
+import type { BookingsService } from '../bookings/index.ts';
 import { registerCustomerTimelineSource, type CasesService } from '../cases/index.ts';
 import { seedCareDemo } from './demo.ts';
 import { createDirectory } from './directory.ts';
@@ -37,6 +38,8 @@ export interface CareDependencies {
   cases: CasesService;
   /** My account shows the resident's referrals, budget and who looked at their record. */
   accounts?: Pick<AccountsService, 'personalData' | 'addLink'>;
+  /** Video consultations with social workers are booked on their calendars. */
+  bookings?: Pick<BookingsService, 'findBookables' | 'availability'>;
 }
 
 /** Builds Care: the advice directory, self-referral, personal budgets, the shared care record and its FHIR API. */
@@ -131,7 +134,7 @@ export function createCare(platform: Platform, deps: CareDependencies) {
       await seedCareDemo(platform, { directory, record }, demo);
     },
     async register(app: FastifyInstance) {
-      registerPublicRoutes(app, platform, { directory, referrals, settings });
+      registerPublicRoutes(app, platform, { directory, referrals, settings, bookings: deps.bookings });
       registerAccountRoutes(app, platform, { referrals, record });
       registerStaffRoutes(app, platform, { directory, record, tokens });
       registerOpenReferralRoutes(app, platform, directory);

@@ -171,13 +171,16 @@ export function createRecord(platform: Platform, settings: CareSettings) {
     });
   }
 
-  const write = <R>(viewer: Viewer, personId: string, part: string, fn: (tx: Db) => Promise<R>) =>
-    db.transaction().execute(async (tx) => {
-      await access(tx, viewer, personId, 'write', part);
+  // The access decision is taken before the transaction: a refusal's audit entry must be kept,
+  // and the embedded database has one connection, which the transaction would hold.
+  const write = async <R>(viewer: Viewer, personId: string, part: string, fn: (tx: Db) => Promise<R>) => {
+    await access(db, viewer, personId, 'write', part);
+    return db.transaction().execute(async (tx) => {
       const result = await fn(tx);
       await changed(tx, viewer, personId, part, {});
       return result;
     });
+  };
 
   jobs.define<{ id: string }>({
     name: REPORT_BREAK_GLASS_JOB,
@@ -256,47 +259,46 @@ export function createRecord(platform: Platform, settings: CareSettings) {
 
     /** A person's whole record for one screen: one access decision, one audit entry. */
     async fullRecord(viewer: Viewer, personId: string) {
-      return db.transaction().execute(async (tx) => {
-        const { person: p, via } = await access(tx, viewer, personId, 'read', 'record');
-        const w = { personIds: [p.id], offset: 0, limit: 50 };
-        const [
-          team,
-          related,
-          conditions,
-          medications,
-          plans,
-          encounters,
-          observations,
-          flags,
-          documents,
-          budgets,
-        ] = await Promise.all([
-          store.teamOf(tx, [p.id]),
-          store.relatedPeople(tx, w),
-          store.conditions(tx, w),
-          store.medications(tx, w),
-          store.carePlans(tx, w),
-          store.encounters(tx, { ...w, limit: 20 }),
-          store.latestObservations(tx, p.id, 20),
-          store.flags(tx, w),
-          store.documents(tx, w),
-          store.budgetsFor(tx, [p.id]),
-        ]);
-        return {
-          person: p,
-          via,
-          team,
-          related: related.rows,
-          conditions: conditions.rows,
-          medications: medications.rows,
-          plans: plans.rows,
-          encounters: encounters.rows,
-          observations,
-          flags: flags.rows,
-          documents: documents.rows,
-          budgets,
-        };
-      });
+      const { person: p, via } = await access(db, viewer, personId, 'read', 'record');
+      const tx = db;
+      const w = { personIds: [p.id], offset: 0, limit: 50 };
+      const [
+        team,
+        related,
+        conditions,
+        medications,
+        plans,
+        encounters,
+        observations,
+        flags,
+        documents,
+        budgets,
+      ] = await Promise.all([
+        store.teamOf(tx, [p.id]),
+        store.relatedPeople(tx, w),
+        store.conditions(tx, w),
+        store.medications(tx, w),
+        store.carePlans(tx, w),
+        store.encounters(tx, { ...w, limit: 20 }),
+        store.latestObservations(tx, p.id, 20),
+        store.flags(tx, w),
+        store.documents(tx, w),
+        store.budgetsFor(tx, [p.id]),
+      ]);
+      return {
+        person: p,
+        via,
+        team,
+        related: related.rows,
+        conditions: conditions.rows,
+        medications: medications.rows,
+        plans: plans.rows,
+        encounters: encounters.rows,
+        observations,
+        flags: flags.rows,
+        documents: documents.rows,
+        budgets,
+      };
     },
 
     /** Finds people by NHS number or by name and date of birth; audited, shows only who they are. */
@@ -538,8 +540,8 @@ export function createRecord(platform: Platform, settings: CareSettings) {
 
     /** The person's objection to sharing, recorded by staff or by the person in My account. */
     async setObjection(actor: Actor, personId: string, objection: boolean, viewer?: Viewer) {
+      if (viewer) await access(db, viewer, personId, 'write', 'consent');
       await db.transaction().execute(async (tx) => {
-        if (viewer) await access(tx, viewer, personId, 'write', 'consent');
         await store.updatePerson(tx, personId, {
           sharing_objection: objection,
           objection_recorded_at: objection ? new Date() : null,

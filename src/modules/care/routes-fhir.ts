@@ -122,12 +122,10 @@ export async function registerFhirRoutes(
           }
           reply.header('Cache-Control', 'no-store');
           if (field('grant_type') !== 'client_credentials')
-            return reply
-              .code(400)
-              .send({
-                error: 'unsupported_grant_type',
-                error_description: 'Only grant_type=client_credentials is supported',
-              });
+            return reply.code(400).send({
+              error: 'unsupported_grant_type',
+              error_description: 'Only grant_type=client_credentials is supported',
+            });
           try {
             return await tokens.issue(clientId, secret, field('scope') || undefined);
           } catch (error) {

@@ -13,7 +13,9 @@ import {
   type Referrals,
   type Who,
 } from './referrals.ts';
+import type { BookingsService } from '../bookings/index.ts';
 import type { CareSettings } from './settings.ts';
+import { londonDay } from '../../platform/time.ts';
 import {
   childConcerns,
   difficulties,
@@ -68,9 +70,14 @@ const email = z.email();
 export function registerPublicRoutes(
   app: FastifyInstance,
   platform: Platform,
-  deps: { directory: Directory; referrals: Referrals; settings: CareSettings },
+  deps: {
+    directory: Directory;
+    referrals: Referrals;
+    settings: CareSettings;
+    bookings?: Pick<BookingsService, 'findBookables' | 'availability'>;
+  },
 ) {
-  const { directory, referrals, settings } = deps;
+  const { directory, referrals, settings, bookings } = deps;
   const submissions = { rateLimit: platform.rateLimits.submissions };
   const emergency = {
     dutyPhone: settings.CARE_DUTY_PHONE,
@@ -80,6 +87,33 @@ export function registerPublicRoutes(
   app.get('/care', { config: { pageCache: true } }, async (_request, reply) =>
     reply.render('care/views/start.njk', { title: 'Care and support', navSection: 'services', ...emergency }),
   );
+
+  // ------------------------------------------------------------ video consultations (bookings module)
+
+  app.get('/care/video', async (_request, reply) => {
+    const calendars = bookings
+      ? await bookings.findBookables(platform.db, { kind: 'calendar', category: 'video-consultation' })
+      : [];
+    const from = londonDay();
+    const to = londonDay(new Date(Date.now() + 14 * 86_400_000));
+    const offers = [];
+    for (const c of calendars) {
+      const slots = await bookings!.availability(platform.db, c.slug, { from, to });
+      offers.push({
+        slug: c.slug,
+        title: c.title,
+        next: slots.find((s) => s.remaining > 0) ?? null,
+        free: slots.filter((s) => s.remaining > 0).length,
+      });
+    }
+    return reply.render('care/views/video.njk', {
+      title: 'Book a video call with a social worker',
+      navSection: 'services',
+      backLink: '/care',
+      offers,
+      ...emergency,
+    });
+  });
 
   // ------------------------------------------------------------ directory
 

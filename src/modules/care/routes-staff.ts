@@ -493,13 +493,11 @@ export function registerStaffRoutes(
       if (error instanceof RecordNotFound)
         return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
       if (error instanceof AccessRefused)
-        return reply
-          .code(403)
-          .render('pages/error.njk', {
-            title: 'You do not have access to this',
-            heading: 'You do not have access to this',
-            paragraphs: [error.message],
-          });
+        return reply.code(403).render('pages/error.njk', {
+          title: 'You do not have access to this',
+          heading: 'You do not have access to this',
+          paragraphs: [error.message],
+        });
       throw error;
     }
   });

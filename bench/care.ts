@@ -1,0 +1,223 @@
+// Care benchmark, on PostgreSQL: FHIR Patient search by NHS number, and a social worker's full
+// record page, with many people and many observations (sensor readings) in the record.
+//   node --import tsx bench/care.ts           (or BENCH_ONLY=care npm run bench)
+// Scale by environment: CARE_PEOPLE (default 20000), CARE_OBSERVATIONS (default 1000000),
+// CARE_REQUESTS per measurement (default 500), CARE_CONCURRENCY (default 4). The issue's target
+// scale is CARE_PEOPLE=100000 CARE_OBSERVATIONS=10000000. DATABASE_URL names the server (a
+// scratch database is made on it and dropped); default postgres://postgres@127.0.0.1:5432/postgres.
+import { createHash, randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import pg from 'pg';
+import { totpCode } from '../src/platform/auth/totp.ts';
+import { DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET } from '../src/seed/index.ts';
+import { startKiln } from './support/kiln.ts';
+import { describeMachine, postgresVersion } from './support/machine.ts';
+import { createScratchDatabase } from './support/postgres.ts';
+
+const env = process.env;
+const PEOPLE = Number(env.CARE_PEOPLE ?? 20_000);
+const OBSERVATIONS = Number(env.CARE_OBSERVATIONS ?? 1_000_000);
+const REQUESTS = Number(env.CARE_REQUESTS ?? 500);
+const CONCURRENCY = Number(env.CARE_CONCURRENCY ?? 4);
+const SERVER = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const round = (v: number) => Math.round(v * 10) / 10;
+
+/** Fills the record with generate_series: people with valid NHS numbers, their care team, parts and observations. */
+async function seed(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const started = Date.now();
+  try {
+    const { rows } = await client.query<{ id: string; organisation_id: string }>(
+      `select pr.id, pr.organisation_id from care_practitioners pr join staff_users s on s.id = pr.staff_user_id
+        where s.email = 'socialworker@kilnford.example'`,
+    );
+    const practitioner = rows[0]!;
+    // NHS numbers 8xxxxxxxx plus their modulus 11 check digit (numbers whose check would be 10 are skipped).
+    await client.query(
+      `insert into care_people (nhs_number, given_name, family_name, date_of_birth, gender, address, postcode)
+       select nine || check_digit, 'Given' || i, 'Family' || (i % 5000), date '1930-01-01' + (i % 30000),
+              (array['female','male','other','unknown'])[1 + i % 4], i || ' Bench Street, Kilnford', 'KF1 2AB'
+         from (select i, nine, (11 - (select sum(substr(nine, k, 1)::int * (11 - k)) from generate_series(1, 9) k) % 11) % 11 as check_digit
+                 from (select i, '8' || lpad(i::text, 8, '0') as nine from generate_series(1, $1::int) i) a) b
+        where check_digit <> 10`,
+      [PEOPLE],
+    );
+    await client.query(
+      `insert into care_team_members (person_id, practitioner_id, role)
+       select id, $1, 'Social worker' from care_people where nhs_number like '8%'`,
+      [practitioner.id],
+    );
+    for (const statement of [
+      `insert into care_conditions (person_id, code, display) select id, '38341003', 'Hypertension' from care_people where nhs_number like '8%'`,
+      `insert into care_medications (person_id, display, dosage) select id, 'Amlodipine 5mg tablets', 'One a day' from care_people where nhs_number like '8%'`,
+      `insert into care_plans (person_id, title, description) select id, 'Support plan', 'Two calls a day' from care_people where nhs_number like '8%'`,
+      `insert into care_related_people (person_id, name, relationship, emergency_contact) select id, 'Next of kin', 'Daughter', true from care_people where nhs_number like '8%'`,
+      `insert into care_encounters (person_id, practitioner_id, kind, start_at, notes)
+         select id, '${practitioner.id}', 'home_visit', now() - interval '3 days', 'Review' from care_people where nhs_number like '8%'`,
+      `insert into care_flags (person_id, code, display) select id, 'key-safe', 'Key safe by the door' from care_people where nhs_number like '8%'`,
+    ])
+      await client.query(statement);
+    // Observations spread over the people, newest first in time, in batches to keep each statement short.
+    const people = await client.query<{ id: string }>(
+      `select id from care_people where nhs_number like '8%' order by id`,
+    );
+    await client.query(
+      `create temporary table bench_people as select row_number() over (order by id) as n, id from care_people where nhs_number like '8%'`,
+    );
+    const count = people.rows.length;
+    const batch = 1_000_000;
+    for (let from = 1; from <= OBSERVATIONS; from += batch) {
+      const to = Math.min(OBSERVATIONS, from + batch - 1);
+      await client.query(
+        `insert into care_observations (person_id, code, display, value_quantity, unit, effective_at, source)
+         select p.id, 'heart-rate', 'Heart rate', 60 + (g % 40), '/min', now() - (g || ' minutes')::interval, 'wellbeing'
+           from generate_series($1::int, $2::int) g join bench_people p on p.n = 1 + (g % $3::int)`,
+        [from, to, count],
+      );
+    }
+    await client.query('analyze');
+    const nhs = (
+      await client.query<{ nhs_number: string }>(
+        `select nhs_number from care_people where nhs_number like '8%' order by random() limit 200`,
+      )
+    ).rows.map((r) => r.nhs_number);
+    const ids = (
+      await client.query<{ id: string }>(
+        `select id from care_people where nhs_number like '8%' order by random() limit 200`,
+      )
+    ).rows.map((r) => r.id);
+    // A FHIR client acting as the social worker, with a known secret.
+    const secret = randomBytes(18).toString('base64url');
+    await client.query(
+      `insert into care_api_clients (client_id, secret_hash, name, practitioner_id, scopes) values ('bench-client', $1, 'Benchmark', $2, $3)`,
+      [createHash('sha256').update(secret).digest('hex'), practitioner.id, ['patient/*.read', 'user/*.read']],
+    );
+    return { nhs, ids, secret, people: count, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await client.end();
+  }
+}
+
+/** A cookie-keeping client for the staff pages: password, then the authenticator code. */
+async function staffSession(base: string): Promise<string> {
+  const cookies = new Map<string, string>();
+  const jar = () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  const keep = (res: Response) => {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const [k, v] = pair!.split('=');
+      cookies.set(k!, v ?? '');
+    }
+  };
+  const form = async (path: string, fields: Record<string, string>) => {
+    const page = await fetch(`${base}${path}`, { headers: { cookie: jar() } });
+    keep(page);
+    const token = (await page.text()).match(/name="_csrf" value="([^"]+)"/)?.[1] ?? '';
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: jar(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: token, ...fields }).toString(),
+    });
+    keep(res);
+    if (res.status !== 303) throw new Error(`${path} answered ${res.status}`);
+  };
+  await form('/staff/sign-in', { email: 'socialworker@kilnford.example', password: DEMO_STAFF_PASSWORD });
+  await form('/staff/sign-in/code', { code: totpCode(DEMO_TOTP_SECRET) });
+  return jar();
+}
+
+async function measure(
+  name: string,
+  urls: string[],
+  headers: Record<string, string>,
+  check: (res: Response, body: string) => void,
+) {
+  const times: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < REQUESTS) {
+      const url = urls[next++ % urls.length]!;
+      const started = performance.now();
+      const res = await fetch(url, { headers });
+      const body = await res.text();
+      times.push(performance.now() - started);
+      check(res, body);
+    }
+  };
+  // Warm up, then measure.
+  for (const url of urls.slice(0, 20)) await (await fetch(url, { headers })).text();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  times.sort((a, b) => a - b);
+  return {
+    name,
+    requests: times.length,
+    p50: round(percentile(times, 50)),
+    p99: round(percentile(times, 99)),
+  };
+}
+
+async function main() {
+  const machine = describeMachine();
+  const scratch = await createScratchDatabase(SERVER);
+  const kiln = await startKiln({ databaseUrl: scratch.url });
+  try {
+    const data = await seed(scratch.url);
+    const base = kiln.url;
+    const tokenRes = await fetch(`${base}/fhir/R4/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'bench-client',
+        client_secret: data.secret,
+      }).toString(),
+    });
+    const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+    const search = await measure(
+      'FHIR Patient?identifier=<NHS number>',
+      data.nhs.map((n) => `${base}/fhir/R4/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|${n}`),
+      { authorization: `Bearer ${token}` },
+      (res, body) => {
+        if (res.status !== 200 || !body.includes('"total":1'))
+          throw new Error(`search answered ${res.status}: ${body.slice(0, 200)}`);
+      },
+    );
+    const cookie = await staffSession(base);
+    const record = await measure(
+      'Full record page /staff/care/people/<id>',
+      data.ids.map((id) => `${base}/staff/care/people/${id}`),
+      { cookie },
+      (res) => {
+        if (res.status !== 200) throw new Error(`record page answered ${res.status}`);
+      },
+    );
+    const [one, five] = loadavg();
+    console.log('\nCare benchmark (PostgreSQL)');
+    console.log(
+      `  machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`,
+    );
+    console.log(`  database: ${await postgresVersion(scratch.url)}`);
+    console.log(`  load average at the end: ${one!.toFixed(1)} (1 min), ${five!.toFixed(1)} (5 min)`);
+    console.log(
+      `  data: ${data.people} people, ${OBSERVATIONS} observations, seeded in ${round(data.seconds)} s`,
+    );
+    console.log(`  ${REQUESTS} requests each, ${CONCURRENCY} at a time\n`);
+    const targets: Record<string, number> = { [search.name]: 20, [record.name]: 100 };
+    for (const r of [search, record]) {
+      const target = targets[r.name]!;
+      console.log(
+        `  ${r.name.padEnd(44)} p50 ${String(r.p50).padStart(7)} ms   p99 ${String(r.p99).padStart(7)} ms   target p99 < ${target} ms (${round(r.p99 / target)}x of it)`,
+      );
+    }
+  } finally {
+    await kiln.stop();
+    await scratch.drop();
+  }
+}
+
+await main();

@@ -1,0 +1,510 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client } from 'fhir-kit-client';
+import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
+import { tables } from '../../platform/db/index.ts';
+import { bundleProblems, fhirSchemaProblems } from './fhir-schema.test-support.ts';
+import { NHS_NUMBER_SYSTEM } from './nhs-number.ts';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const DOROTHY = '9990000026';
+const ALEX = '9990000018';
+
+describe('FHIR R4 API, driven by fhir-kit-client', () => {
+  let kiln: TestKiln;
+  let base: string;
+
+  async function practitionerId(name: string): Promise<string> {
+    const { rows } = await kiln.services.care.record.practitioners({ name });
+    return rows[0]!.id;
+  }
+  async function staffPractitioner(email: string): Promise<string> {
+    const staff = await tables<{
+      staff_users: { id: string; name: string; email: string; team_code: string | null };
+    }>(kiln.platform.db)
+      .selectFrom('staff_users')
+      .select(['id', 'name', 'email', 'team_code'])
+      .where('email', '=', email)
+      .executeTakeFirstOrThrow();
+    const viewer = await kiln.services.care.record.viewerForStaff({ ...staff, teamCode: staff.team_code });
+    return viewer.practitionerId;
+  }
+  async function token(practitioner: string, scopes: string[], ask?: string): Promise<string> {
+    const client = await kiln.services.care.tokens.registerClient(
+      { type: 'system', id: null },
+      practitioner,
+      'Test system',
+      scopes,
+    );
+    const res = await fetch(`${base}/auth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${client.client_id}:${client.secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        ...(ask ? { scope: ask } : {}),
+      }).toString(),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = (await res.json()) as { access_token: string; token_type: string; scope: string };
+    assert.equal(body.token_type, 'Bearer');
+    return body.access_token;
+  }
+  const fhirClient = (bearerToken?: string) =>
+    new Client({ baseUrl: base, ...(bearerToken ? { bearerToken } : {}) });
+  async function failure(promise: Promise<unknown>): Promise<{ status: number; data: Json }> {
+    try {
+      await promise;
+    } catch (error) {
+      const response = (error as { response?: { status: number; data: unknown } }).response;
+      assert.ok(response, String(error));
+      const data = typeof response.data === 'string' ? JSON.parse(response.data) : response.data;
+      return { status: response.status, data: data as Json };
+    }
+    assert.fail('expected the request to be refused');
+  }
+  async function auditCount(action: string, subjectId?: string): Promise<number> {
+    let q = tables<{ audit_log: { action: string; subject_id: string | null } }>(kiln.platform.db)
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('action', '=', action);
+    if (subjectId) q = q.where('subject_id', '=', subjectId);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  let socialWorker: string;
+  let dorothyId: string;
+
+  before(async () => {
+    kiln = await startTestApp();
+    await kiln.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = kiln.app.server.address() as { port: number };
+    base = `http://127.0.0.1:${address.port}/fhir/R4`;
+    socialWorker = await token(await staffPractitioner('socialworker@kilnford.example'), [
+      'patient/*.read',
+      'user/*.read',
+      'user/*.write',
+    ]);
+  });
+  after(async () => kiln.close());
+
+  test('the CapabilityStatement and SMART configuration describe the server', async () => {
+    const client = fhirClient();
+    const capability = (await client.capabilityStatement()) as Json;
+    // The published R4 schema's FHIRVersion list stops at 4.0.0; R4's own version is 4.0.1.
+    assert.deepEqual(
+      fhirSchemaProblems(capability).filter((p) => !p.startsWith('CapabilityStatement/fhirVersion')),
+      [],
+    );
+    assert.equal(capability.fhirVersion, '4.0.1');
+    const types = capability.rest[0].resource.map((r: Json) => r.type);
+    for (const t of [
+      'Patient',
+      'RelatedPerson',
+      'Practitioner',
+      'Organization',
+      'CareTeam',
+      'Encounter',
+      'Condition',
+      'Observation',
+      'MedicationStatement',
+      'CarePlan',
+      'Flag',
+      'Consent',
+      'DocumentReference',
+    ])
+      assert.ok(types.includes(t), t);
+    const smart = (await client.smartAuthMetadata()) as Json;
+    assert.match(String(smart.tokenUrl ?? ''), /\/fhir\/R4\/auth\/token$/);
+  });
+
+  test('a member of the care team finds a patient by NHS number and reads every part of the record', async () => {
+    const client = fhirClient(socialWorker);
+    const bundle = (await client.search({
+      resourceType: 'Patient',
+      searchParams: {
+        identifier: `${NHS_NUMBER_SYSTEM}|${DOROTHY}`,
+        _include: 'Patient:general-practitioner',
+      },
+    })) as Json;
+    assert.deepEqual(bundleProblems(bundle), []);
+    assert.equal(bundle.total, 1);
+    const patient = bundle.entry[0].resource;
+    dorothyId = patient.id;
+    assert.equal(patient.name[0].family, 'Pell');
+    assert.equal(patient.identifier[0].value, DOROTHY);
+    const gp = bundle.entry.find((e: Json) => e.search.mode === 'include');
+    assert.equal(gp.resource.resourceType, 'Practitioner');
+    assert.equal(gp.resource.name[0].text, 'Dr Nadia Holloway');
+
+    const read = (await client.read({ resourceType: 'Patient', id: dorothyId })) as Json;
+    assert.deepEqual(fhirSchemaProblems(read), []);
+
+    const expected: Record<string, number> = {
+      Condition: 1,
+      MedicationStatement: 1,
+      CarePlan: 1,
+      Encounter: 1,
+      Flag: 1,
+      RelatedPerson: 1,
+      CareTeam: 1,
+      Consent: 1,
+      Observation: 0,
+      DocumentReference: 0,
+    };
+    for (const [resourceType, count] of Object.entries(expected)) {
+      const found = (await client.search({
+        resourceType,
+        searchParams: { patient: `Patient/${dorothyId}` },
+      })) as Json;
+      assert.deepEqual(bundleProblems(found), [], resourceType);
+      assert.equal(found.total, count, resourceType);
+      for (const entry of found.entry ?? []) {
+        const one = (await client.read({ resourceType, id: entry.resource.id })) as Json;
+        assert.deepEqual(one, entry.resource);
+      }
+    }
+    const team = (await client.search({
+      resourceType: 'CareTeam',
+      searchParams: { patient: dorothyId, _include: 'CareTeam:participant' },
+    })) as Json;
+    assert.deepEqual(bundleProblems(team), []);
+    assert.equal(team.entry.filter((e: Json) => e.resource.resourceType === 'Practitioner').length, 3);
+    const organisation = (await client.read({
+      resourceType: 'Organization',
+      id: team.entry[0].resource.participant[1].onBehalfOf.reference.split('/')[1],
+    })) as Json;
+    assert.deepEqual(fhirSchemaProblems(organisation), []);
+  });
+
+  test('search by name and birthdate pages with Bundle links, and date and _include narrow encounters', async () => {
+    const client = fhirClient(socialWorker);
+    const first = (await client.search({
+      resourceType: 'Patient',
+      searchParams: { birthdate: 'lt2000-01-01', _count: 1 },
+    })) as Json;
+    assert.equal(first.total, 2);
+    assert.equal(first.entry.length, 1);
+    assert.ok(first.link.some((l: Json) => l.relation === 'next'));
+    const second = (await client.nextPage({ bundle: first as never })) as Json;
+    assert.equal(second.entry.length, 1);
+    assert.notEqual(second.entry[0].resource.id, first.entry[0].resource.id);
+    assert.ok(!second.link.some((l: Json) => l.relation === 'next'));
+    assert.ok(second.link.some((l: Json) => l.relation === 'previous'));
+    const byName = (await client.search({ resourceType: 'Patient', searchParams: { name: 'pel' } })) as Json;
+    assert.deepEqual(
+      byName.entry.map((e: Json) => e.resource.name[0].family),
+      ['Pell'],
+    );
+    const exact = (await client.search({
+      resourceType: 'Patient',
+      searchParams: { birthdate: '1941-02-03' },
+    })) as Json;
+    assert.equal(exact.total, 1);
+
+    const created = (await client.create({
+      resourceType: 'Encounter',
+      body: {
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'HH' },
+        type: [
+          { coding: [{ system: 'https://kiln.example/fhir/CodeSystem/encounter-kind', code: 'home_visit' }] },
+        ],
+        subject: { reference: `Patient/${dorothyId}` },
+        period: { start: '2026-11-24T09:00:00Z', end: '2026-11-24T09:45:00Z' },
+        text: {
+          status: 'generated',
+          div: '<div xmlns="http://www.w3.org/1999/xhtml">Checked the falls sensor &amp; key safe.</div>',
+        },
+      },
+    })) as Json;
+    assert.deepEqual(fhirSchemaProblems(created), []);
+    assert.equal(created.status, 'finished');
+    const recent = (await client.search({
+      resourceType: 'Encounter',
+      searchParams: { patient: dorothyId, date: 'ge2026-11-24', _include: 'Encounter:patient' },
+    })) as Json;
+    assert.deepEqual(bundleProblems(recent), []);
+    assert.equal(recent.total, 1);
+    assert.deepEqual(
+      recent.entry.map((e: Json) => e.resource.resourceType),
+      ['Encounter', 'Patient'],
+    );
+    assert.match(recent.entry[0].resource.text.div, /Checked the falls sensor &amp; key safe\./);
+    const both = (await client.search({
+      resourceType: 'Encounter',
+      searchParams: { patient: dorothyId, date: ['ge2026-11-01', 'lt2026-11-24'] },
+    })) as Json;
+    assert.equal(both.total, 1);
+  });
+
+  test('create and update the council’s resources; non-conforming ones are refused with an OperationOutcome', async () => {
+    const client = fhirClient(socialWorker);
+    const plan = (await client.search({
+      resourceType: 'CarePlan',
+      searchParams: { patient: dorothyId },
+    })) as Json;
+    const updated = (await client.update({
+      resourceType: 'CarePlan',
+      id: plan.entry[0].resource.id,
+      body: { ...plan.entry[0].resource, status: 'completed', meta: undefined },
+    })) as Json;
+    assert.equal(updated.status, 'completed');
+    assert.deepEqual(fhirSchemaProblems(updated), []);
+
+    const patient = (await client.create({
+      resourceType: 'Patient',
+      body: {
+        resourceType: 'Patient',
+        identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9990000042' }],
+        name: [{ family: 'Okonjo', given: ['Ruth'] }],
+        gender: 'female',
+        birthDate: '1950-07-01',
+      },
+    })) as Json;
+    assert.deepEqual(fhirSchemaProblems(patient), []);
+    const observation = (await client.create({
+      resourceType: 'Observation',
+      body: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'Weight' },
+        subject: { reference: `Patient/${patient.id}` },
+        effectiveDateTime: '2026-11-25T10:00:00Z',
+        valueQuantity: { value: 61.5, unit: 'kg' },
+      },
+    })) as Json;
+    assert.deepEqual(fhirSchemaProblems(observation), []);
+    assert.equal(observation.valueQuantity.value, 61.5);
+
+    const badNhs = await failure(
+      client.create({
+        resourceType: 'Patient',
+        body: {
+          resourceType: 'Patient',
+          identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9990000043' }],
+          name: [{ family: 'X', given: ['Y'] }],
+          birthDate: '1950-01-01',
+        },
+      }),
+    );
+    assert.equal(badNhs.status, 400);
+    assert.equal(badNhs.data.resourceType, 'OperationOutcome');
+    assert.deepEqual(fhirSchemaProblems(badNhs.data), []);
+    assert.match(badNhs.data.issue[0].diagnostics, /9990000043 is not a valid NHS number/);
+
+    const nonConforming = await failure(
+      client.create({
+        resourceType: 'Encounter',
+        body: { resourceType: 'Encounter', status: 'done', subject: { reference: 'Patient/nobody' } },
+      }),
+    );
+    assert.equal(nonConforming.status, 400);
+    const expressions = nonConforming.data.issue.flatMap((i: Json) => i.expression ?? []);
+    assert.ok(expressions.includes('Encounter.status'), JSON.stringify(expressions));
+    assert.ok(expressions.includes('Encounter.subject.reference'));
+    assert.ok(expressions.includes('Encounter.period'));
+
+    const unsupported = await failure(
+      client.search({ resourceType: 'Condition', searchParams: { patient: dorothyId, 'onset-age': '5' } }),
+    );
+    assert.equal(unsupported.status, 400);
+    assert.equal(unsupported.data.issue[0].code, 'not-supported');
+    assert.match(
+      unsupported.data.issue[0].diagnostics,
+      /Search parameter 'onset-age' is not supported for Condition/,
+    );
+    const include = await failure(
+      client.search({
+        resourceType: 'Condition',
+        searchParams: { patient: dorothyId, _include: 'Condition:asserter' },
+      }),
+    );
+    assert.match(include.data.issue[0].diagnostics, /_include=Condition:asserter is not supported/);
+    const noPatient = await failure(client.search({ resourceType: 'Observation', searchParams: {} }));
+    assert.match(noPatient.data.issue[0].diagnostics, /needs a patient/);
+    const missing = await failure(
+      client.read({ resourceType: 'Patient', id: '00000000-0000-4000-8000-000000000000' }),
+    );
+    assert.equal(missing.status, 404);
+    assert.equal(missing.data.resourceType, 'OperationOutcome');
+    const readOnly = await failure(
+      client.create({ resourceType: 'Practitioner', body: { resourceType: 'Practitioner' } }),
+    );
+    assert.equal(readOnly.status, 405);
+  });
+
+  test('tokens: none, a wrong one, or one without the scope are refused, and the attempt audited', async () => {
+    const none = await failure(fhirClient().read({ resourceType: 'Patient', id: dorothyId }));
+    assert.equal(none.status, 401);
+    assert.equal(none.data.issue[0].code, 'login');
+    const wrong = await failure(
+      fhirClient('not-a-token').search({ resourceType: 'Patient', searchParams: {} }),
+    );
+    assert.equal(wrong.status, 401);
+
+    const readOnly = await token(await practitionerId('Nadia Holloway'), ['patient/*.read']);
+    const before = await auditCount('care.fhir_scope_refused');
+    const write = await failure(
+      fhirClient(readOnly).create({
+        resourceType: 'Flag',
+        body: {
+          resourceType: 'Flag',
+          status: 'active',
+          code: { text: 'Test' },
+          subject: { reference: `Patient/${dorothyId}` },
+        },
+      }),
+    );
+    assert.equal(write.status, 403);
+    assert.match(write.data.issue[0].diagnostics, /do not allow write of Flag/);
+    assert.equal(await auditCount('care.fhir_scope_refused'), before + 1);
+    const practitioners = await failure(
+      fhirClient(readOnly).search({ resourceType: 'Practitioner', searchParams: {} }),
+    );
+    assert.equal(practitioners.status, 403, 'patient/*.read does not cover Practitioner');
+
+    const client = await kiln.services.care.tokens.registerClient(
+      { type: 'system', id: null },
+      await practitionerId('Nadia Holloway'),
+      'GP system',
+      ['patient/*.read'],
+    );
+    const asked = await fetch(`${base}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: client.client_id,
+        client_secret: client.secret,
+        scope: 'user/*.write',
+      }).toString(),
+    });
+    assert.equal(asked.status, 400);
+    assert.equal(((await asked.json()) as Json).error, 'invalid_scope');
+    const badSecret = await fetch(`${base}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: client.client_id,
+        client_secret: 'guess',
+      }).toString(),
+    });
+    assert.equal(badSecret.status, 401);
+  });
+
+  test('only the care team reads through the API; an objection to sharing shuts out other organisations', async () => {
+    const gp = fhirClient(await token(await practitionerId('Nadia Holloway'), ['patient/*.read']));
+    const gpRead = (await gp.read({ resourceType: 'Patient', id: dorothyId })) as Json;
+    assert.equal(gpRead.id, dorothyId);
+
+    const outsider = fhirClient(
+      await token(await staffPractitioner('childrenworker@kilnford.example'), [
+        'patient/*.read',
+        'user/*.read',
+      ]),
+    );
+    const refusedBefore = await auditCount('care.record_access_refused', dorothyId);
+    const refused = await failure(outsider.read({ resourceType: 'Patient', id: dorothyId }));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.data.issue[0].code, 'forbidden');
+    const conditions = await failure(
+      outsider.search({ resourceType: 'Condition', searchParams: { patient: dorothyId } }),
+    );
+    assert.equal(conditions.status, 403);
+    const hidden = (await outsider.search({
+      resourceType: 'Patient',
+      searchParams: { identifier: DOROTHY },
+    })) as Json;
+    assert.equal(hidden.total, 0, 'a search finds nobody outside the care team');
+    assert.equal(await auditCount('care.record_access_refused', dorothyId), refusedBefore + 3);
+
+    const readsBefore = await auditCount('care.record_read', dorothyId);
+    await gp.search({ resourceType: 'Condition', searchParams: { patient: dorothyId } });
+    assert.equal(await auditCount('care.record_read', dorothyId), readsBefore + 1, 'every read is audited');
+
+    await kiln.services.care.record.setObjection({ type: 'system', id: null }, dorothyId, true);
+    const objected = await failure(gp.read({ resourceType: 'Patient', id: dorothyId }));
+    assert.equal(objected.status, 403);
+    assert.match(
+      objected.data.issue[0].diagnostics,
+      /objected to their record being shared outside Kilnford City Council/,
+    );
+    const gpSearch = (await gp.search({
+      resourceType: 'Patient',
+      searchParams: { identifier: DOROTHY },
+    })) as Json;
+    assert.equal(gpSearch.total, 0);
+    const council = (await fhirClient(socialWorker).read({ resourceType: 'Consent', id: dorothyId })) as Json;
+    assert.equal(council.provision.type, 'deny');
+    assert.deepEqual(fhirSchemaProblems(council), []);
+    await kiln.services.care.record.setObjection({ type: 'system', id: null }, dorothyId, false);
+    assert.equal(((await gp.read({ resourceType: 'Patient', id: dorothyId })) as Json).id, dorothyId);
+  });
+
+  test('a wellbeing alert about a linked resident appears as an Observation and a Flag', async () => {
+    const client = fhirClient(socialWorker);
+    const alex = (
+      (await client.search({ resourceType: 'Patient', searchParams: { identifier: ALEX } })) as Json
+    ).entry[0].resource;
+    const resident = await tables<{ residents: { id: string; reference: string } }>(kiln.platform.db)
+      .selectFrom('residents')
+      .select('id')
+      .where('reference', '=', 'CU-DEMO-01')
+      .executeTakeFirstOrThrow();
+    await kiln.platform.db.transaction().execute((tx) =>
+      kiln.platform.events.publish(tx, {
+        type: 'wellbeing.alert_raised',
+        subjectType: 'wellbeing_alert',
+        subjectId: 'AL-TEST-1',
+        actor: { type: 'system', id: null },
+        payload: {
+          alertId: 'AL-TEST-1',
+          residentId: resident.id,
+          homeId: 'home-1',
+          type: 'no_movement',
+          severity: 'high',
+          explanation: 'No movement in the kitchen since 7pm yesterday, usually by 8am',
+          raisedAt: '2026-11-25T09:00:00Z',
+        },
+      }),
+    );
+    const mine = (bundle: Json) =>
+      (bundle.entry ?? []).find((e: Json) =>
+        /No movement in the kitchen/.test(e.resource.valueString ?? e.resource.code?.text ?? ''),
+      );
+    const observations = await kiln.eventually(async () => {
+      const found = (await client.search({
+        resourceType: 'Observation',
+        searchParams: { patient: alex.id },
+      })) as Json;
+      return mine(found) ? found : null;
+    });
+    assert.deepEqual(bundleProblems(observations), []);
+    assert.equal(mine(observations).resource.effectiveDateTime, '2026-11-25T09:00:00.000Z');
+    const flags = (await client.search({ resourceType: 'Flag', searchParams: { patient: alex.id } })) as Json;
+    assert.deepEqual(bundleProblems(flags), []);
+    assert.equal(mine(flags).resource.status, 'active');
+    await kiln.platform.db.transaction().execute((tx) =>
+      kiln.platform.events.publish(tx, {
+        type: 'wellbeing.alert_resolved',
+        subjectType: 'wellbeing_alert',
+        subjectId: 'AL-TEST-1',
+        actor: { type: 'system', id: null },
+        payload: { alertId: 'AL-TEST-1', residentId: resident.id },
+      }),
+    );
+    await kiln.eventually(async () => {
+      const found = (await client.search({
+        resourceType: 'Flag',
+        searchParams: { patient: alex.id },
+      })) as Json;
+      return mine(found)?.resource.status === 'inactive';
+    });
+  });
+});
