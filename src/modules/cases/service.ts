@@ -30,6 +30,8 @@ export interface CreatedCase {
   id: string;
   reference: string;
   created: boolean;
+  /** When the service standard says the case should be done, if it has one. */
+  slaDueAt: Date | null;
 }
 
 /** The rules of cases: every submission from every channel becomes one. */
@@ -67,7 +69,7 @@ export function createCasesService(platform: Platform) {
         created_by_staff: input.actor.type === 'staff' ? input.actor.id : null,
         contact_email: input.residentId ? null : input.contactEmail?.trim().toLowerCase() || null,
       });
-      if (!created) return { id: row.id, reference: row.reference, created };
+      if (!created) return { id: row.id, reference: row.reference, created, slaDueAt: row.sla_due_at };
       await store.insertCaseUpdate(tx, {
         case_id: row.id,
         kind: 'created',
@@ -109,7 +111,7 @@ export function createCasesService(platform: Platform) {
       if (input.residentId) await notify.toResident(tx, input.residentId, message);
       else if (input.contactEmail)
         await notify.send(tx, { channel: 'email', recipient: input.contactEmail }, message);
-      return { id: row.id, reference: row.reference, created };
+      return { id: row.id, reference: row.reference, created, slaDueAt: row.sla_due_at };
     },
 
     /** A case by its reference, or undefined. */

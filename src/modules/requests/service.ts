@@ -189,18 +189,9 @@ export function createRequestsService(platform: Platform, deps: { cases: CasesSe
       if (!wardByCode(input.location.wardCode) || !streetByUsrn(input.location.usrn))
         throw new ReportError('Choose where the problem is', 'location');
       const route = routeFor(category.code, input.answers, input.location.wardCode);
+      // A repeated token (the app resending an offline report) is the case's idempotency key, so
+      // createCase finds the first case instead of making a second.
       return platform.db.transaction().execute(async (tx) => {
-        if (input.token) {
-          const existing = await store.findByToken(tx, input.token);
-          if (existing)
-            return {
-              caseId: existing.case_id,
-              reference: existing.reference,
-              created: false,
-              notice: existing.service_notice,
-              expectedAt: existing.expected_at,
-            };
-        }
         const created = await cases.createCase(tx, {
           service: {
             slug: `report-${category.code}`,
@@ -227,8 +218,7 @@ export function createRequestsService(platform: Platform, deps: { cases: CasesSe
             expectedAt: existing?.expected_at ?? null,
           };
         }
-        const handled = await cases.findForHandling(tx, created.reference);
-        const expectedAt = handled?.sla_due_at ?? null;
+        const expectedAt = created.slaDueAt;
         await store.insertReport(tx, {
           case_id: created.id,
           reference: created.reference,
