@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { actorOf } from '../../platform/auth/identity.ts';
+import { registerOperation } from '../../platform/http/openapi.ts';
 import type { Platform } from '../../platform/module.ts';
 import { formFields, text } from './form-body.ts';
 import { placeOffers, type PlaceOffer } from './schema.ts';
@@ -265,6 +266,13 @@ export function registerOnlineRoutes(
   });
 
   /** The register as open data: every site and the share connected. */
+  registerOperation({
+    method: 'get',
+    path: '/api/v1/engage/connectivity',
+    summary: 'The connectivity register: council buildings and network sites with their full-fibre status',
+    tags: ['Engage'],
+    responses: { '200': { description: 'The share connected and every site, as open data' } },
+  });
   app.get('/api/v1/engage/connectivity', async () => {
     const [sites, measures] = await Promise.all([connectivity.sites(), connectivity.measures()]);
     return {
