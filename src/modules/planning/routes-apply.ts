@@ -358,7 +358,6 @@ export function registerApplyRoutes(app: FastifyInstance, platform: Platform, se
           field: 'extensionHeightM',
           text: 'A larger home extension can be up to 4 metres high. Apply for householder planning permission instead',
         });
-      if (depth > 0) answers.extensionAreaM2 = undefined;
     }
     if (choice === 'full') {
       number('newDwellings', 'the number of new homes', 0, 10_000, true);
