@@ -20,7 +20,7 @@ async function refer(page: KilnPage, email: string): Promise<string> {
   await page.follow('Ask us for care and support');
   assert.equal(await page.heading(), 'Ask for care and support');
   assert.match(await page.mainText(), /If someone is in immediate danger, call 999/);
-  await page.follow('Start now');
+  await page.submit('Start now');
   assert.equal(await page.heading(), 'Who do you need help for?');
   await page.submit('Continue', { status: 400 });
   assert.deepEqual(await page.errorSummary(), ['Select who you need help for']);
