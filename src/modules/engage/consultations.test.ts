@@ -170,7 +170,7 @@ describe('Engage: a consultation from draft to "you said, we did"', () => {
     assert.equal(sent.statusCode, 303, page(sent.body).errorSummary().join());
     const done = await otherDevice.follow(sent);
     assert.equal(page(done.body).heading(), 'Response sent');
-    assert.match(page(done.body).text(), /Your reference RS-/);
+    assert.match(page(done.body).text(), /Your reference\s*RS-/);
 
     // The same browser cannot respond twice where one response per person is the rule.
     const again = await otherDevice.get(`/consultations/${slug}/respond`);
