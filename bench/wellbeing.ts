@@ -1,0 +1,304 @@
+// Wellbeing benchmark: sustained sensor readings over MQTT into PostgreSQL, and the time from the
+// last reading of an anomaly to its alert, with Kiln's own broker (aedes) and with Mosquitto.
+//
+//   node --import tsx bench/wellbeing.ts
+//
+// Kiln runs in this process on a scratch database on the PostgreSQL server (BENCH_DATABASE_URL,
+// default postgres://postgres@127.0.0.1:5432/postgres); hubs publish from child processes (QoS 1),
+// each counting the readings its broker acknowledged. Count in = count stored is checked after.
+//   BENCH_WELLBEING_RATE      target readings a second, all hubs together (default 20000)
+//   BENCH_WELLBEING_SECONDS   how long (default 60)
+//   BENCH_WELLBEING_HOMES     homes, one hub each (default 200)
+//   BENCH_WELLBEING_PUBLISHERS  publishing processes (default 2)
+//   BENCH_WELLBEING_MOSQUITTO  the Mosquitto URL (default mqtt://127.0.0.1:1883; "off" to skip)
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { createApp, type Kiln } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { sign } from '../src/modules/wellbeing/ingest.ts';
+import { seedDemoData } from '../src/seed/index.ts';
+import { describeMachine, postgresVersion } from './support/machine.ts';
+import { createScratchDatabase, queryOnce } from './support/postgres.ts';
+import { printTable } from './support/report.ts';
+
+interface Hub {
+  homeRef: string;
+  hubRef: string;
+  key: string;
+  sensors: string[];
+}
+
+interface PublisherTask {
+  url: string;
+  signed: boolean;
+  hubs: Hub[];
+  rate: number;
+  seconds: number;
+}
+
+// A child process: connects its hubs and publishes at its share of the rate.
+async function publisher(task: PublisherTask) {
+  const clients = await Promise.all(
+    task.hubs.map((h) =>
+      mqtt.connectAsync(task.url, {
+        clientId: `bench-${h.hubRef}-${randomBytes(3).toString('hex')}`,
+        ...(task.signed ? {} : { username: h.hubRef, password: h.key }),
+        reconnectPeriod: 1000,
+      }),
+    ),
+  );
+  const seqs = new Map<string, number>();
+  let acked = 0;
+  let sent = 0;
+  let failed = 0;
+  const started = Date.now();
+  const tickMs = 20;
+  const perTick = (task.rate * tickMs) / 1000;
+  let owed = 0;
+  let h = 0;
+  const inflight = new Set<Promise<unknown>>();
+  while (Date.now() - started < task.seconds * 1000) {
+    owed += perTick;
+    while (owed >= 1) {
+      owed--;
+      const hub = task.hubs[h % task.hubs.length]!;
+      const client = clients[h % clients.length]!;
+      h++;
+      const sensor = hub.sensors[h % hub.sensors.length]!;
+      const seq = (seqs.get(sensor) ?? 0) + 1;
+      seqs.set(sensor, seq);
+      const topic = `kiln/homes/${hub.homeRef}/sensors/${sensor}/events`;
+      const reading = { seq, time: new Date().toISOString(), type: 'motion' as const, value: 1 };
+      const body = task.signed
+        ? { ...reading, hub: hub.hubRef, sig: sign(hub.key, topic, reading) }
+        : reading;
+      sent++;
+      const p = client.publishAsync(topic, JSON.stringify(body), { qos: 1 }).then(
+        () => acked++,
+        () => failed++,
+      );
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    }
+    // Never more than a second's worth waiting for acknowledgement: the broker sets the pace.
+    while (inflight.size > task.rate) await Promise.race(inflight);
+    await new Promise((r) => setTimeout(r, tickMs));
+  }
+  await Promise.all(inflight);
+  const seconds = (Date.now() - started) / 1000;
+  await Promise.all(clients.map((c) => c.endAsync()));
+  process.send!({ sent, acked, failed, seconds });
+}
+
+async function run(mode: 'aedes' | 'mosquitto', mosquittoUrl: string) {
+  const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const rate = Number(process.env.BENCH_WELLBEING_RATE ?? 20_000);
+  const seconds = Number(process.env.BENCH_WELLBEING_SECONDS ?? 60);
+  const homes = Number(process.env.BENCH_WELLBEING_HOMES ?? 200);
+  const publishers = Number(process.env.BENCH_WELLBEING_PUBLISHERS ?? 2);
+  const scratch = await createScratchDatabase(server);
+  if (mode === 'mosquitto') process.env.MQTT_URL = mosquittoUrl;
+  else delete process.env.MQTT_URL;
+  process.env.MQTT_BROKER_PORT = '0';
+  let kiln: Kiln | null = null;
+  try {
+    kiln = await createApp({
+      config: loadConfig({
+        NODE_ENV: 'production',
+        SESSION_SECRET: randomBytes(24).toString('hex'),
+        DATABASE_URL: scratch.url,
+        DATABASE_POOL_SIZE: '10',
+        LOG_LEVEL: 'warn',
+        PUBLIC_URL: 'http://localhost:3000',
+      }),
+    });
+    await seedDemoData(kiln);
+    const w = kiln.services.wellbeing;
+    const tech = await kiln.platform.db
+      .selectFrom('staff_users')
+      .select('id')
+      .where('email', '=', 'technician@kilnford.example')
+      .executeTakeFirstOrThrow();
+    const hubs: Hub[] = [];
+    for (let i = 0; i < homes; i++) {
+      const { home, hub, key, refs } = await w.installSimulatedHome(
+        'CU-DEMO-01',
+        `${i} Bench Road`,
+        tech.id as string,
+      );
+      hubs.push({
+        homeRef: home.reference,
+        hubRef: hub.device_ref,
+        key,
+        sensors: [...refs.entries()].filter(([k]) => k.endsWith('motion')).map(([, v]) => v),
+      });
+    }
+    const url = mode === 'mosquitto' ? mosquittoUrl : `mqtt://127.0.0.1:${w.mqtt()!.port}`;
+    const self = fileURLToPath(import.meta.url);
+    const before = Number(
+      (await queryOnce<{ n: string }>(scratch.url, 'select count(*) as n from wellbeing_events'))[0]!.n,
+    );
+    const results = await Promise.all(
+      Array.from({ length: publishers }, (_, p) => {
+        const child = fork(self, ['--publisher'], { execArgv: ['--import', 'tsx'] });
+        const task: PublisherTask = {
+          url,
+          signed: mode === 'mosquitto',
+          hubs: hubs.filter((_, i) => i % publishers === p),
+          rate: rate / publishers,
+          seconds,
+        };
+        child.send(task);
+        return new Promise<{ sent: number; acked: number; failed: number; seconds: number }>(
+          (resolve, reject) => {
+            child.once('message', (m) => resolve(m as never));
+            child.once('error', reject);
+          },
+        );
+      }),
+    );
+    // Rates count from when the hubs started publishing (not the publishers' own start-up).
+    const publishedIn = Math.max(...results.map((r) => r.seconds));
+    const publishersEnded = Date.now();
+    // Wait until storage has caught up (or stopped moving).
+    let stored = 0;
+    let last = -1;
+    const acked = results.reduce((a, r) => a + r.acked, 0);
+    for (let i = 0; i < 600; i++) {
+      await w.ingestor.drain(5000);
+      stored =
+        Number(
+          (await queryOnce<{ n: string }>(scratch.url, 'select count(*) as n from wellbeing_events'))[0]!.n,
+        ) - before;
+      if (stored >= acked || (stored === last && w.ingestor.metrics.buffered === 0 && i > 20)) break;
+      last = stored;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const storedIn = publishedIn + (Date.now() - publishersEnded) / 1000;
+
+    // Alert latency: a cold home (readings below 16°C for two hours, sent late, the last one now),
+    // from the last reading's acknowledgement to the alert in the queue. Some homes, one at a time.
+    const latencies: number[] = [];
+    const probes = Math.min(10, hubs.length);
+    for (let i = 0; i < probes; i++) {
+      const hub = hubs[i]!;
+      const client = await mqtt.connectAsync(url, {
+        ...(mode === 'mosquitto' ? {} : { username: hub.hubRef, password: hub.key }),
+        reconnectPeriod: 0,
+      });
+      const home = await w.service.home(hub.homeRef);
+      const thermometer = (await w.service.devices(home.id)).find(
+        (d) => d.kind === 'temperature',
+      )!.device_ref;
+      const topic = `kiln/homes/${hub.homeRef}/sensors/${thermometer}/events`;
+      let sentAt = 0;
+      for (let k = 0; k <= 5; k++) {
+        const reading = {
+          seq: 1_000_000 + k,
+          time: new Date(Date.now() - (5 - k) * 25 * 60_000).toISOString(),
+          type: 'temperature' as const,
+          value: 13.5,
+        };
+        const body =
+          mode === 'mosquitto'
+            ? { ...reading, hub: hub.hubRef, sig: sign(hub.key, topic, reading) }
+            : reading;
+        await client.publishAsync(topic, JSON.stringify(body), { qos: 1 });
+        sentAt = performance.now();
+      }
+      await client.endAsync();
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const row = await kiln.platform.db
+          .selectFrom('wellbeing_alerts')
+          .select('id')
+          .where('home_id', '=', home.id)
+          .where('type', '=', 'cold_home')
+          .executeTakeFirst();
+        if (row) {
+          latencies.push(performance.now() - sentAt);
+          break;
+        }
+        if (Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    latencies.sort((a, b) => a - b);
+    const sent = results.reduce((a, r) => a + r.sent, 0);
+    return {
+      mode,
+      targetRate: rate,
+      seconds,
+      homes,
+      sent,
+      acked,
+      stored,
+      lost: acked - stored,
+      publishRate: Math.round(acked / publishedIn),
+      storeRate: Math.round(stored / storedIn),
+      bufferHighWater: w.ingestor.metrics.bufferHighWater,
+      rejected: Object.values(w.ingestor.metrics.rejected).reduce((a, b) => a + b, 0),
+      alertP50Ms: latencies.length ? Math.round(latencies[Math.floor((latencies.length - 1) / 2)]!) : null,
+      alertMaxMs: latencies.length ? Math.round(latencies[latencies.length - 1]!) : null,
+      alertsSeen: `${latencies.length}/${probes}`,
+    };
+  } finally {
+    await kiln?.close();
+    await scratch.drop();
+  }
+}
+
+if (process.argv.includes('--publisher')) {
+  process.once('message', (task) => {
+    publisher(task as PublisherTask).then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+} else {
+  const mosquitto = process.env.BENCH_WELLBEING_MOSQUITTO ?? 'mqtt://127.0.0.1:1883';
+  const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const rows = [await run('aedes', mosquitto)];
+  if (mosquitto !== 'off') rows.push(await run('mosquitto', mosquitto));
+  printTable(
+    'Wellbeing: readings over MQTT (QoS 1) into PostgreSQL, and the alert after the last reading of a cold spell',
+    [
+      'broker',
+      'target/s',
+      'seconds',
+      'acked',
+      'stored',
+      'lost',
+      'acked/s',
+      'stored/s',
+      'buffer max',
+      'alert p50 ms',
+      'alert max ms',
+      'alerts',
+    ],
+    rows.map((r) => [
+      r.mode,
+      r.targetRate,
+      r.seconds,
+      r.acked,
+      r.stored,
+      r.lost,
+      r.publishRate,
+      r.storeRate,
+      r.bufferHighWater,
+      r.alertP50Ms ?? '-',
+      r.alertMaxMs ?? '-',
+      r.alertsSeen,
+    ]),
+  );
+  console.log(
+    '\nMachine:',
+    JSON.stringify({ ...describeMachine(), postgres: await postgresVersion(server) }),
+  );
+  process.exit(0);
+}
