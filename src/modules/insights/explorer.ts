@@ -21,7 +21,7 @@ const WRITES = new Set([
   'import', 'load', 'unlisten', 'savepoint', 'rollback', 'commit', 'begin', 'abort', 'release',
 ]); // prettier-ignore
 const FUNCTIONS =
-  /^(pg_sleep|pg_read|pg_ls|pg_stat_file|pg_terminate|pg_cancel|pg_reload|pg_rotate|pg_advisory|set_config|current_setting|lo_|dblink|pg_notify|txid_|pg_current|pg_export|query_to_xml|table_to_xml|cursor_to_xml|database_to_xml|schema_to_xml)/;
+  /^(pg_sleep|pg_read|pg_ls|pg_stat_file|pg_terminate|pg_cancel|pg_reload|pg_rotate|pg_advisory|set_config|current_setting|lo_|dblink|pg_notify|txid_|pg_current|pg_export|query_to_xml|table_to_xml|cursor_to_xml|database_to_xml|schema_to_xml|ts_stat|ts_rewrite)/;
 
 /** Checks an analyst's query; `foreign` holds schema and relation names outside analytics. */
 export function checkQuery(input: string, foreign: Set<string>): Checked {
@@ -53,7 +53,7 @@ export function checkQuery(input: string, foreign: Set<string>): Checked {
     const word = tok.text;
     if (tok.kind === 'word' && WRITES.has(word))
       return { ok: false, message: `The explorer only reads: ${word.toUpperCase()} is not allowed` };
-    if (tok.kind === 'word' && FUNCTIONS.test(word) && next?.text === '(')
+    if (FUNCTIONS.test(word.toLowerCase()) && next?.text === '(')
       return { ok: false, message: `The function ${word} is not available in the explorer` };
     // schema.name: only the analytics schema may be named.
     if (next?.text === '.' && foreign.has(word.toLowerCase()) && isSchemaPosition(tokens, i))

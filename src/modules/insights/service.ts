@@ -57,22 +57,22 @@ export interface Panel {
 }
 
 // Event types other modules are asked to publish for these measures (docs/insights.md).
+const heldFor = (pattern: string) =>
+  `exists (select 1 from analytics.fact_event h where h.subject_type = 'booking' and h.subject_id = e.subject_id
+     and h.type = 'booking.held' and h.service ~* '${pattern}')`;
+
+// The events these measures count (docs/insights.md): bookings by what was booked (the bookable on
+// booking.held), planning decisions with inTime, wellbeing alerts raised and resolved.
 export const measureEvents = {
-  libraryBookings: {
-    types: '^bookings?\\.(created|confirmed|booked)$',
-    where: "coalesce(e.service, '') ~* '(pc|computer|digital)' or e.team = 'libraries'",
-  },
-  video: {
-    types: '^(care|bookings?|assistant|cases?)\\.',
-    where: "e.channel = 'video' or e.method = 'video' or e.type ~ 'video'",
-  },
+  libraryBookings: { types: '^booking\\.confirmed$', where: heldFor('(library-pc|computer|digital-skill)') },
+  video: { types: '^booking\\.confirmed$', where: heldFor('video') },
   alerts: {
-    types: '^wellbeing\\..*alert',
-    good: "e.type ~ 'alert[._]?(handled|resolved|acknowledged|closed)'",
+    types: '^wellbeing\\.alert_(raised|resolved|handled|closed)$',
+    good: "e.type ~ 'alert_(resolved|handled|closed)$'",
   },
-  sensorHomes: '^wellbeing\\.(home|household|sensor|device|installation)',
-  planning: { types: '^planning\\..*(decided|determined|decision)', good: 'e.within_time' },
-  consultations: { types: '^engage\\..*respon' },
+  sensorHomes: '^wellbeing\\.home_installed$',
+  planning: { types: '^planning\\.application_decided$', good: 'e.within_time' },
+  consultations: { types: '^engage\\.consultation_response_received$' },
 } as const;
 
 export function createInsightsService(

@@ -91,9 +91,12 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
       select e.id, e.type, split_part(e.type, '.', 1), e.subject_type, e.subject_id, e.actor_type,
              case when e.actor_type = 'staff' then e.actor_id end,
              e.occurred_at, (e.occurred_at at time zone 'Europe/London')::date,
-             ${code(sql`coalesce(${field('service')}, 'report-' || ${field('category')},
-                       case when e.type like 'service.%' then ${field('slug')} end)`)},
-             ${code(field('channel'))}, ${code(field('ward'))}, ${code(field('method'))}, ${code(field('team'))},
+             ${code(sql`coalesce(${field('service')},
+                       case when e.type = 'street_report.created' then 'report-' || ${field('category')} end,
+                       case when e.type like 'service.%' then ${field('slug')} end,
+                       ${field('bookable')}, ${field('category')})`)},
+             ${code(field('channel'))}, ${code(sql`coalesce(${field('ward')}, ${field('wardCode')})`)},
+             ${code(field('method'))}, ${code(field('team'))},
              case when jsonb_typeof(e.payload->'amount') = 'number' then (e.payload->>'amount')::numeric::bigint end,
              ${code(sql`case when e.type in ('case.status_changed', 'case.assigned') then ${field('to')}
                               when e.type = 'signing.paperless_changed' then ${field('paperless')}
