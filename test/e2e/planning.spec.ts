@@ -113,7 +113,7 @@ describe('Plan: a householder application from first question to decision', () =
     await person.submit('Save and continue');
     assert.match(await person.mainText(), /You have completed 6 of 6 sections/);
 
-    await person.follow('Check and send');
+    await person.submit('Check and send');
     const check = await person.mainText();
     assert.match(check, /Fee to pay: £528\.00/);
     assert.match(check, /The fee to alter or extend a single home is £528\./);
