@@ -83,7 +83,11 @@ function buildServices(platform: Platform) {
     accounts: accounts.service,
   });
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
-  const bookings = createBookings(platform, { payments: payments.service, accounts: accounts.service });
+  const bookings = createBookings(platform, {
+    payments: payments.service,
+    accounts: accounts.service,
+    directDebit: payments.directDebit,
+  });
   const care = createCare(platform, {
     cases: cases.service,
     accounts: accounts.service,

@@ -8,6 +8,8 @@ const schema = z.object({
   BOOKINGS_OFFER_HOURS: z.coerce.number().min(0.05).max(168).default(12),
   /** Hours before the start that a reminder is sent. */
   BOOKINGS_REMINDER_HOURS: z.coerce.number().int().min(1).max(168).default(24),
+  /** The council's waste carrier registration, printed on waste transfer notes. */
+  BOOKINGS_WASTE_CARRIER_REGISTRATION: z.string().min(1).default('CBDU000000 (demo registration)'),
 });
 
 export type BookingsConfig = z.infer<typeof schema>;

@@ -4,8 +4,10 @@ import type { DemoPeople, ModuleDefinition, Platform } from '../../platform/modu
 import type { AccountsService } from '../accounts/index.ts';
 import { registerCustomerTimelineSource } from '../cases/index.ts';
 import { localGazetteer } from '../catalogue/index.ts';
+import { createBusinessService, type ContractDirectDebit } from './business.ts';
 import { loadBookingsConfig, type BookingsConfig } from './config.ts';
 import { seedBookingsDemo } from './demo.ts';
+import { registerBusinessRoutes } from './routes-business.ts';
 import { registerBookingRoutes } from './routes-resident.ts';
 import { registerStaffRoutes } from './routes-staff.ts';
 import { bookingsMigrations } from './schema.ts';
@@ -13,6 +15,7 @@ import { createBookingsService, type AddressBook, type BookingPayments } from '.
 
 export type { BookingsService, Booking, Bookable, Slot, Quote, HoldInput, NewBookable } from './service.ts';
 export { BookingError, NO_LONGER_AVAILABLE } from './service.ts';
+export type { BusinessService, TradeWasteQuote, ContractDirectDebit } from './business.ts';
 export { bookableKinds, bookingStatuses, type BookableKind, type BookingStatus } from './schema.ts';
 
 export const bookingsModule: ModuleDefinition = {
@@ -28,6 +31,8 @@ export interface BookingsDeps {
   payments?: BookingPayments;
   /** My account lists bookings; data download and deletion cover them. */
   accounts?: Pick<AccountsService, 'personalData' | 'addLink'>;
+  /** Trade waste contracts paid by Direct Debit are collected on the payer's mandate. */
+  directDebit?: ContractDirectDebit;
   /** In-area checks (bulky waste); the council's gazetteer by default. */
   addresses?: AddressBook;
   config?: BookingsConfig;
@@ -42,6 +47,11 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
   const service = createBookingsService(platform, config, {
     payments: deps.payments,
     addresses: deps.addresses ?? localGazetteer(),
+  });
+
+  const business = createBusinessService(platform, {
+    payments: deps.payments,
+    directDebit: deps.directDebit,
   });
 
   // A card payment for a booking confirms it (or refunds it when the place has gone).
@@ -75,14 +85,20 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
     erase: (tx, residentId) => service.eraseResident(tx, residentId),
   });
 
-  registerCustomerTimelineSource('bookings', async (db, residentId) =>
-    (await service.bookingsForResident(db, residentId)).map((b) => ({
+  registerCustomerTimelineSource('bookings', async (db, residentId) => [
+    ...(await service.bookingsForResident(db, residentId)).map((b) => ({
       at: b.createdAt,
       title: `Booking: ${b.bookable.title} (${b.statusText.toLowerCase()})`,
       text: `${b.reference}: ${b.when}`,
       href: `/staff/bookings/${b.reference}`,
     })),
-  );
+    ...(await business.contractsFor(db, residentId)).map((c) => ({
+      at: c.created_at,
+      title: `Trade waste contract (${c.status})`,
+      text: `${c.reference} for ${c.business.name}`,
+      href: '/staff/bookings/contracts',
+    })),
+  ]);
 
   platform.jobs.define({
     name: 'bookings.release-holds',
@@ -99,8 +115,19 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
     },
   });
 
+  // Trade waste invoices for the month, on its first morning.
+  platform.jobs.define({
+    name: 'bookings.invoices',
+    cron: '0 6 1 * *',
+    handler: async () => {
+      await business.invoiceMonth(new Date().toISOString().slice(0, 7), systemActor);
+    },
+  });
+
   return {
     service,
+    /** The business services marketplace: trade waste quotes, contracts, invoices. */
+    business,
     /** Demo data: two libraries with PCs and classes, bulky waste, a social worker's consultation slots. */
     async seedDemoData(demo: DemoPeople) {
       await seedBookingsDemo(platform, service, demo);
@@ -108,6 +135,7 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
     register(app: FastifyInstance) {
       registerBookingRoutes(app, platform, service);
       registerStaffRoutes(app, platform, service);
+      registerBusinessRoutes(app, platform, business, config);
     },
   };
 }

@@ -245,7 +245,7 @@ export function registerBookingRoutes(app: FastifyInstance, platform: Platform, 
       postcode,
       addresses: found.map((a) => ({
         value: a.uprn,
-        text: `${a.text}, ${a.postcode}`,
+        text: a.text,
         checked: a.uprn === draftOf(request).uprn,
       })),
       errors,
@@ -261,7 +261,7 @@ export function registerBookingRoutes(app: FastifyInstance, platform: Platform, 
         `/book/${slug}/address?postcode=${encodeURIComponent(str((request.body as Body)?.postcode))}&missing=1`,
         303,
       );
-    saveDraft(request, { ...draftOf(request), uprn, address: `${address.text}, ${address.postcode}` });
+    saveDraft(request, { ...draftOf(request), uprn, address: address.text });
     return reply.redirect(`/book/${slug}/items`, 303);
   });
 

@@ -1090,7 +1090,7 @@ export function createBookingsService(
                 'We can only collect from addresses in Kilnford. Choose an address in our area.',
                 'out_of_area',
               );
-            address = `${found.text}, ${found.postcode}`;
+            address = found.text;
           }
           if (bookable.per_person_limit && person.id) {
             const active = await store.countActiveFuture(tx, bookable.id, person.id, now);

@@ -570,3 +570,14 @@ export async function invoicesOf(db: Db, contractId: string): Promise<InvoiceRow
     .orderBy('period', 'desc')
     .execute();
 }
+
+export const invoiceById = (db: Db, id: string) =>
+  t(db).selectFrom('booking_invoices').selectAll().where('id', '=', id).executeTakeFirst();
+
+export async function updateInvoice(db: Db, id: string, patch: Partial<InvoiceRow>): Promise<void> {
+  await t(db)
+    .updateTable('booking_invoices')
+    .set(patch as never)
+    .where('id', '=', id)
+    .execute();
+}

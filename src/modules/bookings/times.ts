@@ -73,3 +73,12 @@ export function formatTime(date: Date): string {
   const h12 = h % 12 === 0 ? 12 : h % 12;
   return `${h12}:${String(m).padStart(2, '0')}${suffix}`;
 }
+
+/** A date column's value as 'YYYY-MM-DD' (drivers give a string or a Date at local midnight). */
+export function dayString(value: unknown): string {
+  if (value instanceof Date) {
+    const pad = (n: number) => String(n).padStart(2, '0');
+    return `${value.getFullYear()}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}`;
+  }
+  return String(value ?? '').slice(0, 10);
+}

@@ -1,0 +1,222 @@
+// Bookings benchmark, on PostgreSQL: a month of availability across the resources of a site and
+// of one resource, with many past bookings stored, and booking throughput (holds that confirm).
+//   node --import tsx bench/bookings.ts           (or BENCH_ONLY=bookings npm run bench)
+// Scale by environment: BOOKINGS_SITES (default 20), BOOKINGS_RESOURCES per site (default 50),
+// BOOKINGS_PAST (past bookings, default 1000000), BOOKINGS_REQUESTS per measurement (default 300),
+// BOOKINGS_CONCURRENCY (default 4), BOOKINGS_BOOKINGS for the throughput run (default 2000).
+// DATABASE_URL names the server (a scratch database is made on it and dropped); default
+// postgres://postgres@127.0.0.1:5432/postgres. The service runs in this process, as the web
+// process would call it, so figures are the engine's and the database's, without HTTP.
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import pg from 'pg';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/platform/db/index.ts';
+import { londonDay } from '../src/platform/time.ts';
+import { addDays, londonInstant } from '../src/modules/bookings/times.ts';
+import { describeMachine, postgresVersion } from './support/machine.ts';
+import { createScratchDatabase } from './support/postgres.ts';
+
+const env = process.env;
+const SITES = Number(env.BOOKINGS_SITES ?? 20);
+const RESOURCES = Number(env.BOOKINGS_RESOURCES ?? 50);
+const PAST = Number(env.BOOKINGS_PAST ?? 1_000_000);
+const REQUESTS = Number(env.BOOKINGS_REQUESTS ?? 300);
+const CONCURRENCY = Number(env.BOOKINGS_CONCURRENCY ?? 4);
+const BOOKINGS = Number(env.BOOKINGS_BOOKINGS ?? 2000);
+const SERVER = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+const round = (v: number) => Math.round(v * 10) / 10;
+
+/** Sites, resources and past bookings by generate_series (what the engine reads, not how it was made). */
+async function seed(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const started = Date.now();
+  try {
+    const hours = JSON.stringify(
+      Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat'].map((d) => [d, [['09:00', '19:00']]])),
+    );
+    await client.query(
+      `insert into booking_sites (slug, name, address, opening_hours)
+       select 'bench-site-' || s, 'Bench site ' || s, s || ' Bench Street, Kilnford', $1::jsonb
+         from generate_series(1, $2::int) s`,
+      [hours, SITES],
+    );
+    await client.query(
+      `insert into booking_bookables (slug, kind, category, title, site_id, capacity, slot_minutes)
+       select 'bench-' || s.slug || '-r' || r, 'resource', 'library-pc', 'Bench resource ' || r, s.id, 4, 60
+         from booking_sites s cross join generate_series(1, $1::int) r where s.slug like 'bench-site-%'`,
+      [RESOURCES],
+    );
+    // Past bookings: one slot per resource-hour going back in time, filled with bookings.
+    await client.query(`create temporary table bench_bookables as
+      select row_number() over (order by id) as n, id from booking_bookables where slug like 'bench-%'`);
+    const resources = SITES * RESOURCES;
+    const perSlot = 2;
+    const slots = Math.ceil(PAST / perSlot);
+    const batch = 200_000;
+    for (let from = 1; from <= slots; from += batch) {
+      const to = Math.min(slots, from + batch - 1);
+      await client.query(
+        `insert into booking_slots (bookable_id, starts_at, ends_at, capacity, taken)
+         select b.id, date_trunc('hour', now()) - ((2 + g / $3::int) || ' hours')::interval,
+                date_trunc('hour', now()) - ((1 + g / $3::int) || ' hours')::interval, 4, $4::int
+           from generate_series($1::int, $2::int) g join bench_bookables b on b.n = 1 + (g % $3::int)`,
+        [from, to, resources, perSlot],
+      );
+    }
+    await client.query(
+      `insert into booking_bookings (reference, bookable_id, slot_id, name, status, places, confirmed_at)
+       select 'BK-PAST-' || s.id || '-' || k, s.bookable_id, s.id, 'Past booker', 'checked_in', 1, s.starts_at - interval '1 day'
+         from booking_slots s cross join generate_series(1, $1::int) k where s.starts_at < now()`,
+      [perSlot],
+    );
+    await client.query('analyze');
+    const { rows } = await client.query<{ n: string }>(`select count(*) as n from booking_bookings`);
+    return { pastBookings: Number(rows[0]!.n), seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await client.end();
+  }
+}
+
+async function measure(name: string, run: (i: number) => Promise<void>, requests = REQUESTS) {
+  const times: number[] = [];
+  let next = 0;
+  for (let i = 0; i < 10; i++) await run(i);
+  const worker = async () => {
+    while (next < requests) {
+      const i = next++;
+      const started = performance.now();
+      await run(i);
+      times.push(performance.now() - started);
+    }
+  };
+  const wall = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - wall) / 1000;
+  times.sort((a, b) => a - b);
+  return {
+    name,
+    requests: times.length,
+    p50: round(percentile(times, 50)),
+    p99: round(percentile(times, 99)),
+    perSecond: round(times.length / seconds),
+  };
+}
+
+async function main() {
+  const machine = describeMachine();
+  const scratch = await createScratchDatabase(SERVER);
+  const database = await openDatabase({ url: scratch.url, poolSize: CONCURRENCY + 2 });
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    RUN_WORKERS: 'false',
+    DATABASE_URL: scratch.url,
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+  });
+  const kiln = await createApp({ config, database });
+  try {
+    const data = await seed(scratch.url);
+    const bookings = kiln.services.bookings.service;
+    const db = kiln.platform.db;
+    const from = addDays(londonDay(), 1);
+    const to = addDays(from, 30);
+    const siteSlugs = Array.from({ length: SITES }, (_, s) =>
+      Array.from({ length: RESOURCES }, (_, r) => `bench-bench-site-${s + 1}-r${r + 1}`),
+    );
+
+    const siteMonth = await measure(`Month availability of a site (${RESOURCES} resources)`, async (i) => {
+      const result = await bookings.availabilityMany(db, siteSlugs[i % SITES]!, { from, to });
+      if (result.size !== RESOURCES) throw new Error(`expected ${RESOURCES} resources, got ${result.size}`);
+    });
+    const oneMonth = await measure('Month availability of one resource', async (i) => {
+      const slots = await bookings.availability(db, siteSlugs[i % SITES]![(i * 7) % RESOURCES]!, {
+        from,
+        to,
+      });
+      if (!slots.length) throw new Error('no free times');
+    });
+
+    // Throughput: holds (free, so confirmed at once) on random resources and hours of the month.
+    const days = Array.from({ length: 30 }, (_, d) => addDays(from, d)).filter(
+      (d) => new Date(`${d}T12:00:00Z`).getUTCDay() !== 0,
+    );
+    let refused = 0;
+    const throughput = await measure(
+      'Book a place (hold and confirm, free)',
+      async (i) => {
+        const slug = siteSlugs[i % SITES]![Math.floor(i / SITES) % RESOURCES]!;
+        const day = days[i % days.length]!;
+        const hour = 9 + (Math.floor(i / 7) % 10);
+        try {
+          await bookings.hold({
+            bookable: slug,
+            startsAt: londonInstant(day, `${String(hour).padStart(2, '0')}:00`),
+            who: { name: `Bench ${i}` },
+            channel: 'desk',
+            actor: { type: 'system', id: null },
+          });
+        } catch {
+          refused += 1;
+        }
+      },
+      BOOKINGS,
+    );
+
+    // Contention: everyone wants the same hour; the slot's places are taken exactly once each.
+    const hot = { bookable: siteSlugs[0]![0]!, startsAt: londonInstant(days[1]!, '12:00') };
+    const before = (
+      await bookings.availability(db, hot.bookable, { from: days[1]!, to: days[1]! }, { includeFull: true })
+    ).find((s) => s.startsAt.getTime() === hot.startsAt.getTime())!.remaining;
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) =>
+        bookings.hold({
+          ...hot,
+          who: { name: `Hot ${i}` },
+          channel: 'desk',
+          actor: { type: 'system', id: null },
+        }),
+      ),
+    );
+    const won = attempts.filter((a) => a.status === 'fulfilled').length;
+
+    const [one, five] = loadavg();
+    console.log('\nBookings benchmark (PostgreSQL)');
+    console.log(
+      `  machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`,
+    );
+    console.log(`  database: ${await postgresVersion(scratch.url)}`);
+    console.log(`  load average at the end: ${one!.toFixed(1)} (1 min), ${five!.toFixed(1)} (5 min)`);
+    console.log(
+      `  data: ${SITES} sites × ${RESOURCES} resources, ${data.pastBookings} past bookings, seeded in ${round(data.seconds)} s`,
+    );
+    console.log(`  ${CONCURRENCY} callers at a time\n`);
+    for (const r of [siteMonth, oneMonth]) {
+      const verdict = r.p99 < 50 ? 'meets' : 'misses';
+      console.log(
+        `  ${r.name}: p50 ${r.p50} ms, p99 ${r.p99} ms over ${r.requests} (target p99 < 50 ms: ${verdict}, ${round(50 / r.p99)}× headroom)`,
+      );
+    }
+    console.log(
+      `  ${throughput.name}: ${throughput.perSecond} bookings/s, p50 ${throughput.p50} ms, p99 ${throughput.p99} ms (${refused} refused as full)`,
+    );
+    console.log(
+      `  200 parallel attempts at one hour with ${before} places free: ${won} booked, ${200 - won} told it is no longer available\n`,
+    );
+  } finally {
+    await kiln.close();
+    await database.close();
+    await scratch.drop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { PDFDocument } from 'pdf-lib';
+import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
+import { Client, page } from '../../../test/support/http.ts';
+import { staffClient } from '../../../test/support/staff.ts';
+import { londonDay } from '../../platform/time.ts';
+import { quoteTradeWaste } from './business.ts';
+import { addDays, dayString } from './times.ts';
+
+async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
+  const client = new Client(kiln.app);
+  await client.get('/sign-in');
+  await client.post('/sign-in', { email });
+  const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
+  const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
+  await client.get(link);
+  const res = await client.post('/sign-in/link', {
+    token: new URL(link, 'http://x').searchParams.get('token')!,
+  });
+  assert.equal(res.statusCode, 303);
+  return client;
+}
+
+describe('Business services: a trade waste quote becomes a contract, invoices and a transfer note', () => {
+  let kiln: TestKiln;
+  before(async () => {
+    kiln = await startTestApp();
+  });
+  after(async () => kiln.close());
+
+  test('the price is the lift price by size and waste, times lifts a month, plus bin rental', () => {
+    const q = quoteTradeWaste({ stream: 'general', size: '240', bins: '2', frequency: 'weekly' });
+    assert.equal(q.liftPence, 650);
+    assert.equal(q.collectionsPence, Math.round((650 * 2 * 52) / 12));
+    assert.equal(q.monthlyPence, 5633 + 300);
+    assert.equal(
+      quoteTradeWaste({ stream: 'recycling', size: 1100, bins: 1, frequency: 'fortnightly' }).liftPence,
+      1330,
+    );
+    assert.throws(
+      () => quoteTradeWaste({ stream: 'food', size: 1100, bins: 1, frequency: 'weekly' }),
+      /Food waste bins come in 140 or 240 litres/,
+    );
+  });
+
+  test('a business gets an instant quote, accepts it as a contract, and downloads its waste transfer note', async () => {
+    const anonymous = new Client(kiln.app);
+    const empty = await anonymous.get('/business/trade-waste/quote');
+    assert.equal(empty.statusCode, 400);
+    assert.deepEqual(page(empty.body).errorSummary(), [
+      'Choose the kind of waste',
+      'Choose the bin size',
+      'Enter the number of bins, like 2',
+      'Choose how often we collect',
+    ]);
+    const quote = await anonymous.get(
+      '/business/trade-waste/quote?stream=general&size=240&bins=2&frequency=weekly',
+    );
+    assert.equal(page(quote.body).heading(), 'Your trade waste quote');
+    assert.match(page(quote.body).text(), /Total each month £59\.33/);
+    const accept = page(quote.body)
+      .links()
+      .find((l) => l.text === 'Accept this quote')!.href;
+    const needsSignIn = await anonymous.get(accept);
+    assert.match(String(needsSignIn.headers.location), /^\/sign-in/);
+
+    const owner = await signInResident(kiln, 'owner@kilnford-cafe.example');
+    const form = await owner.get(accept);
+    assert.equal(page(form.body).heading(), 'Accept the quote');
+    const fields = { stream: 'general', size: '240', bins: '2', frequency: 'weekly' };
+    const missing = await owner.post('/business/trade-waste/accept', fields);
+    assert.equal(missing.statusCode, 400);
+    assert.deepEqual(page(missing.body).errorSummary(), [
+      'Enter the business name',
+      'Enter the billing address',
+      'Enter your role in the business',
+      'Choose how the business will pay',
+      'Choose when collections start',
+      'Confirm you agree to the terms and can sign for the business',
+    ]);
+    const startsOn = page(missing.body).root.querySelector('input[name="startsOn"]')!.getAttribute('value')!;
+    const done = await owner.post('/business/trade-waste/accept', {
+      ...fields,
+      name: 'Kilnford Kiln Café Ltd',
+      companyNumber: '01234567',
+      billingAddress: '2 Glaze Row, Kilnford KF1 4EF',
+      role: 'Owner',
+      payBy: 'invoice',
+      startsOn,
+      agree: 'yes',
+    });
+    assert.equal(done.statusCode, 303, page(done.body).errorSummary().join());
+    const contractPage = await owner.follow(done);
+    const reference = page(contractPage.body)
+      .heading()
+      .match(/TW-[A-Z0-9-]+/)![0];
+    assert.match(page(contractPage.body).text(), /Each month £59\.33/);
+    const emails = await kiln.platform.notify.list(kiln.platform.db, {
+      recipient: 'owner@kilnford-cafe.example',
+    });
+    assert.ok(emails.some((m) => m.template === 'trade-waste-contract' && m.body.includes(reference)));
+
+    const pdf = await owner.get(`/business/contracts/${reference}/waste-transfer-note.pdf`);
+    assert.equal(pdf.statusCode, 200);
+    assert.equal(pdf.headers['content-type'], 'application/pdf');
+    const doc = await PDFDocument.load(pdf.rawPayload);
+    assert.equal(doc.getTitle(), `Waste transfer note ${reference}`);
+    // Another person cannot see the contract.
+    const stranger = await signInResident(kiln, 'stranger@example.com');
+    assert.equal((await stranger.get(`/business/contracts/${reference}`)).statusCode, 404);
+    assert.equal(
+      (await stranger.get(`/business/contracts/${reference}/waste-transfer-note.pdf`)).statusCode,
+      404,
+    );
+
+    // The month's invoices: once per contract and month, payable online.
+    const lead = await staffClient(kiln, 'lead@kilnford.example');
+    const period = addDays(startsOn, 40).slice(0, 7);
+    await lead.get('/staff/bookings/contracts');
+    assert.equal((await lead.post('/staff/bookings/contracts/invoices', { period })).statusCode, 303);
+    assert.equal(await kiln.services.bookings.business.invoiceMonth(period, { type: 'system', id: null }), 0);
+    const withInvoice = await owner.get(`/business/contracts/${reference}`);
+    const payButton = page(withInvoice.body)
+      .root.querySelectorAll('button')
+      .find((b) => b.text.includes('Pay invoice'));
+    assert.ok(payButton, 'the invoice can be paid online');
+    const invoiceReference = payButton.text.trim().replace('Pay invoice ', '');
+    const pay = await owner.post(`/business/contracts/${reference}/invoices/${invoiceReference}/pay`, {});
+    assert.match(String(pay.headers.location), /^\/pay\/card\//);
+
+    // Notice to end: the contract ends 28 days later.
+    const notice = await owner.post(`/business/contracts/${reference}/notice`, {});
+    assert.equal(notice.statusCode, 303);
+    const ending = await owner.follow(notice);
+    assert.match(page(ending.body).text(), /Ending on/);
+    const contract = await kiln.services.bookings.business.contractFor(
+      kiln.platform.db,
+      (await kiln.services.bookings.service.findResident(kiln.platform.db, 'owner@kilnford-cafe.example'))!
+        .id,
+      reference,
+    );
+    assert.equal(dayString(contract!.ends_on), addDays(londonDay(), 28));
+    assert.equal(contract!.status, 'ending');
+  });
+});

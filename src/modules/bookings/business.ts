@@ -1,0 +1,397 @@
+import { z } from 'zod';
+import type { Actor } from '../../platform/actor.ts';
+import { recordAudit } from '../../platform/audit/index.ts';
+import { shortReference } from '../../platform/auth/identity.ts';
+import type { Db } from '../../platform/db/index.ts';
+import type { Platform } from '../../platform/module.ts';
+import { londonDay } from '../../platform/time.ts';
+import { addWorkingDays } from '../../platform/working-days.ts';
+import { BookingError, pounds, type BookingPayments } from './service.ts';
+import * as store from './store.ts';
+import { addDays } from './times.ts';
+
+// The business services marketplace: trade waste sold to businesses under contract.
+
+export const binStreams = {
+  general: { name: 'General waste', ewc: '20 03 01', description: 'Mixed municipal waste', factor: 1 },
+  recycling: { name: 'Mixed recycling', ewc: '15 01 06', description: 'Mixed packaging', factor: 0.7 },
+  glass: { name: 'Glass', ewc: '20 01 02', description: 'Glass', factor: 0.8 },
+  food: {
+    name: 'Food waste',
+    ewc: '20 01 08',
+    description: 'Biodegradable kitchen and canteen waste',
+    factor: 0.75,
+  },
+} as const;
+export type BinStream = keyof typeof binStreams;
+
+/** Price of one lift (emptying) of a general waste bin by size in litres, in pence. */
+export const liftPrices: Record<number, number> = { 140: 450, 240: 650, 360: 800, 660: 1350, 1100: 1900 };
+export const frequencies = {
+  fortnightly: { name: 'Every two weeks', liftsPerYear: 26 },
+  weekly: { name: 'Every week', liftsPerYear: 52 },
+  twice_weekly: { name: 'Twice a week', liftsPerYear: 104 },
+} as const;
+export type Frequency = keyof typeof frequencies;
+/** Monthly rental of each bin, in pence. */
+export const BIN_RENTAL_PENCE = 150;
+export const NOTICE_DAYS = 28;
+
+export const tradeWasteRequestSchema = z.object({
+  stream: z.enum(Object.keys(binStreams) as [BinStream, ...BinStream[]], {
+    error: 'Choose the kind of waste',
+  }),
+  size: z.coerce
+    .number({ error: 'Choose the bin size' })
+    .refine((n) => n in liftPrices, { error: 'Choose the bin size' }),
+  bins: z.preprocess(
+    (v) => (v === '' || v === null ? undefined : v),
+    z.coerce
+      .number({ error: 'Enter the number of bins, like 2' })
+      .int({ error: 'Enter the number of bins as a whole number, like 2' })
+      .min(1, { error: 'You need at least 1 bin' })
+      .max(20, { error: 'For more than 20 bins, contact the trade waste team for a tailored quote' }),
+  ),
+  frequency: z.enum(Object.keys(frequencies) as [Frequency, ...Frequency[]], {
+    error: 'Choose how often we collect',
+  }),
+});
+export type TradeWasteRequest = z.infer<typeof tradeWasteRequestSchema>;
+
+export interface TradeWasteQuote {
+  request: TradeWasteRequest;
+  streamName: string;
+  frequencyName: string;
+  liftPence: number;
+  liftsPerMonth: number;
+  collectionsPence: number;
+  rentalPence: number;
+  monthlyPence: number;
+  lines: Array<{ text: string; amount: string }>;
+}
+
+/** An instant quote for trade waste: price per lift by size and stream, times lifts, plus bin rental. */
+export function quoteTradeWaste(input: unknown): TradeWasteQuote {
+  const request = tradeWasteRequestSchema.parse(input);
+  if ((request.stream === 'food' && request.size > 240) || (request.stream === 'glass' && request.size > 360))
+    throw new BookingError(
+      `${binStreams[request.stream].name} bins come in ${request.stream === 'food' ? '140 or 240' : '140, 240 or 360'} litres`,
+      'invalid',
+    );
+  const stream = binStreams[request.stream];
+  const frequency = frequencies[request.frequency];
+  const liftPence = Math.round(liftPrices[request.size]! * stream.factor);
+  const liftsPerMonth = frequency.liftsPerYear / 12;
+  const collectionsPence = Math.round(liftPence * request.bins * liftsPerMonth);
+  const rentalPence = BIN_RENTAL_PENCE * request.bins;
+  return {
+    request,
+    streamName: stream.name,
+    frequencyName: frequency.name,
+    liftPence,
+    liftsPerMonth,
+    collectionsPence,
+    rentalPence,
+    monthlyPence: collectionsPence + rentalPence,
+    lines: [
+      {
+        text: `${request.bins} × ${request.size} litre ${stream.name.toLowerCase()} bin, ${frequency.name.toLowerCase()} (${pounds(liftPence)} a collection)`,
+        amount: pounds(collectionsPence),
+      },
+      { text: `Bin rental (${request.bins} × ${pounds(BIN_RENTAL_PENCE)})`, amount: pounds(rentalPence) },
+    ],
+  };
+}
+
+export const businessSchema = z.object({
+  name: z.string().trim().min(1, { error: 'Enter the business name' }).max(160),
+  companyNumber: z
+    .string()
+    .trim()
+    .regex(/^([0-9]{8}|[A-Z]{2}[0-9]{6})?$/i, {
+      error: 'Enter a Companies House number of 8 characters, like 01234567, or leave it blank',
+    })
+    .default(''),
+  billingAddress: z.string().trim().min(1, { error: 'Enter the billing address' }).max(400),
+  role: z.string().trim().min(1, { error: 'Enter your role in the business' }).max(80),
+  payBy: z.enum(['direct_debit', 'invoice'], { error: 'Choose how the business will pay' }),
+  startsOn: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'Choose when collections start' }),
+});
+
+/** What Direct Debit gives this module: the payer's mandates and a collection schedule. */
+export interface ContractDirectDebit {
+  listMandates(
+    db: Db,
+    filter: { residentId?: string },
+  ): Promise<Array<{ id: string; reference: string; status: string }>>;
+  schedule(
+    tx: Db,
+    input: {
+      mandateId: string;
+      paysFor: { type: string; id: string };
+      description: string;
+      total: number;
+      instalments: number;
+      dayOfMonth: number;
+      firstMonth: string;
+      actor: Actor;
+    },
+  ): Promise<unknown>;
+}
+
+export function createBusinessService(
+  platform: Platform,
+  deps: { payments?: BookingPayments; directDebit?: ContractDirectDebit },
+) {
+  const { notify } = platform;
+  const db = () => platform.db;
+  const publicUrl = platform.config.PUBLIC_URL;
+
+  notify.defineTemplate('trade-waste-contract', {
+    subject: 'Trade waste contract ((reference)) for ((business))',
+    body:
+      'Thank you. Your trade waste contract is agreed.\n\nBusiness: ((business))\nService: ((service))\nMonthly price: ((monthly))\n' +
+      'First collection week: ((starts))\nPaying by: ((pay_by))\n\nYour duty of care waste transfer note: ((wtn_link))\n\n' +
+      'You can see the contract, change or end it with ((notice)) days’ notice at ((link))',
+  });
+  notify.defineTemplate('trade-waste-invoice', {
+    subject: 'Invoice ((reference)): trade waste for ((period))',
+    body: 'Invoice ((reference)) for ((business)), contract ((contract)).\n\nTrade waste collections for ((period)): ((amount))\n\n((how_to_pay))',
+  });
+  notify.defineTemplate('trade-waste-ending', {
+    subject: 'Your trade waste contract ((reference)) ends on ((ends))',
+    body: 'We have your notice to end contract ((reference)) for ((business)). The last collections are on or before ((ends)); we collect the bins after that.',
+  });
+
+  const service = {
+    quote: quoteTradeWaste,
+
+    /** The businesses a resident acts for. */
+    businessesOf: (conn: Db, residentId: string) => store.businessesOf(conn, residentId),
+
+    /** The contracts of the businesses a resident acts for. */
+    async contractsFor(conn: Db, residentId: string) {
+      const businesses = await store.businessesOf(conn, residentId);
+      const contracts = await store.contractsOfBusinesses(
+        conn,
+        businesses.map((b) => b.id),
+      );
+      return contracts.map((c) => ({ ...c, business: businesses.find((b) => b.id === c.business_id)! }));
+    },
+
+    /** A contract the resident may see (they are a contact of its business), or undefined. */
+    async contractFor(conn: Db, residentId: string, reference: string) {
+      const contract = await store.contractByReference(conn, reference.toUpperCase());
+      if (!contract) return undefined;
+      const businesses = await store.businessesOf(conn, residentId);
+      const business = businesses.find((b) => b.id === contract.business_id);
+      return business
+        ? { ...contract, business, invoices: await store.invoicesOf(conn, contract.id) }
+        : undefined;
+    },
+
+    /** Accepts a quote as a contract: the business (new or existing), its contact, and the contract. */
+    async acceptQuote(input: {
+      residentId: string;
+      quote: unknown;
+      business: z.input<typeof businessSchema>;
+      existingBusinessId?: string;
+      actor: Actor;
+    }) {
+      const quote = quoteTradeWaste(input.quote);
+      const details = businessSchema.parse(input.business);
+      if (details.startsOn < addWorkingDays(londonDay(), 5))
+        throw new BookingError(
+          'The first collection can be 5 working days from today at the earliest',
+          'too_soon',
+        );
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          let business = input.existingBusinessId
+            ? (await store.businessesOf(tx, input.residentId)).find((b) => b.id === input.existingBusinessId)
+            : undefined;
+          if (!business) {
+            business = await store.insertBusiness(tx, {
+              reference: shortReference('BU'),
+              name: details.name,
+              company_number: details.companyNumber ? details.companyNumber.toUpperCase() : null,
+              billing_address: details.billingAddress,
+            });
+            await store.addBusinessContact(tx, business.id, input.residentId, details.role);
+          }
+          const contract = await store.insertContract(tx, {
+            reference: shortReference('TW'),
+            business_id: business.id,
+            service: 'trade-waste',
+            terms: {
+              ...quote.request,
+              lines: quote.lines,
+              liftPence: quote.liftPence,
+              rentalPence: quote.rentalPence,
+            },
+            monthly_pence: quote.monthlyPence,
+            pay_by: details.payBy,
+            status: 'active',
+            starts_on: details.startsOn,
+            ends_on: null,
+            notice_days: NOTICE_DAYS,
+            accepted_by: input.residentId,
+          });
+          await recordAudit(tx, {
+            actor: input.actor,
+            action: 'contract.accepted',
+            subjectType: 'contract',
+            subjectId: contract.id,
+            detail: {
+              reference: contract.reference,
+              business: business.reference,
+              monthly: quote.monthlyPence,
+            },
+          });
+          await platform.events.publish(tx, {
+            type: 'contract.accepted',
+            subjectType: 'contract',
+            subjectId: contract.id,
+            actor: input.actor,
+            payload: { reference: contract.reference, monthlyPence: quote.monthlyPence },
+          });
+          await notify.toResident(tx, input.residentId, {
+            template: 'trade-waste-contract',
+            personalisation: {
+              reference: contract.reference,
+              business: business.name,
+              service: quote.lines[0]!.text,
+              monthly: pounds(quote.monthlyPence),
+              starts: details.startsOn,
+              pay_by: details.payBy === 'direct_debit' ? 'Direct Debit' : 'Invoice each month',
+              wtn_link: `${publicUrl}/business/contracts/${contract.reference}/waste-transfer-note.pdf`,
+              notice: String(NOTICE_DAYS),
+              link: `${publicUrl}/business/contracts/${contract.reference}`,
+            },
+          });
+          return { contract, business };
+        });
+    },
+
+    /** Gives notice to end a contract: it ends after the notice period. */
+    async giveNotice(residentId: string, reference: string, actor: Actor) {
+      const found = await service.contractFor(db(), residentId, reference);
+      if (!found) throw new BookingError('There is no contract with that reference', 'not_found');
+      if (found.status !== 'active') throw new BookingError('This contract is already ending', 'not_allowed');
+      const ends = addDays(londonDay(), found.notice_days);
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          const updated = await store.updateContract(tx, found.id, { status: 'ending', ends_on: ends });
+          await recordAudit(tx, {
+            actor,
+            action: 'contract.notice_given',
+            subjectType: 'contract',
+            subjectId: found.id,
+            detail: { reference: found.reference, ends },
+          });
+          await notify.toResident(tx, residentId, {
+            template: 'trade-waste-ending',
+            personalisation: { reference: found.reference, business: found.business.name, ends },
+          });
+          return updated;
+        });
+    },
+
+    /**
+     * Raises the month's invoices (idempotent per contract and month). Invoice payers get a card
+     * payment to pay online; Direct Debit payers get a collection scheduled on their mandate.
+     */
+    async invoiceMonth(period: string, actor: Actor): Promise<number> {
+      if (!/^\d{4}-\d{2}$/.test(period)) throw new BookingError('Period as YYYY-MM', 'invalid');
+      const firstDay = `${period}-01`;
+      const contracts = await store.contractsToInvoice(db(), firstDay);
+      let raised = 0;
+      for (const contract of contracts) {
+        await db()
+          .transaction()
+          .execute(async (tx) => {
+            const invoice = await store.insertInvoice(tx, {
+              reference: shortReference('INV'),
+              contract_id: contract.id,
+              period,
+              amount_pence: contract.monthly_pence,
+              payment_id: null,
+            });
+            if (!invoice) return;
+            raised += 1;
+            const business = (await store.businessById(tx, contract.business_id))!;
+            let howToPay = `Pay online at ${publicUrl}/business/contracts/${contract.reference}`;
+            if (contract.pay_by === 'direct_debit' && deps.directDebit && contract.accepted_by) {
+              const mandates = await deps.directDebit.listMandates(tx, { residentId: contract.accepted_by });
+              const mandate = mandates.find((m) => m.status !== 'cancelled');
+              if (mandate) {
+                const [y, m] = period.split('-').map(Number) as [number, number];
+                const next = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 7);
+                await deps.directDebit.schedule(tx, {
+                  mandateId: mandate.id,
+                  paysFor: { type: 'booking-invoice', id: invoice.id },
+                  description: `Trade waste ${contract.reference} ${period}`,
+                  total: contract.monthly_pence,
+                  instalments: 1,
+                  dayOfMonth: 15,
+                  firstMonth: next,
+                  actor,
+                });
+                howToPay = `We will collect this by Direct Debit (mandate ${mandate.reference}) on or after 15 ${next}.`;
+              } else {
+                howToPay = `Set up your Direct Debit at ${publicUrl}/direct-debit/set-up, or pay online at ${publicUrl}/business/contracts/${contract.reference}`;
+              }
+            }
+            if (deps.payments && contract.accepted_by && !howToPay.startsWith('We will collect')) {
+              const payment = await deps.payments.createPayment(tx, {
+                amount: contract.monthly_pence,
+                description: `Trade waste ${contract.reference}, ${period} (${invoice.reference})`,
+                payer: { residentId: contract.accepted_by },
+                paysFor: { type: 'booking-invoice', id: invoice.id },
+                idempotencyKey: `booking-invoice:${invoice.id}`,
+                channel: 'web',
+                actor,
+              });
+              await store.updateInvoice(tx, invoice.id, { payment_id: payment.id });
+            }
+            await recordAudit(tx, {
+              actor,
+              action: 'contract.invoiced',
+              subjectType: 'contract',
+              subjectId: contract.id,
+              detail: { invoice: invoice.reference, period, amount: contract.monthly_pence },
+            });
+            if (contract.accepted_by)
+              await notify.toResident(tx, contract.accepted_by, {
+                template: 'trade-waste-invoice',
+                personalisation: {
+                  reference: invoice.reference,
+                  business: business.name,
+                  contract: contract.reference,
+                  period,
+                  amount: pounds(contract.monthly_pence),
+                  how_to_pay: howToPay,
+                },
+              });
+          });
+      }
+      return raised;
+    },
+
+    /** Where to pay an invoice by card (after commit), or null when it is paid or collected by Direct Debit. */
+    async invoicePaymentLink(invoiceId: string, returnUrl: string) {
+      const invoice = await store.invoiceById(db(), invoiceId);
+      if (!invoice?.payment_id || !deps.payments) return null;
+      const payment = await deps.payments.getPayment(db(), invoice.payment_id);
+      if (!payment || payment.status === 'success') return null;
+      return (await deps.payments.startCardPayment(payment, returnUrl)).nextUrl;
+    },
+
+    listContracts: (conn: Db = db()) => store.listContracts(conn),
+  };
+  return service;
+}
+
+export type BusinessService = ReturnType<typeof createBusinessService>;

@@ -1,0 +1,90 @@
+import { PDFDocument, StandardFonts, rgb } from 'pdf-lib';
+import { formatLondon } from '../../platform/time.ts';
+import { binStreams, frequencies, type BinStream, type Frequency } from './business.ts';
+
+/**
+ * A duty-of-care waste transfer note (Environmental Protection Act 1990, section 34; Waste
+ * (England and Wales) Regulations 2011) covering a year of a trade waste contract: a "season
+ * ticket" for repeated transfers of the same waste.
+ */
+export async function wasteTransferNote(input: {
+  councilName: string;
+  carrierRegistration: string;
+  contract: { reference: string; starts_on: string; terms: Record<string, unknown> };
+  business: { name: string; billing_address: string; company_number: string | null };
+}): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  doc.setTitle(`Waste transfer note ${input.contract.reference}`);
+  doc.setAuthor(input.councilName);
+  doc.setSubject('Duty of care waste transfer note');
+  doc.setLanguage('en-GB');
+  const page = doc.addPage([595, 842]);
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
+  let y = 790;
+  const line = (text: string, options: { size?: number; strong?: boolean; gap?: number } = {}) => {
+    const size = options.size ?? 10;
+    for (const chunk of wrap(text, size > 12 ? 60 : 95)) {
+      page.drawText(chunk, {
+        x: 50,
+        y,
+        size,
+        font: options.strong ? bold : font,
+        color: rgb(0.04, 0.05, 0.05),
+      });
+      y -= size + 4;
+    }
+    y -= options.gap ?? 2;
+  };
+  const terms = input.contract.terms as {
+    stream: BinStream;
+    size: number;
+    bins: number;
+    frequency: Frequency;
+  };
+  const stream = binStreams[terms.stream] ?? binStreams.general;
+  const start = new Date(`${input.contract.starts_on}T12:00:00Z`);
+  const end = new Date(start);
+  end.setUTCFullYear(end.getUTCFullYear() + 1);
+  end.setUTCDate(end.getUTCDate() - 1);
+
+  line('Waste transfer note', { size: 20, strong: true, gap: 6 });
+  line(`Annual note for repeated transfers. Reference ${input.contract.reference}`, { gap: 12 });
+  line('Section A: the waste', { size: 13, strong: true });
+  line(`Description: ${stream.description} (${stream.name.toLowerCase()})`);
+  line(`List of Wastes (EWC) code: ${stream.ewc}`);
+  line(`Containment: ${terms.bins} × ${terms.size} litre wheeled bin${terms.bins === 1 ? '' : 's'}`);
+  line(
+    `Quantity: up to ${terms.bins * terms.size} litres each collection, ${frequencies[terms.frequency]?.name.toLowerCase() ?? ''}`,
+  );
+  line('The waste hierarchy (Waste Regulations 2011, regulation 12) has been applied.', { gap: 12 });
+  line('Section B: the current holder (transferor)', { size: 13, strong: true });
+  line(`Business: ${input.business.name}`);
+  if (input.business.company_number) line(`Company number: ${input.business.company_number}`);
+  line(`Address: ${input.business.billing_address}`);
+  line('The transferor is the producer of the waste.', { gap: 12 });
+  line('Section C: the person collecting the waste (transferee)', { size: 13, strong: true });
+  line(`${input.councilName}, waste collection authority`);
+  line(`Registered waste carrier: ${input.carrierRegistration}`, { gap: 12 });
+  line('Section D: the transfer', { size: 13, strong: true });
+  line(`Period covered: ${formatLondon(start, false)} to ${formatLondon(end, false)}`);
+  line('Place of transfer: the transferor’s premises, at the kerbside on collection days');
+  line(`Issued: ${formatLondon(new Date(), false)}`, { gap: 12 });
+  line(
+    'Both parties confirm that they have fulfilled their duty of care under section 34 of the Environmental Protection Act 1990 and that the information above is correct. Keep this note for at least two years.',
+  );
+  return doc.save();
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if ((current + ' ' + word).trim().length > width) {
+      out.push(current);
+      current = word;
+    } else current = (current + ' ' + word).trim();
+  }
+  if (current) out.push(current);
+  return out;
+}
