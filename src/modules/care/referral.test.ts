@@ -68,6 +68,20 @@ describe('Care: directory, self-referral and My account', () => {
   });
   after(async () => kiln.close());
 
+  test('the front door and video consultations page render; a social worker’s slots are offered', async () => {
+    const client = new Client(kiln.app);
+    const start = page((await client.get('/care')).body);
+    assert.equal(start.heading(), 'Care and support');
+    assert.match(start.text(), /If someone is in immediate danger, call 999/);
+    const video = await client.get('/care/video');
+    assert.equal(video.statusCode, 200);
+    const offer = page(video.body)
+      .links()
+      .find((l) => l.text === 'Video consultation with Grace Nwosu');
+    assert.ok(offer, 'the social worker’s calendar from the bookings module');
+    assert.equal((await client.get(offer.href)).statusCode, 200);
+  });
+
   test('the directory finds services by need, age and distance, nearest first', async () => {
     const client = new Client(kiln.app);
     const res = await client.get('/care/directory?need=carers&postcode=KF2+3NP');
