@@ -11,7 +11,7 @@ type Place = Omit<PlaceRow, 'id'>;
 const weekdays = (opens: string, closes: string): OpeningHours[] =>
   [1, 2, 3, 4, 5].map((day) => ({ day, opens, closes }));
 
-// Fictional places around the fictional town centre of Kilnford (52.95, -2.15).
+// Fictional places in fictional Kilnford, at their postcodes' points in the built-in gazetteer.
 const places: Place[] = [
   {
     slug: 'kilnford-central-library',
@@ -19,8 +19,8 @@ const places: Place[] = [
     kind: 'library',
     address: 'Market Square, Kilnford KF1 1CC',
     postcode: 'KF1 1CC',
-    lat: 52.9502,
-    lng: -2.1441,
+    lat: 52.954,
+    lng: -2.15,
     offers: ['wifi', 'computers', 'skills', 'printing'],
     opening_hours: [...weekdays('09:00', '19:00'), { day: 6, opens: '09:30', closes: '16:00' }],
     phone: '01632 960 100',
@@ -34,8 +34,8 @@ const places: Place[] = [
     kind: 'library',
     address: 'Clay Lane, Etherley KF3 4HH',
     postcode: 'KF3 4HH',
-    lat: 52.9461,
-    lng: -2.1382,
+    lat: 52.954,
+    lng: -2.144,
     offers: ['wifi', 'computers', 'printing'],
     opening_hours: [
       { day: 1, opens: '10:00', closes: '17:00' },
@@ -53,8 +53,8 @@ const places: Place[] = [
     kind: 'community_lounge',
     address: 'Oak Tree Avenue, Burslow KF4 1DD',
     postcode: 'KF4 1DD',
-    lat: 52.9502,
-    lng: -2.1381,
+    lat: 52.958,
+    lng: -2.15,
     offers: ['wifi', 'skills'],
     opening_hours: [
       { day: 2, opens: '10:00', closes: '15:00' },
@@ -71,8 +71,8 @@ const places: Place[] = [
     kind: 'library',
     address: '3 Wharf Street, Kilnford KF2 3NP',
     postcode: 'KF2 3NP',
-    lat: 52.9501,
-    lng: -2.1561,
+    lat: 52.946,
+    lng: -2.156,
     offers: ['wifi', 'computers', 'skills'],
     opening_hours: [...weekdays('10:00', '17:00'), { day: 6, opens: '10:00', closes: '13:00' }],
     phone: '01632 960 222',
@@ -85,8 +85,8 @@ const places: Place[] = [
     kind: 'partner',
     address: 'Potters Way, Kilnford KF1 5GH',
     postcode: 'KF1 5GH',
-    lat: 52.9542,
-    lng: -2.1501,
+    lat: 52.954,
+    lng: -2.162,
     offers: ['computers', 'skills'],
     opening_hours: [
       { day: 2, opens: '09:30', closes: '16:30' },
@@ -102,8 +102,8 @@ const places: Place[] = [
     kind: 'community_lounge',
     address: 'Canal Side, Kilnford KF2 2LM',
     postcode: 'KF2 2LM',
-    lat: 52.9462,
-    lng: -2.1562,
+    lat: 52.942,
+    lng: -2.156,
     offers: ['wifi'],
     opening_hours: [
       { day: 1, opens: '12:00', closes: '16:00' },
