@@ -30,7 +30,7 @@ import { createWellbeing, wellbeingModule } from './modules/wellbeing/index.ts';
 import { registerApiDocs } from './platform/http/openapi.ts';
 import { createInsights, insightsDependencies, insightsModule } from './modules/insights/index.ts';
 import { careModule, createCare } from './modules/care/index.ts';
-import { createPayments, paymentsModule } from './modules/payments/index.ts';
+import { createCouncilTax, createPayments, paymentsModule } from './modules/payments/index.ts';
 import { bookingsModule, createBookings } from './modules/bookings/index.ts';
 import { createPlanning, planningModule } from './modules/planning/index.ts';
 
@@ -74,6 +74,11 @@ function buildServices(platform: Platform) {
   const catalogue = createCatalogue(platform, { cases, payments: payments.service });
   const accounts = createAccounts(platform, { cases: cases.service, drafts: catalogue.service });
   const signing = createSigning(platform, { accounts: accounts.service });
+  const councilTax = createCouncilTax(platform, {
+    payments,
+    accounts: accounts.service,
+    letters: signing.service,
+  });
   const requests = createRequests(platform, { cases: cases.service });
   const planning = createPlanning(platform, { payments: payments.service, accounts: accounts.service });
   const assistant = createAssistant(platform, {
@@ -111,6 +116,7 @@ function buildServices(platform: Platform) {
     wellbeing,
     care,
     bookings,
+    councilTax,
     planning,
     insights,
     engage,

@@ -2,6 +2,9 @@ import type { Kiln } from '../../app.ts';
 import { systemActor } from '../../platform/actor.ts';
 import { tables } from '../../platform/db/index.ts';
 import type { IdentityTables } from '../../platform/auth/identity.ts';
+import type { DemoPeople, Platform } from '../../platform/module.ts';
+import { councilTaxPaysFor, type CouncilTaxService } from './council-tax.ts';
+import type { PaymentsInstance } from './index.ts';
 
 /** Demo payments for the demo resident, made through the payments service (and the sandbox's card page rules). */
 export async function seedPaymentsDemo(kiln: Kiln): Promise<void> {
@@ -34,31 +37,16 @@ export async function seedPaymentsDemo(kiln: Kiln): Promise<void> {
     const permit = await make('garden-waste-1', 5200, 'Garden waste subscription 2026/27', 'demo');
     await service.startCardPayment(permit, `/pay/${permit.reference}/confirmation`, actor);
   }
+  // A Direct Debit instruction waiting for the next Bacs file (the council tax account is seeded
+  // by the council tax part of the module: see seedCouncilTaxDemo).
   await db.transaction().execute((tx) =>
-    kiln.services.payments.cash.issueReference(tx, {
-      paysFor: { type: 'demo', id: 'council-tax-2026' },
-      description: 'Council tax 2026/27, 12 Bottle Kiln Lane',
-      payer: { residentId: resident.id },
-    }),
-  );
-  await db.transaction().execute(async (tx) => {
-    const mandate = await kiln.services.payments.directDebit.setUpMandate(tx, {
+    kiln.services.payments.directDebit.setUpMandate(tx, {
       residentId: resident.id,
       bank: { accountHolder: 'Alex Moreton', sortCode: '089999', accountNumber: '66374958' },
       idempotencyKey: 'demo-mandate-1',
       actor,
-    });
-    await kiln.services.payments.directDebit.schedule(tx, {
-      mandateId: mandate.id,
-      paysFor: { type: 'demo', id: 'council-tax-2026' },
-      description: 'Council tax 2026/27',
-      total: 186_420,
-      instalments: 10,
-      dayOfMonth: 1,
-      firstMonth: '2027-04',
-      actor: systemActor,
-    });
-  });
+    }),
+  );
   const desk = await make('cash-desk-1', 2000, 'Replacement recycling box', 'demo');
   await db.transaction().execute((tx) =>
     service.recordReceipt(tx, {
@@ -68,4 +56,67 @@ export async function seedPaymentsDemo(kiln: Kiln): Promise<void> {
       actor: systemActor,
     }),
   );
+}
+
+/** The demo council tax account number (fictional). */
+export const DEMO_COUNCIL_TAX_ACCOUNT = '40017123';
+
+/**
+ * The demo resident's council tax for 2026/27: band C, 10 instalments from April, the first six
+ * paid (five by card, one in cash at a shop), the rest still to pay.
+ */
+export async function seedCouncilTaxDemo(
+  platform: Platform,
+  councilTax: CouncilTaxService,
+  payments: PaymentsInstance,
+  demo: DemoPeople,
+): Promise<void> {
+  const { db } = platform;
+  const residentId = demo.resident.id;
+  const actor = { type: 'resident' as const, id: residentId };
+  const account = await db.transaction().execute((tx) =>
+    councilTax.createAccount(tx, {
+      residentId,
+      propertyAddress: '12 Bottle Kiln Lane, Kilnford KF1 2AB',
+      band: 'C',
+      yearStart: '2026-04-01',
+      bandDCharge: 223_704,
+      reference: DEMO_COUNCIL_TAX_ACCOUNT,
+      actor: systemActor,
+    }),
+  );
+  const instalments = councilTax.statutoryInstalments(account).slice(0, 6);
+  for (const [n, instalment] of instalments.entries()) {
+    const payment = await db.transaction().execute((tx) =>
+      payments.service.createPayment(tx, {
+        amount: instalment.amount,
+        description: `Council tax ${account.year_label}, account ${account.reference}`,
+        payer: { residentId },
+        paysFor: councilTaxPaysFor(account.reference),
+        idempotencyKey: `demo-council-tax-${n + 1}`,
+        method: n === 5 || !payments.sandbox ? 'paypoint_cash' : 'card',
+        channel: n === 5 || !payments.sandbox ? 'paypoint' : 'web',
+        actor,
+      }),
+    );
+    if (payment.method === 'card' && payments.sandbox) {
+      const { nextUrl } = await payments.service.startCardPayment(
+        payment,
+        `/pay/${payment.reference}/confirmation`,
+        actor,
+      );
+      await payments.sandbox.submitCard(nextUrl.split('/').pop()!, { number: '4444333322221111' });
+      await payments.service.reconcile(payment.id, actor);
+    } else {
+      await db.transaction().execute((tx) =>
+        payments.service.recordReceipt(tx, {
+          payment: payment.id,
+          kind: 'cash_receipt',
+          provider: 'paypoint',
+          providerReference: `DEMO-PP-${n + 1}`,
+          actor: systemActor,
+        }),
+      );
+    }
+  }
 }

@@ -1,17 +1,25 @@
 import { londonDay } from '../../platform/time.ts';
+import { nextWorkingDay } from '../../platform/working-days.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf } from '../../platform/auth/identity.ts';
 import { HttpError } from '../../platform/http/errors.ts';
 import type { Platform } from '../../platform/module.ts';
 import { checkBankDetails, formatSortCode, maskAccount, type BankDetails } from './bank-details.ts';
-import type { DirectDebitService } from './direct-debit.ts';
+import { DirectDebitError, type DirectDebitService } from './direct-debit.ts';
 
 const JOURNEY = 'payments.directDebit';
 
 interface Journey {
   bank?: BankDetails;
   key: string;
+  /** What the mandate is for, when the journey started from, say, a council tax account. */
+  purpose?: { name: string; reference: string; dayOfMonth: number; backLink: string };
+}
+
+/** Starts the Direct Debit journey for something (a council tax account): the mandate is then put to that use. */
+export function startDirectDebitFor(request: FastifyRequest, purpose: NonNullable<Journey['purpose']>) {
+  request.session.set(JOURNEY, { key: randomUUID(), purpose } satisfies Journey);
 }
 
 const field = (body: unknown, name: string) => {
@@ -87,15 +95,27 @@ export function registerDirectDebitRoutes(app: FastifyInstance, platform: Platfo
     // The details were checked when entered; check again, since a session is not a trusted store.
     const { errors } = checkBankDetails({ ...state.bank, onlySignatory: 'yes' });
     if (errors.length) return reply.redirect('/direct-debit/set-up', 303);
-    const mandate = await db.transaction().execute((tx) =>
-      dd.setUpMandate(tx, {
+    const { mandate, message } = await db.transaction().execute(async (tx) => {
+      const made = await dd.setUpMandate(tx, {
         residentId: resident.id,
         bank: state.bank!,
         idempotencyKey: `resident:${resident.id}:${state.key}`,
         actor: actorOf(request),
-      }),
-    );
+      });
+      const use = state.purpose && dd.purposes.get(state.purpose.name);
+      const told = use
+        ? await use(tx, {
+            mandate: made,
+            residentId: resident.id,
+            reference: state.purpose!.reference,
+            dayOfMonth: state.purpose!.dayOfMonth,
+            actor: actorOf(request),
+          })
+        : undefined;
+      return { mandate: made, message: told };
+    });
     request.session.set(JOURNEY, undefined);
+    if (message) request.session.set('flash', message);
     return reply.redirect(`/direct-debit/${mandate.reference}/confirmation`, 303);
   });
 
@@ -131,7 +151,8 @@ export function registerDirectDebitRoutes(app: FastifyInstance, platform: Platfo
         sortCode: formatSortCode(m.sort_code),
       })),
       files,
-      today: form.today ?? londonDay(),
+      // Bacs processes on working days: offer the next one.
+      today: form.today ?? nextWorkingDay(londonDay()),
       errors: form.errors,
     });
   }
@@ -153,7 +174,16 @@ export function registerDirectDebitRoutes(app: FastifyInstance, platform: Platfo
           errors: [{ field: 'processingDate', text: 'Enter the processing date like 2026-12-01' }],
         });
       }
-      const file = await dd.createSubmission({ processingDate: day, actor: actorOf(request) });
+      let file;
+      try {
+        file = await dd.createSubmission({ processingDate: day, actor: actorOf(request) });
+      } catch (error) {
+        if (!(error instanceof DirectDebitError)) throw error;
+        return renderStaffPage(reply.code(400), {
+          today: day,
+          errors: [{ field: 'processingDate', text: error.message }],
+        });
+      }
       request.session.set(
         'flash',
         `Bacs file made: ${file.instructions} new instructions, ${file.collections} collections`,

@@ -5,7 +5,10 @@ import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { totpCode } from '../../platform/auth/totp.ts';
 import { DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET } from '../../seed/index.ts';
-import { splitInstalments, standard18Record } from './bacs.ts';
+import { julianDay, splitInstalments, standard18Record } from './bacs.ts';
+import { dayOf } from './council-tax.ts';
+import { londonDay } from '../../platform/time.ts';
+import { addWorkingDays, isWorkingDay, nextWorkingDay } from '../../platform/working-days.ts';
 import { checkBankDetails } from './bank-details.ts';
 
 // Vocalink, "Validating account numbers: UK modulus checking", chapter 3 "Test cases" (the same 34
@@ -201,44 +204,80 @@ describe('Direct Debit', () => {
       id: string;
     }>`select id from residents where email = 'resident@kilnford.example'`.execute(db);
     const residentId = rows[0]!.id;
-    const mandate = await db.transaction().execute(async (tx) => {
-      const m = await directDebit.setUpMandate(tx, {
+    const system = { type: 'system' as const, id: null };
+    // Dates from today: the first collection needs 10 working days' notice, so schedule from the
+    // month after that.
+    const today = londonDay();
+    const noticeEnds = addWorkingDays(today, 10);
+    const [ny, nm] = noticeEnds.split('-').map(Number) as [number, number];
+    const firstMonth = new Date(Date.UTC(ny, nm, 1)).toISOString().slice(0, 7);
+    const mandate = await db.transaction().execute((tx) =>
+      directDebit.setUpMandate(tx, {
         residentId,
         bank: { accountHolder: 'Alex Moreton', sortCode: '107999', accountNumber: '88837491' },
         idempotencyKey: 'test-council-tax-mandate',
         actor: { type: 'resident', id: residentId },
-      });
-      await directDebit.schedule(tx, {
-        mandateId: m.id,
-        paysFor: { type: 'council-tax', id: 'CT-TEST-1' },
-        description: 'Council tax 2026/27',
-        total: 150001,
-        instalments: 10,
-        dayOfMonth: 1,
-        firstMonth: '2026-12',
-        actor: { type: 'system', id: null },
-      });
-      return m;
-    });
-    const first = await directDebit.createSubmission({
-      processingDate: '2026-11-20',
-      actor: { type: 'system', id: null },
-    });
-    const lines = first.content.trim().split('\r\n');
-    assert.match(lines[0]!, /^UHL1 26324999123/);
+      }),
+    );
+    const schedule = (month: string) =>
+      db.transaction().execute((tx) =>
+        directDebit.schedule(tx, {
+          mandateId: mandate.id,
+          paysFor: { type: 'council-tax', id: 'CT-TEST-1' },
+          description: 'Council tax 2026/27',
+          total: 150001,
+          instalments: 10,
+          dayOfMonth: 1,
+          firstMonth: month,
+          actor: system,
+        }),
+      );
+    await assert.rejects(schedule(today.slice(0, 7)), /at least 10 working days after the notice/);
+    const instalments = await schedule(firstMonth);
+    const dueDates = instalments.map((i) => dayOf(i.due_date));
+    for (const d of dueDates) assert.ok(isWorkingDay(d), `${d} is a working day`);
+    assert.ok(dueDates[0]! >= noticeEnds);
+
+    // Bacs works on working days only.
+    await assert.rejects(
+      directDebit.createSubmission({ processingDate: '2027-01-01', actor: system }),
+      /2027-01-01 is not a working day/,
+    );
+    const firstDay = nextWorkingDay(today);
+    const first = await directDebit.createSubmission({ processingDate: firstDay, actor: system });
+    const lines = first.content.split('\r\n').slice(0, -1);
+    assert.deepEqual(
+      lines.map((l) => l.slice(0, 4)),
+      [
+        'VOL1',
+        'HDR1',
+        'HDR2',
+        'UHL1',
+        ...lines.slice(4, -3).map((l) => l.slice(0, 4)),
+        'EOF1',
+        'EOF2',
+        'UTL1',
+      ],
+    );
+    for (const label of [...lines.slice(0, 4), ...lines.slice(-3)]) assert.equal(label.length, 80);
+    assert.match(lines[0]!, /^VOL1\d{6} {31}999123 {32}1$/);
+    assert.match(lines[1]!, /^HDR1A999123S {3}999123\d{6}00010001/);
+    assert.equal(lines[1]!.slice(4), lines.at(-3)!.slice(4), 'EOF1 repeats HDR1');
+    assert.equal(lines[2]!.slice(4), lines.at(-2)!.slice(4), 'EOF2 repeats HDR2');
+    assert.equal(lines[3]!.slice(0, 16), `UHL1 ${julianDay(new Date(`${firstDay}T00:00:00Z`))}999123`);
     assert.ok(lines.some((l) => l.slice(15, 17) === '0N' && l.slice(64, 82).trim() === mandate.reference));
-    assert.match(lines.at(-1)!, /^UTL1/);
     assert.equal(first.collections, 0);
 
-    const second = await directDebit.createSubmission({
-      processingDate: '2027-01-01',
-      actor: { type: 'system', id: null },
-    });
+    // The second instalment's collection day is day 3 of the Bacs cycle: processing the working day before.
+    const processing = addWorkingDays(dueDates[1]!, -1);
+    const second = await directDebit.createSubmission({ processingDate: processing, actor: system });
     assert.equal(second.collections, 2);
     assert.equal(second.total, 15001 + 15000);
-    const data = second.content.trim().split('\r\n').slice(1, -1);
+    const data = second.content.split('\r\n').slice(0, -1).slice(4, -3);
     assert.deepEqual(
-      data.map((l) => [l.slice(15, 17), Number(l.slice(35, 46))]),
+      data
+        .filter((l) => l.slice(64, 82).trim() === mandate.reference || l.slice(15, 17) === '99')
+        .map((l) => [l.slice(15, 17), Number(l.slice(35, 46))]),
       [
         ['01', 15001],
         ['17', 15000],
@@ -246,13 +285,22 @@ describe('Direct Debit', () => {
       ],
     );
     for (const l of data) assert.equal(l.length, 106);
+    assert.equal(
+      second.content.split('\r\n').slice(0, -1).at(-1)!.slice(0, 44),
+      `UTL1${'30001'.padStart(13, '0')}${'30001'.padStart(13, '0')}00000020000001`,
+    );
     const paid = await service.list(db, { paysFor: { type: 'council-tax', id: 'CT-TEST-1' } });
     assert.equal(paid.length, 2);
     assert.ok(paid.every((p) => p.method === 'direct_debit' && p.status === 'success'));
-    const third = await directDebit.createSubmission({
-      processingDate: '2027-01-01',
-      actor: { type: 'system', id: null },
-    });
+    const { rows: entries } = await sql<{ day: string }>`
+      select to_char(entry_date, 'YYYY-MM-DD') as day from payment_ledger l join payments p on p.id = l.payment_id
+      where p.pays_for_id = 'CT-TEST-1'`.execute(db);
+    assert.deepEqual(
+      entries.map((e) => e.day),
+      [dueDates[1], dueDates[1]],
+      'booked on the collection day',
+    );
+    const third = await directDebit.createSubmission({ processingDate: processing, actor: system });
     assert.equal(third.collections, 0, 'a collection goes in one file only');
 
     // ARUDD: the second collection comes back unpaid. A malformed report changes nothing.
@@ -288,8 +336,8 @@ describe('Direct Debit', () => {
     const left = (await directDebit.instalments(db, mandate.id)).map((i) => i.status);
     assert.deepEqual(left, ['collected', 'failed', ...Array(8).fill('cancelled')]);
     const after = await directDebit.createSubmission({
-      processingDate: '2027-06-01',
-      actor: { type: 'system', id: null },
+      processingDate: addWorkingDays(dueDates[9]!, -1),
+      actor: system,
     });
     assert.ok(!after.content.includes(mandate.reference), 'nothing is collected on a cancelled mandate');
 

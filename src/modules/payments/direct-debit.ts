@@ -7,7 +7,29 @@ import { cancellingReasons, parseAddacs, parseArudd } from './bacs-reports.ts';
 import { splitInstalments, standard18File, type Originator, type Standard18Record } from './bacs.ts';
 import { formatSortCode, maskAccount, type BankDetails } from './bank-details.ts';
 import type { PaymentsService } from './service.ts';
+import { londonDay } from '../../platform/time.ts';
+import { addWorkingDays, isWorkingDay, nextWorkingDay } from '../../platform/working-days.ts';
 import * as store from './store.ts';
+
+/** Bacs: day 1 input, day 2 processing, day 3 the money leaves the payer's account. */
+export const COLLECTION_AFTER_PROCESSING_WORKING_DAYS = 1;
+/** The Direct Debit Guarantee's advance notice before a new schedule's first collection. */
+export const ADVANCE_NOTICE_WORKING_DAYS = 10;
+
+/** A Direct Debit rule was broken; nothing changed. `message` is fit to show. */
+export class DirectDebitError extends Error {}
+
+/** What another part of Kiln does when a mandate set up for it exists (e.g. schedule council tax). */
+export type MandatePurpose = (
+  tx: Db,
+  input: {
+    mandate: store.MandateRow;
+    residentId: string;
+    reference: string;
+    dayOfMonth: number;
+    actor: Actor;
+  },
+) => Promise<string | undefined>;
 
 class ReportRefused extends Error {
   constructor(readonly problems: string[]) {
@@ -45,7 +67,15 @@ export function createDirectDebitService(
     body: '((reason)). We will not take any more payments by this Direct Debit. Future instalments need paying another way: ((link))',
   });
 
+  const purposes = new Map<string, MandatePurpose>();
+
   return {
+    /**
+     * What a mandate set up "for" something does next, by name: the set-up journey calls it in the
+     * transaction that makes the mandate, and shows the message it returns.
+     */
+    purposes,
+
     /**
      * Imports an ARUDD report: each returned collection is reversed in the ledger, its instalment
      * marked failed and the resident told. All items or none.
@@ -213,25 +243,36 @@ export function createDirectDebitService(
         instalments: number;
         dayOfMonth: number;
         firstMonth: string;
+        /** The day the payer was told the schedule (today by default). */
+        noticeDay?: string;
         actor: Actor;
       },
     ) {
       if (!Number.isInteger(input.instalments) || input.instalments < 1 || input.instalments > 12)
-        throw new Error('Between 1 and 12 instalments');
+        throw new DirectDebitError('Between 1 and 12 instalments');
       if (!Number.isInteger(input.dayOfMonth) || input.dayOfMonth < 1 || input.dayOfMonth > 28)
-        throw new Error('Collections can be on days 1 to 28 of the month');
-      if (!/^\d{4}-\d{2}$/.test(input.firstMonth)) throw new Error('First month as YYYY-MM');
+        throw new DirectDebitError('Collections can be on days 1 to 28 of the month');
+      if (!/^\d{4}-\d{2}$/.test(input.firstMonth)) throw new DirectDebitError('First month as YYYY-MM');
       const [year, month] = input.firstMonth.split('-').map(Number) as [number, number];
       const amounts = splitInstalments(input.total, input.instalments);
+      // A collection falls on a working day: a weekend or bank holiday moves to the next one.
+      const dueDates = amounts.map((_, i) =>
+        nextWorkingDay(new Date(Date.UTC(year, month - 1 + i, input.dayOfMonth)).toISOString().slice(0, 10)),
+      );
+      // The Direct Debit Guarantee: the payer is told the amounts and dates 10 working days ahead.
+      const earliest = addWorkingDays(input.noticeDay ?? londonDay(), ADVANCE_NOTICE_WORKING_DAYS);
+      if (dueDates[0]! < earliest)
+        throw new DirectDebitError(
+          `The first collection must be at least ${ADVANCE_NOTICE_WORKING_DAYS} working days after the notice: ${earliest} or later`,
+        );
       const rows = amounts.map((amount, i) => {
-        const due = new Date(Date.UTC(year, month - 1 + i, input.dayOfMonth));
         return {
           mandate_id: input.mandateId,
           pays_for_type: input.paysFor.type,
           pays_for_id: input.paysFor.id,
           description: `${input.description} (instalment ${i + 1} of ${input.instalments})`,
           sequence: i + 1,
-          due_date: due.toISOString().slice(0, 10),
+          due_date: dueDates[i]!,
           amount,
         };
       });
@@ -257,14 +298,25 @@ export function createDirectDebitService(
      * an unpaid report (ARUDD) would reverse it. All in one transaction: a file exists only with
      * the records it changed.
      */
-    async createSubmission(input: { processingDate: string; actor: Actor }) {
+    async createSubmission(input: { processingDate: string; actor: Actor; serial?: string }) {
+      if (!isWorkingDay(input.processingDate))
+        throw new DirectDebitError(
+          `${input.processingDate} is not a working day (a weekend or bank holiday): Bacs processes on working days only`,
+        );
       const day = new Date(`${input.processingDate}T00:00:00Z`);
+      // Day 3 of the Bacs cycle: the collection day. Instalments due by then go in this file.
+      const collectionDate = addWorkingDays(input.processingDate, COLLECTION_AFTER_PROCESSING_WORKING_DAYS);
       return db()
         .transaction()
         .execute(async (tx) => {
           const records: Standard18Record[] = [];
           // Collections only on instructions lodged in an earlier file; new ones go in this file as 0N.
-          const due = await store.dueInstalments(tx, input.processingDate);
+          const due = (await store.dueInstalments(tx, collectionDate)).filter(
+            // A first collection waits for its 10 working days' notice (from when it was scheduled).
+            (i) =>
+              i.sequence !== 1 ||
+              collectionDate >= addWorkingDays(londonDay(i.created_at), ADVANCE_NOTICE_WORKING_DAYS),
+          );
           for (const i of due) {
             records.push({
               sortCode: i.sort_code,
@@ -289,7 +341,7 @@ export function createDirectDebitService(
               kind: 'dd_collection',
               provider: 'bacs',
               providerReference: `${i.mandate_reference}:${i.sequence}:${i.pays_for_id}`.slice(0, 120),
-              entryDate: input.processingDate,
+              entryDate: collectionDate,
               actor: input.actor,
             });
             await store.updateInstalment(tx, i.id, { status: 'collected', payment_id: payment.id });
@@ -306,7 +358,10 @@ export function createDirectDebitService(
             });
             await store.updateMandate(tx, m.id, { status: 'submitted', submitted_at: new Date() });
           }
-          const { text, debits, debitCount } = standard18File(records, originator, day);
+          const { text, debits, debitCount } = standard18File(records, originator, day, {
+            serial: input.serial ?? (await store.nextBacsSerial(tx)),
+            created: new Date(),
+          });
           const file = await store.insertBacsFile(tx, {
             file_name: `bacs-${input.processingDate}-${Date.now()}.txt`,
             processing_date: input.processingDate,
@@ -323,6 +378,7 @@ export function createDirectDebitService(
             subjectId: file.id,
             detail: {
               processingDate: input.processingDate,
+              collectionDate,
               instructions: mandates.length,
               collections: debitCount,
               total: debits,

@@ -53,6 +53,15 @@ interface StubPayment {
   card?: { last: string; brand: string };
   refunded: number;
   created_date: string;
+  settled_date?: string;
+}
+
+interface StubRefund {
+  refund_id: string;
+  payment_id: string;
+  amount: number;
+  created_date: string;
+  settled_date?: string;
 }
 
 export interface GovukPayStub {
@@ -69,6 +78,9 @@ export interface GovukPayStub {
   /** Every response body sent, with the schema problems found in it. */
   responses: Array<{ schema: string; problems: string[] }>;
   payments: Map<string, StubPayment>;
+  refunds: StubRefund[];
+  /** The payment service provider paid a payment or refund out to the council on a day. */
+  settle(id: string, day: string): void;
   /** What the paying user did on the hosted page. */
   finish(
     paymentId: string,
@@ -90,6 +102,7 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
   const apiKey = `api_test_${randomBytes(8).toString('hex')}`;
   const payments = new Map<string, StubPayment>();
   const byIdempotencyKey = new Map<string, string>();
+  const refunds: StubRefund[] = [];
   const requests: GovukPayStub['requests'] = [];
   const responses: GovukPayStub['responses'] = [];
   let base = '';
@@ -160,6 +173,85 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
     requests.push(entry);
     if (request.headers.authorization !== `Bearer ${apiKey}`) return send(401, null);
 
+    // Searches by settled date (GOV.UK Pay answers these for Stripe accounts), paged.
+    if (request.method === 'GET' && (url.pathname === '/v1/payments' || url.pathname === '/v1/refunds')) {
+      const q = url.searchParams;
+      for (const name of ['from_settled_date', 'to_settled_date'])
+        if (q.has(name) && !/^\d{4}-\d{2}-\d{2}$/.test(q.get(name)!))
+          entry.problems.push(`${name} must be YYYY-MM-DD`);
+      const known =
+        url.pathname === '/v1/payments'
+          ? [
+              'reference',
+              'email',
+              'state',
+              'card_brand',
+              'from_date',
+              'to_date',
+              'page',
+              'display_size',
+              'cardholder_name',
+              'first_digits_card_number',
+              'last_digits_card_number',
+              'from_settled_date',
+              'to_settled_date',
+              'agreement_id',
+            ]
+          : ['from_date', 'to_date', 'from_settled_date', 'to_settled_date', 'page', 'display_size'];
+      for (const name of q.keys())
+        if (!known.includes(name)) entry.problems.push(`unknown parameter ${name}`);
+      if (entry.problems.length)
+        return send(422, 'RequestError', { code: 'P0401', description: entry.problems.join('; ') });
+      const from = q.get('from_settled_date') ?? '0000-00-00';
+      const to = q.get('to_settled_date') ?? '9999-99-99';
+      const size = Number(q.get('display_size') ?? '500');
+      const pageNo = Number(q.get('page') ?? '1');
+      const settledIn = (d?: string) => d !== undefined && d >= from && d < to;
+      const all =
+        url.pathname === '/v1/payments'
+          ? [...payments.values()]
+              .filter(
+                (p) => settledIn(p.settled_date) && (!q.get('state') || p.state.status === q.get('state')),
+              )
+              .map((p) => ({
+                ...paymentJson(p),
+                settlement_summary: {
+                  captured_date: p.created_date.slice(0, 10),
+                  settled_date: p.settled_date,
+                },
+                _links: { self: { href: `${base}/v1/payments/${p.payment_id}`, method: 'GET' } },
+              }))
+          : refunds
+              .filter((r) => settledIn(r.settled_date))
+              .map((r) => ({
+                refund_id: r.refund_id,
+                payment_id: r.payment_id,
+                amount: r.amount,
+                status: 'success',
+                created_date: r.created_date,
+                settlement_summary: { settled_date: r.settled_date },
+                _links: {
+                  self: { href: `${base}/v1/payments/${r.payment_id}/refunds/${r.refund_id}`, method: 'GET' },
+                  payment: { href: `${base}/v1/payments/${r.payment_id}`, method: 'GET' },
+                },
+              }));
+      const results = all.slice((pageNo - 1) * size, pageNo * size);
+      const pageLink = (n: number) => ({ href: `${base}${url.pathname}?page=${n}`, method: 'GET' });
+      return send(200, url.pathname === '/v1/payments' ? 'PaymentSearchResults' : 'RefundSearchResults', {
+        total: all.length,
+        count: results.length,
+        page: pageNo,
+        results,
+        _links: {
+          self: pageLink(pageNo),
+          first_page: pageLink(1),
+          last_page: pageLink(Math.max(1, Math.ceil(all.length / size))),
+          ...(pageNo * size < all.length ? { next_page: pageLink(pageNo + 1) } : {}),
+          ...(pageNo > 1 ? { prev_page: pageLink(pageNo - 1) } : {}),
+        },
+      });
+    }
+
     const match = /^\/v1\/payments(?:\/([^/]+))?(?:\/(refunds|cancel))?$/.exec(url.pathname);
     if (!match) return send(404, 'RequestError', { code: 'P0200', description: 'Not found' });
     const [, id, action] = match;
@@ -218,8 +310,15 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
       if (b.amount > available)
         return send(400, 'RequestError', { code: 'P0604', description: 'Refund amount not available' });
       p.refunded += b.amount;
-      return send(200, 'Refund', {
+      const refund: StubRefund = {
         refund_id: randomBytes(13).toString('hex').slice(0, 26),
+        payment_id: p.payment_id,
+        amount: b.amount,
+        created_date: new Date().toISOString(),
+      };
+      refunds.push(refund);
+      return send(200, 'Refund', {
+        refund_id: refund.refund_id,
         payment_id: p.payment_id,
         amount: b.amount,
         status: 'success',
@@ -238,6 +337,14 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
     requests,
     responses,
     payments,
+    refunds,
+    settle(id, day) {
+      const payment = payments.get(id);
+      if (payment) payment.settled_date = day;
+      const refund = refunds.find((r) => r.refund_id === id);
+      if (refund) refund.settled_date = day;
+      if (!payment && !refund) throw new Error(`No payment or refund ${id}`);
+    },
     finish(paymentId, status, card) {
       const p = payments.get(paymentId)!;
       const failures = {

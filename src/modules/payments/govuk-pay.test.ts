@@ -7,6 +7,9 @@ import { Client, page } from '../../../test/support/http.ts';
 import { govukPayProvider } from './govuk-pay.ts';
 import { startGovukPayStub, type GovukPayStub } from './govuk-pay-stub.ts';
 import { ProviderError } from './provider.ts';
+import { staffClient } from '../../../test/support/staff.ts';
+import { londonDay } from '../../platform/time.ts';
+import { addWorkingDays } from '../../platform/working-days.ts';
 
 describe('GOV.UK Pay adapter, checked against the published OpenAPI description', () => {
   let stub: GovukPayStub;
@@ -174,5 +177,93 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
     const res = await client.follow(await client.get(`/pay/return/${payment.reference}`));
     assert.equal(page(res.body).heading(), 'Your payment was not taken');
     assert.equal((await service.ledger(kiln.platform.db, payment.id)).length, 0);
+  });
+
+  test('settlement: what GOV.UK Pay paid out is matched to the ledger; mismatches are shown and emailed to staff', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    // The settlement day: 3 working days after today, so today's card payments are due to be settled.
+    const day = addWorkingDays(londonDay(), 3);
+    async function paid(amount: number) {
+      const key = randomUUID();
+      const payment = await db.transaction().execute((tx) =>
+        service.createPayment(tx, {
+          amount,
+          description: 'Garden waste subscription',
+          payer: { residentId },
+          paysFor: { type: 'test', id: key },
+          idempotencyKey: key,
+          actor: { type: 'resident', id: residentId },
+        }),
+      );
+      const { nextUrl } = await service.startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
+      const providerId = nextUrl.split('/').pop()!;
+      stub.finish(providerId, 'success', { last: '4242', brand: 'Visa' });
+      await service.reconcile(payment.id);
+      return { payment, providerId };
+    }
+    const a = await paid(5200);
+    const b = await paid(4100);
+    await service.refund({
+      payment: a.payment.reference,
+      amount: 700,
+      reason: 'Moved house',
+      idempotencyKey: randomUUID(),
+      actor: { type: 'system', id: null },
+    });
+    // A payment GOV.UK Pay settled that Kiln never booked (made outside Kiln with the same key).
+    const outside = await govukPayProvider({ apiKey: stub.apiKey, baseUrl: stub.url }).create({
+      amount: 999,
+      reference: 'NOT-KILN',
+      description: 'Made elsewhere',
+      returnUrl: 'http://localhost:3000/pay/return/NOT-KILN',
+      idempotencyKey: randomUUID(),
+    });
+    stub.finish(outside.providerId, 'success', { last: '0002', brand: 'Visa' });
+    stub.settle(a.providerId, day);
+    stub.settle(stub.refunds.at(-1)!.refund_id, day);
+    stub.settle(outside.providerId, day);
+
+    const before = (await kiln.platform.notify.list(db, { recipient: 'lead@kilnford.example' })).length;
+    const fetched = await service.fetchSettlement(day);
+    assert.equal(fetched.fetched, 3);
+    assert.equal(fetched.added, 3);
+    const report = fetched.report;
+    assert.equal(report.net, 5200 - 700 + 999);
+    assert.equal(report.matchedNet, 5200 - 700);
+    assert.deepEqual(
+      report.mismatches.map((m) => [m.kind, m.providerReference, m.problem]),
+      [['charge', outside.providerId, "Settled by the provider but not in Kiln's ledger"]],
+    );
+    assert.ok(
+      report.unsettled.some((u) => u.payment_reference === b.payment.reference && u.amount === 4100),
+      'a payment taken 3 working days before and not settled is listed',
+    );
+    const searches = stub.requests.filter(
+      (r) => r.method === 'GET' && /^\/v1\/(payments|refunds)$/.test(r.path),
+    );
+    assert.equal(searches.length, 2);
+    const emails = await kiln.platform.notify.list(db, { recipient: 'lead@kilnford.example' });
+    assert.equal(emails.length, before + 1);
+    assert.match(emails[0]!.subject!, /does not match the ledger/);
+    // Fetching again stores nothing twice and emails nobody again.
+    const again = await service.fetchSettlement(day);
+    assert.equal(again.added, 0);
+    assert.equal(
+      (await kiln.platform.notify.list(db, { recipient: 'lead@kilnford.example' })).length,
+      before + 1,
+    );
+    assertAllShapesValid();
+
+    const lead = await staffClient(kiln, 'lead@kilnford.example');
+    const shown = await lead.get(`/staff/payments/settlement?day=${day}`);
+    assert.equal(page(shown.body).heading(), 'Card settlement');
+    assert.match(page(shown.body).text(), /1 do not match/);
+    assert.match(page(shown.body).text(), new RegExp(outside.providerId));
+    const bad = await lead.post('/staff/payments/settlement', { day: 'yesterday' });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(page(bad.body).errorSummary(), ['Enter a real date, for example 2026-11-24']);
+    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    assert.equal((await officer.get('/staff/payments/settlement')).statusCode, 403);
   });
 });

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { paymentStatuses } from './schema.ts';
-import { ProviderError, type PaymentProvider, type ProviderPayment } from './provider.ts';
+import {
+  ProviderError,
+  type PaymentProvider,
+  type ProviderPayment,
+  type ProviderSettlement,
+} from './provider.ts';
 
 export interface GovukPayOptions {
   apiKey: string;
@@ -25,6 +30,38 @@ const paymentBody = z.object({
     .nullish(),
   _links: z
     .object({ next_url: z.object({ href: z.string() }).nullish() })
+    .partial()
+    .optional(),
+});
+
+// Search results, for settlement: only the fields reconciliation reads.
+const settledPayments = z.object({
+  total: z.number().int().optional(),
+  count: z.number().int().optional(),
+  page: z.number().int().optional(),
+  results: z.array(
+    z.object({
+      payment_id: z.string(),
+      amount: z.number().int(),
+      settlement_summary: z.object({ settled_date: z.string().optional() }).partial().optional(),
+    }),
+  ),
+  _links: z
+    .object({ next_page: z.object({ href: z.string() }).nullish() })
+    .partial()
+    .optional(),
+});
+const settledRefunds = z.object({
+  results: z.array(
+    z.object({
+      refund_id: z.string(),
+      payment_id: z.string(),
+      amount: z.number().int(),
+      settlement_summary: z.object({ settled_date: z.string().optional() }).partial().optional(),
+    }),
+  ),
+  _links: z
+    .object({ next_page: z.object({ href: z.string() }).nullish() })
     .partial()
     .optional(),
 });
@@ -120,6 +157,59 @@ export function govukPayProvider(options: GovukPayOptions): PaymentProvider {
         if (error instanceof ProviderError && (error.status === 400 || error.status === 409)) return;
         throw error;
       }
+    },
+    /**
+     * What GOV.UK Pay settled into the council's account on a day: searches of payments and
+     * refunds by settled date (GOV.UK Pay answers these for services whose provider is Stripe),
+     * every page of them.
+     */
+    async settlements(day) {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new ProviderError(`Not a day: ${day}`);
+      const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      const query = (page: number, extra: Record<string, string> = {}) =>
+        new URLSearchParams({
+          from_settled_date: day,
+          to_settled_date: next,
+          display_size: '500',
+          page: String(page),
+          ...extra,
+        }).toString();
+      const out: ProviderSettlement[] = [];
+      for (let page = 1; page <= 1000; page += 1) {
+        const parsed = settledPayments.safeParse(
+          await call('GET', `/v1/payments?${query(page, { state: 'success' })}`),
+        );
+        if (!parsed.success) throw new ProviderError('GOV.UK Pay sent search results Kiln cannot read');
+        for (const p of parsed.data.results) {
+          const settledOn = p.settlement_summary?.settled_date;
+          if (settledOn === day)
+            out.push({
+              kind: 'charge',
+              providerReference: p.payment_id,
+              providerPaymentId: p.payment_id,
+              amount: p.amount,
+              settledOn,
+            });
+        }
+        if (!parsed.data._links?.next_page || parsed.data.results.length === 0) break;
+      }
+      for (let page = 1; page <= 1000; page += 1) {
+        const parsed = settledRefunds.safeParse(await call('GET', `/v1/refunds?${query(page)}`));
+        if (!parsed.success) throw new ProviderError('GOV.UK Pay sent refund results Kiln cannot read');
+        for (const r of parsed.data.results) {
+          const settledOn = r.settlement_summary?.settled_date;
+          if (settledOn === day)
+            out.push({
+              kind: 'refund',
+              providerReference: r.refund_id,
+              providerPaymentId: r.payment_id,
+              amount: -r.amount,
+              settledOn,
+            });
+        }
+        if (!parsed.data._links?.next_page || parsed.data.results.length === 0) break;
+      }
+      return out;
     },
     async refund(providerId, refund) {
       const json = await call('POST', `/v1/payments/${encodeURIComponent(providerId)}/refunds`, {

@@ -25,6 +25,18 @@ export interface NewProviderPayment {
   email?: string | null;
 }
 
+/** A payment or refund the provider says it paid out (settled) to the council's bank account. */
+export interface ProviderSettlement {
+  kind: 'charge' | 'refund';
+  /** The payment id for a charge, the refund id for a refund: what the ledger holds as its reference. */
+  providerReference: string;
+  providerPaymentId: string;
+  /** Pence: positive for a charge, negative for a refund. */
+  amount: number;
+  /** YYYY-MM-DD */
+  settledOn: string;
+}
+
 export interface ProviderRefund {
   refundId: string;
   status: 'submitted' | 'success' | 'error';
@@ -43,6 +55,8 @@ export interface PaymentProvider {
     providerId: string,
     refund: { amount: number; refundAmountAvailable: number; idempotencyKey: string },
   ): Promise<ProviderRefund>;
+  /** Payments and refunds settled on one day (YYYY-MM-DD), for reconciling the ledger. */
+  settlements(day: string): Promise<ProviderSettlement[]>;
 }
 
 /** Raised when the provider refuses or cannot be reached; money has not moved. */

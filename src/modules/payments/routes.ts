@@ -71,6 +71,19 @@ export function registerPaymentRoutes(
     return reply.render('payments/views/confirmation.njk', { title, payment });
   });
 
+  // A PDF receipt for a payment that succeeded: for its payer, the browser that paid, or staff.
+  app.get('/pay/:reference/receipt.pdf', async (request, reply) => {
+    const payment = await find((request.params as { reference: string }).reference);
+    if (!mayView(request, payment) || payment.status !== 'success')
+      throw new HttpError(404, 'Page not found');
+    const pdf = await service.receiptPdf(platform.db, payment);
+    return reply
+      .type('application/pdf')
+      .header('content-disposition', `inline; filename="receipt-${payment.reference}.pdf"`)
+      .header('cache-control', 'private, no-store')
+      .send(pdf);
+  });
+
   // Try again after a declined or cancelled card: a new attempt for the same payment.
   app.post(
     '/pay/:reference/retry',

@@ -108,6 +108,15 @@ export function sandboxProvider(db: () => Db): PaymentProvider & SandboxBooks {
         ? { ...toProviderPayment(row), description: row.description, returnUrl: row.return_url }
         : undefined;
     },
+    async settlements(day) {
+      return (await store.sandboxSettlementsOn(db(), day)).map((r) => ({
+        kind: r.kind,
+        providerReference: r.provider_reference,
+        providerPaymentId: r.provider_id,
+        amount: r.amount,
+        settledOn: day,
+      }));
+    },
     async submitCard(providerId, card) {
       return db()
         .transaction()

@@ -27,6 +27,9 @@ export const ledgerKinds = [
 ] as const;
 export type LedgerKind = (typeof ledgerKinds)[number];
 
+export const councilTaxBands = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'] as const;
+export type CouncilTaxBand = (typeof councilTaxBands)[number];
+
 export interface PaymentsTables {
   payments: {
     id: string;
@@ -151,6 +154,40 @@ export interface PaymentsTables {
     total: number;
     created_by: string | null;
     created_at: Date;
+  };
+  payment_council_tax_accounts: {
+    id: string;
+    reference: string;
+    resident_id: string;
+    property_address: string;
+    band: CouncilTaxBand;
+    year_label: string;
+    year_start: string;
+    gross_charge: number;
+    discount_text: string | null;
+    annual_charge: number;
+    instalments: number;
+    paperless: boolean;
+    mandate_id: string | null;
+    created_at: Date;
+  };
+  payment_council_tax_bills: {
+    id: string;
+    account_id: string;
+    issued_on: string;
+    delivery: 'post' | 'account';
+    letter_reference: string | null;
+    created_at: Date;
+  };
+  payment_provider_settlements: {
+    id: number;
+    provider: string;
+    kind: 'charge' | 'refund';
+    provider_reference: string;
+    provider_payment_id: string;
+    amount: number;
+    settled_on: string;
+    fetched_at: Date;
   };
   payment_sandbox_settlements: {
     id: number;
@@ -361,5 +398,50 @@ export const paymentsMigrations: Record<string, Migration> = {
     alter table payment_ledger drop constraint payment_ledger_kind_check;
     alter table payment_ledger add constraint payment_ledger_kind_check
       check (kind in ('charge', 'refund', 'dd_collection', 'dd_returned', 'cash_receipt', 'write_off'));
+  `),
+  // Council Tax accounts in My account: the year's charge, its bills and how each was delivered.
+  '2026-11-25-0404-council-tax': sqlMigration(`
+    create table payment_council_tax_accounts (
+      id uuid primary key default gen_random_uuid(),
+      reference text not null unique check (reference ~ '^[0-9]{8}$'),
+      resident_id uuid not null references residents (id),
+      property_address text not null,
+      band text not null check (band in ('A', 'B', 'C', 'D', 'E', 'F', 'G', 'H')),
+      year_label text not null,
+      year_start date not null,
+      gross_charge integer not null check (gross_charge > 0),
+      discount_text text,
+      annual_charge integer not null check (annual_charge >= 0),
+      instalments integer not null check (instalments in (10, 12)),
+      paperless boolean not null default false,
+      mandate_id uuid references payment_mandates (id),
+      created_at timestamptz not null default now()
+    );
+    create index payment_council_tax_accounts_resident_idx on payment_council_tax_accounts (resident_id);
+    create table payment_council_tax_bills (
+      id uuid primary key default gen_random_uuid(),
+      account_id uuid not null references payment_council_tax_accounts (id),
+      issued_on date not null,
+      delivery text not null check (delivery in ('post', 'account')),
+      letter_reference text,
+      created_at timestamptz not null default now()
+    );
+    create unique index payment_council_tax_bills_delivered_idx
+      on payment_council_tax_bills (account_id, issued_on, delivery);
+  `),
+  // What a card provider says it paid out (settled), fetched from its API for reconciliation.
+  '2026-11-25-0405-provider-settlements': sqlMigration(`
+    create table payment_provider_settlements (
+      id bigserial primary key,
+      provider text not null,
+      kind text not null check (kind in ('charge', 'refund')),
+      provider_reference text not null,
+      provider_payment_id text not null,
+      amount integer not null,
+      settled_on date not null,
+      fetched_at timestamptz not null default now(),
+      unique (provider, kind, provider_reference)
+    );
+    create index payment_provider_settlements_day_idx on payment_provider_settlements (provider, settled_on);
   `),
 };

@@ -1,4 +1,5 @@
 import { londonDay } from '../../platform/time.ts';
+import { addWorkingDays } from '../../platform/working-days.ts';
 import { z } from 'zod';
 import type { Actor } from '../../platform/actor.ts';
 import { systemActor } from '../../platform/actor.ts';
@@ -10,6 +11,8 @@ import type { Platform } from '../../platform/module.ts';
 import { finalStatuses, movesForward, ProviderError, type PaymentProvider } from './provider.ts';
 import { paymentMethods, type PaymentMethod, type PaymentStatus } from './schema.ts';
 import * as store from './store.ts';
+import { can, type StaffRole } from '../../platform/auth/permissions.ts';
+import { receiptPdf } from './pdf.ts';
 
 /** A payment as other modules and pages see it. */
 export interface Payment {
@@ -103,6 +106,20 @@ export function isLocalPath(url: string): boolean {
   return /^\/(?![/\\])[\w\-./?=&%~]*$/.test(url);
 }
 
+const methodNames: Record<PaymentMethod, string> = {
+  card: 'Card',
+  direct_debit: 'Direct Debit',
+  paypoint_cash: 'Cash at a pay-point',
+  cash_desk: 'Cash at a council office',
+};
+
+/** How a payment was paid, for people: "Visa card ending 1111", "Direct Debit". */
+export function paidBy(p: { method: PaymentMethod; cardBrand: string | null; cardLastFour: string | null }) {
+  return p.cardBrand && p.cardLastFour
+    ? `${p.cardBrand} card ending ${p.cardLastFour}`
+    : methodNames[p.method];
+}
+
 function pounds(pence: number): string {
   return `£${(pence / 100).toFixed(2)}`;
 }
@@ -117,7 +134,14 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
     body:
       'Thank you. We have received your payment of ((amount)) for ((description)).\n\n' +
       'Payment reference: ((reference))\nDate: ((date))\nPaid by: ((paid_by))\n\n' +
-      'Keep this email as your receipt. You can view it at ((link))',
+      'Keep this email as your receipt. You can view it at ((link))\n\n' +
+      'Download a PDF receipt: ((receipt_link))',
+  });
+  notify.defineTemplate('payment-settlement-mismatch', {
+    subject: 'Card settlement for ((day)) does not match the ledger',
+    body:
+      '((count)) items that ((provider)) settled on ((day)) do not match what Kiln booked.\n\n' +
+      'Check them before the day is closed: ((link))',
   });
   notify.defineTemplate('payment-refunded', {
     subject: 'Refund of ((amount)): ((reference))',
@@ -207,10 +231,13 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
           dateStyle: 'long',
           timeStyle: 'short',
         }),
-        paid_by: updated.card_brand
-          ? `${updated.card_brand} card ending ${updated.card_last_four}`
-          : row.method.replace('_', ' '),
+        paid_by: paidBy({
+          method: row.method,
+          cardBrand: updated.card_brand,
+          cardLastFour: updated.card_last_four,
+        }),
         link: `${config.PUBLIC_URL}/pay/${row.reference}/confirmation`,
+        receipt_link: `${config.PUBLIC_URL}/pay/${row.reference}/receipt.pdf`,
       },
     });
     return updated;
@@ -620,6 +647,29 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       });
     },
 
+    /** A PDF receipt for a payment that succeeded. */
+    async receiptPdf(dbOrTx: Db, payment: Payment): Promise<Buffer> {
+      if (payment.status !== 'success' || !payment.succeededAt)
+        throw new PaymentError('Only a payment that succeeded has a receipt', 'invalid');
+      const [{ returned }, payer] = await Promise.all([
+        store.balanceOf(dbOrTx, payment.id),
+        payment.payerResidentId ? store.residentName(dbOrTx, payment.payerResidentId) : null,
+      ]);
+      return receiptPdf({
+        councilName: config.COUNCIL_NAME,
+        payment: {
+          reference: payment.reference,
+          description: payment.description,
+          amount: payment.amount,
+          method: payment.method,
+          paidBy: paidBy(payment),
+          succeededAt: payment.succeededAt,
+        },
+        refunded: returned,
+        payerName: payer ?? null,
+      });
+    },
+
     /** Money in and out of one payment, from the ledger. */
     balance: (dbOrTx: Db, paymentId: string) => store.balanceOf(dbOrTx, paymentId),
     ledger: (dbOrTx: Db, paymentId: string) => store.listLedger(dbOrTx, paymentId),
@@ -664,6 +714,90 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
           balanced: mismatches.length === 0 && ledgerNet === settlement.net,
           mismatches,
         },
+      };
+    },
+
+    /**
+     * Fetches what the card provider settled (paid out) on a day and stores it; when there are
+     * new items that disagree with the ledger, staff who reconcile are emailed. Safe to repeat.
+     */
+    async fetchSettlement(day: string, actor: Actor = systemActor) {
+      const items = await provider.settlements(day);
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          const added = await store.saveProviderSettlements(tx, provider.name, items);
+          const report = await service.settlementReport(tx, day);
+          await recordAudit(tx, {
+            actor,
+            action: 'payment.settlement_fetched',
+            detail: {
+              provider: provider.name,
+              day,
+              items: items.length,
+              added,
+              mismatches: report.mismatches.length,
+            },
+          });
+          if (added > 0 && report.mismatches.length) {
+            const staff = (await store.activeStaff(tx)).filter((p) =>
+              can(p.role as StaffRole, 'payments:reconcile'),
+            );
+            for (const person of staff) {
+              await notify.send(
+                tx,
+                { channel: 'email', recipient: person.email },
+                {
+                  template: 'payment-settlement-mismatch',
+                  personalisation: {
+                    day,
+                    provider: provider.name,
+                    count: String(report.mismatches.length),
+                    link: `${config.PUBLIC_URL}/staff/payments/settlement?day=${day}`,
+                  },
+                },
+              );
+            }
+          }
+          return { fetched: items.length, added, report };
+        });
+    },
+
+    /**
+     * One settlement day against the ledger: every item the provider paid out matched to its
+     * ledger entry by the provider's reference; items missing from the ledger or with another
+     * amount are mismatches. Also lists money the ledger took from the provider 3 to 30 working
+     * days before that no settlement has covered yet.
+     */
+    async settlementReport(dbOrTx: Db, day: string) {
+      const items = await store.settlementAgainstLedger(dbOrTx, provider.name, day);
+      const mismatches = items
+        .filter((i) => i.ledger !== i.settled)
+        .map((i) => ({
+          ...i,
+          problem:
+            i.ledger === null
+              ? `Settled by the provider but not in Kiln's ledger`
+              : `The ledger has ${pounds(i.ledger)}, the provider settled ${pounds(i.settled)}`,
+        }));
+      const unsettled = await store.unsettledLedgerEntries(
+        dbOrTx,
+        provider.name,
+        addWorkingDays(day, -30),
+        addWorkingDays(day, -3),
+      );
+      const net = items.reduce((s, i) => s + i.settled, 0);
+      return {
+        day,
+        provider: provider.name,
+        items: items.length,
+        charges: items.filter((i) => i.kind === 'charge').length,
+        refunds: items.filter((i) => i.kind === 'refund').length,
+        net,
+        matchedNet: items.filter((i) => i.ledger === i.settled).reduce((s, i) => s + i.settled, 0),
+        mismatches,
+        unsettled,
+        balanced: mismatches.length === 0,
       };
     },
 

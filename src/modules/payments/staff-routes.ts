@@ -5,7 +5,9 @@ import { can, type StaffRole } from '../../platform/auth/permissions.ts';
 import { HttpError } from '../../platform/http/errors.ts';
 import type { Platform } from '../../platform/module.ts';
 import { paymentStatuses } from './schema.ts';
-import { PaymentError, type PaymentsService } from './service.ts';
+import { PaymentError, ProviderError, type PaymentsService } from './service.ts';
+import { londonDay } from '../../platform/time.ts';
+import { addWorkingDays } from '../../platform/working-days.ts';
 
 const referencePattern = /^PAY-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}$/;
 
@@ -69,6 +71,66 @@ export function registerStaffPaymentRoutes(
         report,
         errors: day && !valid ? [{ field: 'day', text: 'Enter a real date, for example 2026-11-25' }] : [],
       });
+    },
+  );
+
+  // The card provider's settlement (what it paid out on a day) against the ledger.
+  async function showSettlement(
+    reply: FastifyReply,
+    day: string,
+    errors: Array<{ field: string; text: string }> = [],
+  ) {
+    const report = await service.settlementReport(db, day);
+    return reply.code(errors.length ? 400 : 200).render('payments/views/staff-settlement.njk', {
+      title: `${errors.length ? 'Error: ' : ''}Card settlement`,
+      navSection: 'payments',
+      report,
+      day,
+      errors,
+    });
+  }
+
+  const realDay = (day: string) => /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(day));
+
+  app.get(
+    '/staff/payments/settlement',
+    { config: { permission: 'payments:reconcile' } },
+    async (request, reply) => {
+      const day = String((request.query as Record<string, unknown>).day ?? '');
+      if (!day) return showSettlement(reply, addWorkingDays(londonDay(), -1));
+      if (!realDay(day))
+        return showSettlement(reply, addWorkingDays(londonDay(), -1), [
+          { field: 'day', text: 'Enter a real date, for example 2026-11-24' },
+        ]);
+      return showSettlement(reply, day);
+    },
+  );
+
+  app.post(
+    '/staff/payments/settlement',
+    { config: { permission: 'payments:reconcile' } },
+    async (request, reply) => {
+      const day = String((request.body as Record<string, unknown> | null)?.day ?? '').trim();
+      if (!realDay(day))
+        return showSettlement(reply, addWorkingDays(londonDay(), -1), [
+          { field: 'day', text: 'Enter a real date, for example 2026-11-24' },
+        ]);
+      try {
+        const result = await service.fetchSettlement(day, actorOf(request));
+        request.session.set(
+          'flash',
+          `${result.fetched} settled items fetched (${result.added} new): ` +
+            (result.report.balanced
+              ? 'the settlement matches the ledger'
+              : `${result.report.mismatches.length} do not match the ledger`),
+        );
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        return showSettlement(reply, day, [
+          { field: 'day', text: 'The card provider could not be asked for its settlement: try again later' },
+        ]);
+      }
+      return reply.redirect(`/staff/payments/settlement?day=${day}`, 303);
     },
   );
 

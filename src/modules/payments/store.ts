@@ -44,6 +44,13 @@ export async function insertPayment(
   return { payment: existing, created: false };
 }
 
+export async function residentName(db: Db, residentId: string): Promise<string | null> {
+  const { rows } = await sql<{ name: string }>`select name from residents where id = ${residentId}`.execute(
+    db,
+  );
+  return rows[0]?.name ?? null;
+}
+
 export function findPayment(db: Db, id: string): Promise<PaymentRow | undefined> {
   return t(db).selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -272,6 +279,15 @@ async function mismatchQuery(db: Db, day: string, limit: number) {
     ledger: r.ledger === null ? null : Number(r.ledger),
     provider: r.provider === null ? null : Number(r.provider),
   }));
+}
+
+export function sandboxSettlementsOn(db: Db, day: string) {
+  return t(db)
+    .selectFrom('payment_sandbox_settlements')
+    .select(['provider_id', 'provider_reference', 'kind', 'amount'])
+    .where('settled_on', '=', day)
+    .orderBy('id')
+    .execute();
 }
 
 export async function sandboxSettlementTotals(db: Db, day: string) {
@@ -520,6 +536,15 @@ export async function insertBacsFile(
     .executeTakeFirstOrThrow();
 }
 
+/** A submission serial number for VOL1: six digits, different for every file (Bacs wants one unique per day). */
+export async function nextBacsSerial(tx: Db): Promise<string> {
+  const row = await t(tx)
+    .selectFrom('payment_bacs_files')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .executeTakeFirstOrThrow();
+  return String((Number(row.n) % 999_999) + 1).padStart(6, '0');
+}
+
 export function findBacsFile(db: Db, id: string) {
   return t(db).selectFrom('payment_bacs_files').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -566,4 +591,111 @@ export function cancelFutureInstalments(tx: Db, mandateId: string) {
     .where('mandate_id', '=', mandateId)
     .where('status', '=', 'scheduled')
     .execute();
+}
+
+// What providers say they settled, fetched for reconciliation.
+
+export async function saveProviderSettlements(
+  tx: Db,
+  provider: string,
+  rows: Array<{
+    kind: 'charge' | 'refund';
+    providerReference: string;
+    providerPaymentId: string;
+    amount: number;
+    settledOn: string;
+  }>,
+): Promise<number> {
+  let added = 0;
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    const inserted = await t(tx)
+      .insertInto('payment_provider_settlements')
+      .values(
+        chunk.map((r) => ({
+          provider,
+          kind: r.kind,
+          provider_reference: r.providerReference,
+          provider_payment_id: r.providerPaymentId,
+          amount: r.amount,
+          settled_on: r.settledOn,
+        })) as never,
+      )
+      .onConflict((oc) => oc.columns(['provider', 'kind', 'provider_reference']).doNothing())
+      .returning('id')
+      .execute();
+    added += inserted.length;
+  }
+  return added;
+}
+
+/**
+ * A settlement day against the ledger: each settled item with the ledger's amount for the same
+ * provider reference; items the ledger lacks or disagrees on are the mismatches.
+ */
+export async function settlementAgainstLedger(db: Db, provider: string, day: string) {
+  const { rows } = await sql<{
+    kind: 'charge' | 'refund';
+    provider_reference: string;
+    provider_payment_id: string;
+    settled: number;
+    ledger: number | null;
+    payment_reference: string | null;
+  }>`
+    select s.kind, s.provider_reference, s.provider_payment_id, s.amount as settled,
+           l.amount as ledger, p.reference as payment_reference
+    from payment_provider_settlements s
+    left join payment_ledger l on l.provider = s.provider and l.provider_reference = s.provider_reference
+    left join payments p on p.id = l.payment_id
+    where s.provider = ${provider} and s.settled_on = ${day}
+    order by s.id`.execute(db);
+  return rows.map((r) => ({
+    kind: r.kind,
+    providerReference: r.provider_reference,
+    providerPaymentId: r.provider_payment_id,
+    settled: Number(r.settled),
+    ledger: r.ledger === null ? null : Number(r.ledger),
+    paymentReference: r.payment_reference,
+  }));
+}
+
+/** Ledger money from a provider booked between two days with no settlement for it yet: not paid out. */
+export async function unsettledLedgerEntries(
+  db: Db,
+  provider: string,
+  from: string,
+  through: string,
+  limit = 50,
+) {
+  const { rows } = await sql<{
+    provider_reference: string;
+    amount: number;
+    entry_date: string;
+    payment_reference: string;
+  }>`
+    select l.provider_reference, l.amount, to_char(l.entry_date, 'YYYY-MM-DD') as entry_date, p.reference as payment_reference
+    from payment_ledger l join payments p on p.id = l.payment_id
+    where l.provider = ${provider} and l.provider_reference is not null
+      and l.entry_date between ${from} and ${through}
+      and not exists (select 1 from payment_provider_settlements s
+                      where s.provider = l.provider and s.provider_reference = l.provider_reference)
+    order by l.entry_date, l.id
+    limit ${limit}`.execute(db);
+  return rows.map((r) => ({ ...r, amount: Number(r.amount) }));
+}
+
+/** Active staff with their roles, to tell those who reconcile about a settlement mismatch. */
+export async function activeStaff(db: Db): Promise<Array<{ email: string; role: string }>> {
+  const { rows } = await sql<{ email: string; role: string }>`
+    select email, role from staff_users where active order by email`.execute(db);
+  return rows;
+}
+
+/** Net money received for what a payment pays for (a council tax account), from the ledger. */
+export async function receivedFor(db: Db, paysFor: { type: string; id: string }): Promise<number> {
+  const { rows } = await sql<{ total: string | number | null }>`
+    select coalesce(sum(l.amount), 0)::bigint as total
+    from payment_ledger l join payments p on p.id = l.payment_id
+    where p.pays_for_type = ${paysFor.type} and p.pays_for_id = ${paysFor.id}`.execute(db);
+  return Number(rows[0]?.total ?? 0);
 }
