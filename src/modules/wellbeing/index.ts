@@ -255,7 +255,13 @@ export function createWellbeing(platform: Platform, deps: WellbeingDependencies 
               platform.config.NODE_ENV === 'test' ? '127.0.0.1' : config.MQTT_BROKER_HOST,
               directory,
               ingestor,
-            );
+            ).catch((error: NodeJS.ErrnoException) => {
+              // Another process already has the port (a second Kiln on one machine): this one
+              // serves pages and the HTTP batch endpoint; the other takes MQTT.
+              if (error.code !== 'EADDRINUSE') throw error;
+              app.log.error({ err: error }, 'wellbeing: MQTT broker port in use; not starting a broker here');
+              return null;
+            });
       }
       app.addHook('onClose', async () => {
         await mqtt?.close();

@@ -82,10 +82,15 @@ export async function startBroker(
   broker.on('client', () => status.clients++);
   broker.on('clientDisconnect', () => status.clients--);
   const server: Server = createServer(broker.handle as never);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+  } catch (error) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw error;
+  }
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
   status.url = `mqtt://${host}:${actual}`;
