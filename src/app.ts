@@ -81,12 +81,6 @@ function buildServices(platform: Platform) {
   });
   const requests = createRequests(platform, { cases: cases.service });
   const planning = createPlanning(platform, { payments: payments.service, accounts: accounts.service });
-  const assistant = createAssistant(platform, {
-    catalogue: catalogue.service,
-    requests: requests.service,
-    cases: cases.service,
-    accounts: accounts.service,
-  });
   const wellbeing = createWellbeing(platform, { accounts: accounts.service });
   const bookings = createBookings(platform, {
     payments: payments.service,
@@ -94,6 +88,13 @@ function buildServices(platform: Platform) {
     directDebit: payments.directDebit,
   });
   const care = createCare(platform, {
+    cases: cases.service,
+    accounts: accounts.service,
+    bookings: bookings.service,
+  });
+  const assistant = createAssistant(platform, {
+    catalogue: catalogue.service,
+    requests: requests.service,
     cases: cases.service,
     accounts: accounts.service,
     bookings: bookings.service,

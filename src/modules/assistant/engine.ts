@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Actor } from '../../platform/actor.ts';
+import { BookingError, type BookingsService } from '../bookings/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import { formatLondon } from '../../platform/time.ts';
 import { statusLabels, type CasesService, type Channel } from '../cases/index.ts';
@@ -62,7 +63,20 @@ export type DialogueState =
       choices?: Choice[];
     }
   | { flow: 'status'; asking: 'reference' | 'identity'; reference?: string }
-  | { flow: 'bins'; bin: string | null; postcode?: string; choices?: Choice[] };
+  | { flow: 'bins'; bin: string | null; postcode?: string; choices?: Choice[] }
+  | {
+      flow: 'bulky';
+      step: 'address' | 'items' | 'day' | 'name' | 'confirm';
+      postcode?: string;
+      uprn?: string;
+      address?: string;
+      items: Record<string, number>;
+      totalPence?: number;
+      day?: string;
+      startsAt?: string;
+      name?: string;
+      choices?: Choice[];
+    };
 
 /** Who the bot is talking to. */
 export interface Party {
@@ -98,15 +112,25 @@ export interface EngineDeps {
   /** The email address of a resident with an account, for the identity check. */
   residentEmail(residentId: string): Promise<string | null>;
   recordRequest(party: Party, reference: string): Promise<void>;
-  /** Optional: bulky waste bookings (services.bookings). */
-  bulky?: BulkyBooking;
+  /** Bulky waste collections are booked through bookings (services.bookings), when it is there. */
+  bookings?: BulkyBookings;
 }
 
-/** What the assistant needs to book a bulky waste collection. */
-export interface BulkyBooking {
-  describe(): string;
-  href: string;
-}
+/** What the assistant needs from bookings to book a bulky waste collection. */
+export type BulkyBookings = Pick<
+  BookingsService,
+  | 'getBookable'
+  | 'nextAvailableDates'
+  | 'availability'
+  | 'quote'
+  | 'addressInArea'
+  | 'findAddresses'
+  | 'hold'
+  | 'confirm'
+  | 'paymentLink'
+>;
+
+const BULKY = 'bulky-waste';
 
 export const caseChannel: Record<AssistantChannel, Channel> = {
   web: 'chatbot',
@@ -220,6 +244,8 @@ export function createEngine(deps: EngineDeps) {
         return continueStatus(party, state, text);
       case 'bins':
         return continueBins(state, text, now);
+      case 'bulky':
+        return continueBulky(party, state, text);
       default:
         return fresh(party, text, now);
     }
@@ -270,18 +296,13 @@ export function createEngine(deps: EngineDeps) {
       return out(await continueBins({ flow: 'bins', bin }, text, now, true));
     }
     if (intent === 'bulky.book') {
-      const bulky = deps.bulky;
+      if (deps.bookings) return out(await startBulky(party, found, text));
       return out({
         state: {},
         replies: [
           {
-            text: bulky
-              ? bulky.describe()
-              : 'We collect up to 5 large items such as furniture and fridges for a fee. Book a collection online, or say “talk to a person” and an adviser will book it for you.',
-            link: {
-              href: bulky?.href ?? '/services#bins-and-recycling',
-              text: 'Book a bulky waste collection',
-            },
+            text: 'We collect large items such as furniture and fridges for a fee. Book a collection online, or say “talk to a person” and an adviser will book it for you.',
+            link: { href: '/book/bulky-waste/address', text: 'Book a bulky waste collection' },
           },
         ],
       });
@@ -962,6 +983,257 @@ export function createEngine(deps: EngineDeps) {
     };
   }
 
+  // ---- Bulky waste collection, booked through bookings ----
+
+  const pounds = (pence: number) => `£${(pence / 100).toFixed(2)}`;
+  const dayWords = (day: string) =>
+    new Date(`${day}T12:00:00Z`).toLocaleDateString('en-GB', {
+      weekday: 'long',
+      day: 'numeric',
+      month: 'long',
+      timeZone: 'UTC',
+    });
+
+  async function startBulky(party: Party, found: Entity[], text: string): Promise<Outcome> {
+    const bookable = await deps.bookings!.getBookable(deps.db, BULKY);
+    if (!bookable?.active)
+      return {
+        state: {},
+        replies: [{ text: 'Sorry, bulky waste collections cannot be booked at the moment.' }],
+      };
+    const s: Extract<DialogueState, { flow: 'bulky' }> = {
+      flow: 'bulky',
+      step: 'address',
+      items: parseItems(text, bookable.rules.items ?? []),
+    };
+    const intro = `I can book a bulky waste collection. We collect up to ${bookable.rules.maxItems ?? 6} items${bookable.rules.minimumPence ? `, with a minimum charge of ${pounds(bookable.rules.minimumPence)}` : ''}.`;
+    const address = found.find((e) => e.type === 'address');
+    if (address) return bulkyAddressChosen(party, s, address.value, [{ text: intro }]);
+    return {
+      state: s,
+      replies: [{ text: intro }, { text: 'What is the postcode of the address we collect from?' }],
+    };
+  }
+
+  function parseItems(text: string, list: Array<{ code: string; name: string }>): Record<string, number> {
+    const out: Record<string, number> = {};
+    const lower = text.toLowerCase();
+    for (const item of list) {
+      const words = [
+        item.code.replace(/-/g, ' '),
+        ...item.name
+          .toLowerCase()
+          .split(/[^a-z]+/)
+          .filter((w) => w.length > 3),
+      ];
+      for (const w of words) {
+        const m = new RegExp(
+          `(?:\\b(\\d{1,2}|a|an|one|two|three|four|five|six)\\s+(?:\\w+\\s+)?)?\\b${w.replace(/s$/, '')}s?\\b`,
+        ).exec(lower);
+        if (!m) continue;
+        const n = m[1]
+          ? Number(m[1]) || ['a', 'an', 'one', 'two', 'three', 'four', 'five', 'six'].indexOf(m[1]) - 1 || 1
+          : 1;
+        out[item.code] = Math.max(1, n);
+        break;
+      }
+    }
+    return out;
+  }
+
+  async function bulkyAddressChosen(
+    party: Party,
+    s: Extract<DialogueState, { flow: 'bulky' }>,
+    uprn: string,
+    lead: Reply[] = [],
+  ): Promise<Outcome> {
+    const address = deps.bookings!.addressInArea(uprn);
+    if (!address)
+      return {
+        state: s,
+        replies: [...lead, { text: 'We can only collect from addresses in Kilnford. What is the postcode?' }],
+      };
+    const next = { ...s, uprn, address: address.text, choices: undefined };
+    if (Object.keys(next.items).length) return bulkyQuote(party, next, lead);
+    const bookable = await deps.bookings!.getBookable(deps.db, BULKY);
+    const names = (bookable?.rules.items ?? []).map((i) => i.name.toLowerCase());
+    return {
+      state: { ...next, step: 'items' as const },
+      replies: [
+        ...lead,
+        {
+          text: `What do you want us to collect from ${address.text}? For example: a sofa and 2 chairs. We collect ${listWords(names)}.`,
+        },
+      ],
+    };
+  }
+
+  async function bulkyQuote(
+    party: Party,
+    s: Extract<DialogueState, { flow: 'bulky' }>,
+    lead: Reply[] = [],
+  ): Promise<Outcome> {
+    try {
+      const q = await deps.bookings!.quote(BULKY, s.items);
+      const dates = await deps.bookings!.nextAvailableDates(BULKY, { count: 3 });
+      if (dates.length === 0)
+        return {
+          state: {},
+          replies: [
+            ...lead,
+            { text: 'Sorry, there are no collection days free at the moment. Please try again later.' },
+          ],
+        };
+      const choices = dates.map((d) => ({ label: dayWords(d), value: d }));
+      const items = q.lines.map((l) => `${l.quantity} ${l.name.toLowerCase()}`);
+      return {
+        state: { ...s, step: 'day' as const, totalPence: q.totalPence, choices },
+        replies: [
+          ...lead,
+          {
+            text: `That is ${listWords(items)}: ${pounds(q.totalPence)}. Which day should we collect?`,
+            options: choices.map((c) => c.label),
+          },
+        ],
+      };
+    } catch (e) {
+      if (!(e instanceof BookingError)) throw e;
+      return {
+        state: { ...s, step: 'items' as const, items: {} },
+        replies: [...lead, { text: `${e.message}. What do you want us to collect?` }],
+      };
+    }
+  }
+
+  async function continueBulky(
+    party: Party,
+    s: Extract<DialogueState, { flow: 'bulky' }>,
+    text: string,
+  ): Promise<Outcome> {
+    const bookings = deps.bookings!;
+    if (s.step === 'address') {
+      const chosen = s.choices ? pickChoice(text, s.choices) : undefined;
+      if (chosen) return bulkyAddressChosen(party, s, chosen.value);
+      const found = entities.extract(text);
+      const address = found.find((e) => e.type === 'address');
+      if (address) return bulkyAddressChosen(party, s, address.value);
+      const postcode = found.find((e) => e.type === 'postcode')?.value ?? s.postcode;
+      const n = /^\s*(\d{1,4})\b/.exec(text);
+      if (postcode && n) {
+        const a = bookings.findAddresses(postcode).find((x) => x.text.startsWith(`${n[1]} `));
+        if (a) return bulkyAddressChosen(party, s, a.uprn);
+      }
+      if (postcode) {
+        const at = bookings.findAddresses(postcode);
+        if (at.length === 0)
+          return {
+            state: s,
+            replies: [
+              { text: `${postcode} is not a Kilnford postcode we collect from. What is the postcode?` },
+            ],
+          };
+        return { state: { ...s, postcode }, replies: [{ text: `What is the house number at ${postcode}?` }] };
+      }
+      return { state: s, replies: [{ text: 'What is the postcode of the address we collect from?' }] };
+    }
+    if (s.step === 'items') {
+      const bookable = await bookings.getBookable(deps.db, BULKY);
+      const items = parseItems(text, bookable?.rules.items ?? []);
+      if (!Object.keys(items).length) {
+        const names = (bookable?.rules.items ?? []).map((i) => i.name.toLowerCase());
+        return {
+          state: s,
+          replies: [{ text: `Sorry, I did not recognise those items. We collect ${listWords(names)}.` }],
+        };
+      }
+      return bulkyQuote(party, { ...s, items });
+    }
+    if (s.step === 'day') {
+      const day = s.choices ? pickChoice(text, s.choices) : undefined;
+      if (!day)
+        return {
+          state: s,
+          replies: [{ text: 'Which day should we collect?', options: s.choices?.map((c) => c.label) }],
+        };
+      const slots = await bookings.availability(deps.db, BULKY, { from: day.value, to: day.value });
+      const slot = slots.find((x) => x.remaining > 0);
+      if (!slot) return bulkyQuote(party, s, [{ text: 'Sorry, that day has just been taken.' }]);
+      const next = { ...s, day: day.value, startsAt: slot.startsAt.toISOString(), choices: undefined };
+      if (!party.residentId)
+        return { state: { ...next, step: 'name' as const }, replies: [{ text: 'What is your name?' }] };
+      return bulkyConfirm({ ...next, step: 'confirm' });
+    }
+    if (s.step === 'name') {
+      const name = text.trim().slice(0, 120);
+      if (name.length < 2) return { state: s, replies: [{ text: 'Enter your name' }] };
+      return bulkyConfirm({ ...s, name, step: 'confirm' });
+    }
+    const said = confirmation(text);
+    if (said === 'no')
+      return { state: {}, replies: [{ text: 'OK, I have not booked it. You can start again at any time.' }] };
+    if (said !== 'yes')
+      return {
+        state: s,
+        replies: [{ text: 'Please say yes to book it, or no to stop.', options: ['Yes, book it', 'No'] }],
+      };
+    const actor: Actor = { type: 'resident', id: party.residentId };
+    try {
+      const held = await bookings.hold(
+        {
+          bookable: BULKY,
+          startsAt: new Date(s.startsAt!),
+          who: party.residentId
+            ? { residentId: party.residentId }
+            : { name: s.name!, phone: party.channel === 'sms' ? party.externalId : null },
+          items: s.items,
+          uprn: s.uprn,
+          channel: caseChannel[party.channel],
+          actor,
+        },
+        { confirm: false },
+      );
+      await deps.recordRequest(party, held.reference);
+      let link: string | null = null;
+      if (held.payment)
+        link = await bookings.paymentLink(
+          held.reference,
+          `${deps.publicUrl}/bookings/${held.reference}`,
+          actor,
+        );
+      else await bookings.confirm(held.reference, actor);
+      return {
+        state: {},
+        submitted: { reference: held.reference },
+        replies: [
+          {
+            text: link
+              ? `I have held the collection on ${dayWords(s.day!)}. Your reference is ${spell(held.reference, party.channel)}. Pay ${pounds(s.totalPence ?? 0)} online to confirm it: we hold the day while you pay.`
+              : `Your collection is booked for ${dayWords(s.day!)}. Your reference is ${spell(held.reference, party.channel)}. Put the items outside by 7am.`,
+            link: {
+              href: link ?? `/bookings/${held.reference}`,
+              text: link ? 'Pay for the collection' : 'See your booking',
+            },
+          },
+        ],
+      };
+    } catch (e) {
+      if (!(e instanceof BookingError)) throw e;
+      return bulkyQuote(party, { ...s, step: 'day' }, [{ text: e.message }]);
+    }
+  }
+
+  function bulkyConfirm(s: Extract<DialogueState, { flow: 'bulky' }>): Outcome {
+    return {
+      state: s,
+      replies: [
+        {
+          text: `Bulky waste collection on ${dayWords(s.day!)} from ${s.address}, ${pounds(s.totalPence ?? 0)}. Shall I book it?`,
+          options: ['Yes, book it', 'No'],
+        },
+      ],
+    };
+  }
+
   return { respond };
 }
 
@@ -1013,6 +1285,7 @@ function postcodesOf(c: { answers: unknown; summary: string }): Set<string> {
 
 const confirmChoices = [
   { label: 'Yes, send it', value: 'yes' },
+  { label: 'Yes, book it', value: 'yes' },
   { label: 'No', value: 'no' },
 ];
 

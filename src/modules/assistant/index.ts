@@ -5,7 +5,7 @@ import { registerCustomerTimelineSource, type CasesService } from '../cases/inde
 import type { CatalogueService } from '../catalogue/index.ts';
 import type { RequestsService } from '../requests/index.ts';
 import { createAlexaVerifier, defaultAlexaTrust, type AlexaTrust } from './alexa.ts';
-import type { BulkyBooking } from './engine.ts';
+import type { BulkyBookings } from './engine.ts';
 import { registerChannelRoutes } from './routes-channels.ts';
 import { registerChatRoutes } from './routes-chat.ts';
 import { registerStaffRoutes } from './routes-staff.ts';
@@ -30,7 +30,8 @@ export interface AssistantDependencies {
   requests: RequestsService;
   cases: CasesService;
   accounts?: Pick<AccountsService, 'personalData'>;
-  bulky?: BulkyBooking;
+  /** Bulky waste booking by conversation, when bookings is there. */
+  bookings?: BulkyBookings;
 }
 
 /** Builds the assistant: web chat, text messages, the voice line and Alexa over one engine, and the advisers' console. */

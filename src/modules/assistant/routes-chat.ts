@@ -34,11 +34,11 @@ const wantsJson = (request: FastifyRequest) =>
 
 /** The web chat: a plain page of messages and a form, which a small script turns into a live widget. */
 export function registerChatRoutes(app: FastifyInstance, platform: Platform, assistant: AssistantService) {
-  const conversationOf = async (request: FastifyRequest) => {
+  const conversationOf = async (request: FastifyRequest, includeClosed = false) => {
     const id = (request.session.get(SESSION_KEY) as { conversationId?: string } | undefined)?.conversationId;
     if (!id) return undefined;
     const c = await assistant.find(id);
-    return c && c.status !== 'closed' ? c : undefined;
+    return c && (includeClosed || c.status !== 'closed') ? c : undefined;
   };
 
   async function page(
@@ -111,7 +111,8 @@ export function registerChatRoutes(app: FastifyInstance, platform: Platform, ass
   // New messages since the last one shown, for the widget to fetch while an adviser is answering.
   app.get('/assistant/messages', async (request, reply) => {
     const after = Number((request.query as Record<string, unknown>).after ?? 0);
-    const conversation = await conversationOf(request);
+    // Closed conversations too: the widget shows an adviser's closing words.
+    const conversation = await conversationOf(request, true);
     if (!conversation) return reply.send({ status: 'none', messages: [] });
     const messages = (await assistant.messages(conversation.id, Number.isSafeInteger(after) ? after : 0)).map(
       viewMessage,

@@ -7,7 +7,7 @@ import type { CatalogueService } from '../catalogue/index.ts';
 import type { RequestsService } from '../requests/index.ts';
 import { streets as requestStreets } from '../requests/geography.ts';
 import { outOfHoursText } from './content.ts';
-import { createEngine, type BulkyBooking, type DialogueState, type Party, type Reply } from './engine.ts';
+import { createEngine, type BulkyBookings, type DialogueState, type Party, type Reply } from './engine.ts';
 import { createEntityExtractor } from './entities.ts';
 import { Nlu, trainingSet } from './nlu.ts';
 import { createRephraser } from './rephrase.ts';
@@ -41,7 +41,7 @@ export interface AssistantDeps {
   catalogue: CatalogueService;
   requests: RequestsService;
   cases: CasesService;
-  bulky?: BulkyBooking;
+  bookings?: BulkyBookings;
 }
 
 /** The assistant: conversations on every channel through one engine, kept with their transcripts, and handover to advisers. */
@@ -79,7 +79,7 @@ export function createAssistantService(platform: Platform, deps: AssistantDeps, 
     cases: deps.cases,
     gazetteer,
     publicUrl: platform.config.PUBLIC_URL,
-    bulky: deps.bulky,
+    bookings: deps.bookings,
     async mayDisclose(party, reference, row) {
       if (party.residentId && row.resident_id === party.residentId) return true;
       const made = await store.findRequest(db, reference);
