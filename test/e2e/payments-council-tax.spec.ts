@@ -45,7 +45,12 @@ describe('Council Tax account in the browser', () => {
     const resident = await e2e.visitor({ viewport: 'desktop', javaScript: true });
     await signInResident(resident, 'resident@kilnford.example');
     await resident.goto('/account/council-tax/40017123');
-    await resident.follow('Pay now');
+    // "Pay now" is a link drawn as a button: open its address.
+    assert.equal(
+      await resident.page.getByRole('button', { name: 'Pay now' }).getAttribute('href'),
+      '/account/council-tax/40017123/pay',
+    );
+    await resident.goto('/account/council-tax/40017123/pay');
     assert.equal(await resident.heading(), 'How much do you want to pay?');
     await resident.submit('Continue to payment', { status: 400 });
     assert.deepEqual(await resident.errorSummary(), ['Select how much you want to pay']);
