@@ -88,6 +88,7 @@ export function createCasesService(platform: Platform) {
           service: input.service.slug,
           channel: input.channel,
           team: input.service.teamCode,
+          slaDueAt: row.sla_due_at?.toISOString() ?? null,
         },
       });
       await recordAudit(tx, {
