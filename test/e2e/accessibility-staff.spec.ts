@@ -14,7 +14,8 @@ describe('staff pages pass axe at both widths', () => {
   after(async () => e2e?.close());
 
   for (const viewport of ['desktop', 'mobile'] as const) {
-    test(viewport, async (t) => {
+    // Every module adds staff pages, and each is audited at both widths: more than the default 3 minutes.
+    test(viewport, { timeout: 12 * 60_000 }, async (t) => {
       const page = await e2e.visitor({ viewport, javaScript: true });
       await page.goto('/');
       await page.follow('Staff sign in');

@@ -20,7 +20,8 @@ export function publicPagesPassAxe(visitors: Visitor[]) {
 
     for (const visitor of visitors) {
       const label = `${visitor.viewport}, JavaScript ${visitor.javaScript ? 'on' : 'off'}`;
-      test(label, async (t) => {
+      // Every module adds public pages, each audited: more than the default 3 minutes.
+      test(label, { timeout: 12 * 60_000 }, async (t) => {
         const page = await e2e.visitor(visitor);
         const visited = await crawl(page, {
           start: '/',
