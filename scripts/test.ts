@@ -55,7 +55,8 @@ const result = spawnSync(
     'tsx',
     '--test',
     '--test-concurrency=2',
-    '--test-timeout=180000',
+    // A browser file runs whole journeys at two widths, with and without JavaScript.
+    `--test-timeout=${mode === '--e2e' ? 900_000 : 180_000}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
