@@ -101,36 +101,4 @@ describe('Book in the browser', () => {
     await librarian.submit('Check in Pat Doorstep');
     assert.match(await librarian.mainText(), /Pat Doorstep: checked in/);
   });
-
-  test('a business gets a trade waste quote and accepts it as a contract', async () => {
-    const owner = await e2e.visitor({ viewport: 'mobile', javaScript: false });
-    await signInResident(owner, 'owner@kilnford-cafe.example');
-    await owner.goto('/business');
-    await owner.follow('Trade waste collection');
-    assert.equal(await owner.heading(), 'Get a trade waste quote');
-    await owner.submit('Get a price', { status: 400 });
-    assert.equal((await owner.errorSummary()).length, 4);
-    await owner.choose('General waste');
-    await owner.choose('240 litres');
-    await owner.fill('How many bins?', '2');
-    await owner.choose('Every week');
-    await owner.submit('Get a price');
-    assert.equal(await owner.heading(), 'Your trade waste quote');
-    assert.match(await owner.mainText(), /Total each month £59\.33/);
-    // A GOV.UK button drawn from a link has the role button.
-    await owner.submit('Accept this quote');
-    assert.equal(await owner.heading(), 'Accept the quote');
-    await owner.fill('Business name', 'Kilnford Kiln Café Ltd');
-    await owner.fill('Billing address', '2 Glaze Row, Kilnford KF1 4EF');
-    await owner.fill('Your role in the business', 'Owner');
-    await owner.page
-      .getByRole('radio', { name: /^Week starting/ })
-      .first()
-      .check();
-    await owner.choose('Invoice each month');
-    await owner.choose(/^I can sign for the business/);
-    await owner.submit('Accept and sign the contract');
-    assert.match(await owner.heading(), /^Trade waste contract TW-/);
-    assert.match(await owner.mainText(), /Each month £59\.33/);
-  });
 });
