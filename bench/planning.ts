@@ -19,6 +19,7 @@ import { round } from './support/load.ts';
 import { describeMachine, postgresVersion } from './support/machine.ts';
 import { percentile } from './support/open-loop.ts';
 import { createScratchDatabase } from './support/postgres.ts';
+import { streets as gazetteerStreets } from '../src/modules/requests/geography.ts';
 
 const env = process.env;
 const serverUrl = env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -26,29 +27,12 @@ const total = Number(env.BENCH_APPLICATIONS ?? 100_000);
 const queries = Number(env.BENCH_QUERIES ?? 2000);
 const httpQueries = Number(env.BENCH_HTTP_QUERIES ?? 500);
 
-// The gazetteer's streets (name, locality, postcode) and the three wards, as the module has them.
-const streets: Array<[string, string, string]> = [
-  ['Bottle Kiln Lane', 'Kilnford', 'KF1 2AB'],
-  ['Saggar Street', 'Kilnford', 'KF1 3CD'],
-  ['Glaze Row', 'Kilnford', 'KF1 4EF'],
-  ['Potters Way', 'Kilnford', 'KF1 5GH'],
-  ['Marl Pit Road', 'Kilnford', 'KF2 1JK'],
-  ['Canal Side', 'Kilnford', 'KF2 2LM'],
-  ['Wharf Street', 'Kilnford', 'KF2 3NP'],
-  ['Flint Mill Close', 'Etherley', 'KF3 1QR'],
-  ['Slip House Lane', 'Etherley', 'KF3 2ST'],
-  ['Throwers Court', 'Etherley', 'KF3 3UV'],
-  ['Church Street', 'Kilnford', 'KF1 6WX'],
-  ['High Street', 'Kilnford', 'KF1 1AA'],
-  ['Station Road', 'Kilnford', 'KF1 7BB'],
-  ['Market Square', 'Kilnford', 'KF1 1CC'],
-  ['Oak Tree Avenue', 'Burslow', 'KF4 1DD'],
-  ['Willow Crescent', 'Burslow', 'KF4 2EE'],
-  ['Beacon Hill', 'Burslow', 'KF4 3FF'],
-  ['Long Row', 'Kilnford', 'KF2 4GG'],
-  ['Clay Lane', 'Etherley', 'KF3 4HH'],
-  ['Furnace Road', 'Kilnford', 'KF2 5JJ'],
-];
+// The gazetteer's streets (name, locality, postcode), as Report it and the catalogue have them.
+const streets: Array<[string, string, string]> = gazetteerStreets.map((x) => [
+  x.name,
+  x.locality,
+  x.postcode,
+]);
 const wards = ['E05099001', 'E05099002', 'E05099003'];
 const types = ['pp.full.householder', 'pp.full.minor', 'ldc.proposed', 'pa.part1.classA', 'wtt.consent'];
 
