@@ -18,7 +18,7 @@ import type { Gazetteer } from '../catalogue/gazetteer.ts';
 import { categories, type RequestsService } from '../requests/index.ts';
 import { checkAnswers, type Category } from '../requests/categories.ts';
 import { findStreets, streets as requestStreets } from '../requests/geography.ts';
-import { locateStreet, type NewReport, type ReportLocation } from '../requests/service.ts';
+import { locateStreet, type ReportLocation } from '../requests/service.ts';
 import { binName, listWords, nextCollections } from './bins.ts';
 import { contentAnswers, smallTalk } from './content.ts';
 import { maskEntities, type Entity, type EntityExtractor } from './entities.ts';
@@ -132,7 +132,8 @@ export type BulkyBookings = Pick<
 
 const BULKY = 'bulky-waste';
 
-export const caseChannel: Record<AssistantChannel, Channel> = {
+/** The channel a case records for each assistant channel (Report it and the catalogue accept all of them). */
+export const caseChannel: Record<AssistantChannel, Extract<Channel, 'chatbot' | 'sms' | 'voice'>> = {
   web: 'chatbot',
   sms: 'sms',
   voice: 'voice',
@@ -518,8 +519,7 @@ export function createEngine(deps: EngineDeps) {
       address: null,
       locationNote: null,
       photoFileIds: [],
-      // Report it's own channels are web, app and API; the case records the assistant's channel.
-      channel: caseChannel[party.channel] as NewReport['channel'],
+      channel: caseChannel[party.channel],
       residentId: party.residentId,
       email: party.residentId ? null : s.email,
       idempotencyKey: `assistant:${s.key}`,

@@ -86,7 +86,8 @@ export interface NewReport {
   locationNote: string | null;
   /** Files already made safe by `storePhoto`. */
   photoFileIds: string[];
-  channel: Extract<Channel, 'web' | 'app' | 'api'>;
+  /** Web form, the app, Open311, or the assistant (web chat, text message, voice or smart speaker). */
+  channel: Extract<Channel, 'web' | 'app' | 'api' | 'chatbot' | 'sms' | 'voice'>;
   residentId: string | null;
   email: string | null;
   /** One per submission: a second submission with the same key returns the first report. */
