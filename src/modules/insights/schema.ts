@@ -166,4 +166,46 @@ export const insightsMigrations: Record<string, Migration> = {
     exception when others then null;
     end $$;
   `),
+  // Daily rollups the success-measures page reads instead of the facts: one row per measure per day
+  // per combination of the codes its filters use. The loader keeps them in step with the facts in
+  // the same transaction; rebuildRollups() recomputes them from the facts.
+  '2026-11-25-2130-insights-rollups': sqlMigration(`
+    create table analytics.rollup_case_day (
+      day date not null, service text, channel text, ward text, team text,
+      received int not null,
+      constraint rollup_case_day_key unique nulls not distinct (day, service, channel, ward, team)
+    );
+    create table analytics.rollup_resolved_day (
+      day date not null, service text, ward text, team text,
+      resolved int not null, with_sla int not null, within_sla int not null,
+      constraint rollup_resolved_day_key unique nulls not distinct (day, service, ward, team)
+    );
+    create table analytics.rollup_payment_day (
+      day date not null, pays_for text, method text, taken_by text not null,
+      payments int not null, amount bigint not null,
+      constraint rollup_payment_day_key unique nulls not distinct (day, pays_for, method, taken_by)
+    );
+    create table analytics.rollup_event_day (
+      day date not null, type text not null, service text, ward text, team text,
+      events int not null, within_time int not null,
+      constraint rollup_event_day_key unique nulls not distinct (day, type, service, ward, team)
+    );
+    create table analytics.rollup_booking_day (
+      day date not null, bookable text, service text, ward text, team text,
+      confirmed int not null,
+      constraint rollup_booking_day_key unique nulls not distinct (day, bookable, service, ward, team)
+    );
+    create table analytics.rollup_paperless_day (day date primary key, change int not null);
+    create table analytics.rollup_sensor_home (subject_id text primary key, first_day date not null);
+
+    create index fact_event_paperless_idx on analytics.fact_event (subject_id, occurred_at, event_id)
+      where type = 'signing.paperless_changed';
+    create index fact_case_resolved_idx on analytics.fact_case (resolved_at) where resolved_at is not null;
+
+    do $$
+    begin
+      grant select on all tables in schema analytics to ${READER_ROLE};
+    exception when others then null;
+    end $$;
+  `),
 };

@@ -56,22 +56,16 @@ export interface Panel {
   csv: { columns: string[]; rows: Array<Record<string, unknown>> };
 }
 
-// Event types other modules are asked to publish for these measures (docs/insights.md).
-const heldFor = (pattern: string) =>
-  `exists (select 1 from analytics.fact_event h where h.subject_type = 'booking' and h.subject_id = e.subject_id
-     and h.type = 'booking.held' and h.service ~* '${pattern}')`;
-
 // The events these measures count (docs/insights.md): bookings by what was booked (the bookable on
 // booking.held), planning decisions with inTime, wellbeing alerts raised and resolved.
 export const measureEvents = {
-  libraryBookings: { types: '^booking\\.confirmed$', where: heldFor('(library-pc|computer|digital-skill)') },
-  video: { types: '^booking\\.confirmed$', where: heldFor('video') },
+  libraryBookings: '(library-pc|computer|digital-skill)',
+  video: 'video',
   alerts: {
     types: '^wellbeing\\.alert_(raised|resolved|handled|closed)$',
-    good: "e.type ~ 'alert_(resolved|handled|closed)$'",
+    goodTypes: 'alert_(resolved|handled|closed)$',
   },
-  sensorHomes: '^wellbeing\\.home_installed$',
-  planning: { types: '^planning\\.application_decided$', good: 'e.within_time' },
+  planning: { types: '^planning\\.application_decided$', goodWithinTime: true },
   consultations: { types: '^engage\\.consultation_response_received$' },
 } as const;
 
@@ -178,8 +172,8 @@ export function createInsightsService(
       store.channelShift(db, f),
       store.payments(db, f),
       store.paperless(db, f),
-      store.eventsPerWeek(db, f, measureEvents.libraryBookings),
-      store.eventsPerWeek(db, f, measureEvents.video),
+      store.bookingsPerWeek(db, f, measureEvents.libraryBookings),
+      store.bookingsPerWeek(db, f, measureEvents.video),
       store.eventsPerWeek(db, f, measureEvents.alerts),
       store.resolvedWithinSla(db, f),
       store.eventsPerWeek(db, f, measureEvents.planning),
@@ -342,7 +336,7 @@ export function createInsightsService(
     {
       const raised = alerts.map((w) => w.count - w.good);
       const handled = alerts.map((w) => w.good);
-      const homes = await store.distinctSubjects(db, measureEvents.sensorHomes, f.to);
+      const homes = await store.sensorHomes(db, f.to);
       const totalRaised = raised.reduce((a, b) => a + b, 0);
       const totalHandled = handled.reduce((a, b) => a + b, 0);
       const any = alerts.length > 0 || homes > 0;
@@ -575,6 +569,8 @@ export function createInsightsService(
       await recordAudit(db, { actor, action: 'insights.rebuilt', detail: { events: loaded.events } });
       return loaded;
     },
+    /** Recomputes the daily rollups from the facts (the facts stay as they are). */
+    rebuildRollups: () => store.rebuildRollups(db),
     state: async () => ({ sources: await store.loadState(db), gaps: await store.pendingGaps(db) }),
     measures,
     forecasts,

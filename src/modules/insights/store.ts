@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { tables, type Db } from '../../platform/db/index.ts';
+import * as rollups from './rollups.ts';
 import { READER_ROLE, type InsightsTables } from './schema.ts';
 
 const t = (db: Db) => tables<InsightsTables>(db);
@@ -9,6 +10,7 @@ const LOAD_LOCK = 1_100_001;
 // as free text a module might put in its payload, is left out of the warehouse.
 const CODE = '^[A-Za-z0-9_.:-]{1,64}$';
 const code = (expr: RawBuilder<unknown>) => sql`case when (${expr}) ~ ${sql.lit(CODE)} then (${expr}) end`;
+const TIMESTAMP = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)?$';
 const field = (name: string) => sql`(e.payload->>${sql.lit(name)})`;
 const bool = (name: string) =>
   sql`case when jsonb_typeof(e.payload->${sql.lit(name)}) = 'boolean' then (e.payload->>${sql.lit(name)})::boolean end`;
@@ -37,8 +39,19 @@ export async function loadBatch(
     await sql`select pg_advisory_xact_lock(${LOAD_LOCK})`.execute(tx);
     const events = await loadSource(tx, 'events', options);
     if (events.created.length > 0) await enrich(tx, events.created);
-    if (events.cases.length > 0) await recomputeCases(tx, events.cases);
-    if (events.payments.length > 0) await recomputePayments(tx, events.payments);
+    if (events.cases.length > 0) {
+      await rollups.caseContribution(tx, events.cases, -1);
+      await recomputeCases(tx, events.cases);
+      await rollups.caseContribution(tx, events.cases, 1);
+    }
+    if (events.payments.length > 0) {
+      await rollups.paymentContribution(tx, events.payments, -1);
+      await recomputePayments(tx, events.payments);
+      await rollups.paymentContribution(tx, events.payments, 1);
+    }
+    await rollups.addEvents(tx, events.eventIds);
+    await rollups.refreshBookings(tx, events.bookings);
+    await rollups.refreshPaperless(tx, events.paperless);
     const audit = await loadSource(tx, 'audit', options);
     const now = new Date();
     await t(tx)
@@ -75,9 +88,12 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
   const ids = sql`((x.id > ${high} and x.id <= ${upto}) or x.id = any(${sql.val(gaps)}::bigint[]))`;
 
   let loaded = 0;
-  const created: Array<{ caseId: string; reference: string | null }> = [];
+  let created: Array<{ caseId: string; reference: string | null }> = [];
   const cases = new Set<string>();
   const payments = new Set<string>();
+  const bookings = new Set<string>();
+  const paperless = new Set<string>();
+  const eventIds: number[] = [];
   if (source === 'events') {
     const { rows } = await sql<{
       event_id: number;
@@ -109,9 +125,28 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
       returning event_id, type, subject_type, subject_id, reference`.execute(tx);
     loaded = rows.length;
     for (const r of rows) {
+      eventIds.push(Number(r.event_id));
       if (r.subject_type === 'case') cases.add(r.subject_id);
       if (r.subject_type === 'payment') payments.add(r.subject_id);
+      if (r.type === 'booking.held' || r.type === 'booking.confirmed') bookings.add(r.subject_id);
+      if (r.type === 'signing.paperless_changed') paperless.add(r.subject_id);
       if (r.type === 'case.created') created.push({ caseId: r.subject_id, reference: r.reference });
+    }
+    if (created.length > 0) {
+      // case.created carries the case's SLA due date (null when its service has none). Older events
+      // without it are left to `enrich`, which asks the cases module.
+      const { rows: carried } = await sql<{ case_id: string }>`
+        insert into analytics.case_sla as s (case_id, due_at)
+        select distinct on (e.subject_id) e.subject_id,
+               case when ${field('slaDueAt')} ~ ${sql.lit(TIMESTAMP)} then ${field('slaDueAt')}::timestamptz end
+          from domain_events e
+         where e.type = 'case.created' and (e.payload -> 'slaDueAt') is not null
+           and e.subject_id = any(${sql.val(created.map((c) => c.caseId))}::text[])
+         order by e.subject_id, e.id desc
+        on conflict (case_id) do update set due_at = excluded.due_at
+        returning case_id`.execute(tx);
+      const done = new Set(carried.map((r) => r.case_id));
+      created = created.filter((c) => !done.has(c.caseId));
     }
     if (rows.length > 0)
       await addDimensions(
@@ -156,6 +191,9 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
     created,
     cases: [...cases],
     payments: [...payments],
+    bookings: [...bookings],
+    paperless: [...paperless],
+    eventIds,
   };
 }
 
@@ -171,7 +209,7 @@ async function addDimensions(tx: Db, ids: number[]) {
             ${these} on conflict do nothing`.execute(tx);
   await sql`insert into analytics.dim_service (code, first_seen)
             select service, min(day) ${these} and service is not null group by service
-            on conflict do nothing`.execute(tx);
+            on conflict (code) do update set first_seen = least(analytics.dim_service.first_seen, excluded.first_seen)`.execute(tx);
   await sql`insert into analytics.dim_channel (code, digital)
             select distinct channel, channel in ('web', 'app', 'chatbot', 'api', 'video', 'online')
             ${these} and channel is not null on conflict do nothing`.execute(tx);
@@ -265,9 +303,18 @@ export async function resetWarehouse(db: Db) {
     await sql`truncate analytics.fact_event, analytics.fact_case, analytics.fact_payment, analytics.fact_sign_in,
               analytics.case_sla, analytics.dim_date, analytics.dim_service, analytics.dim_channel,
               analytics.dim_ward, analytics.dim_method, analytics.dim_team`.execute(tx);
+    await rollups.truncateRollups(tx);
     await sql`delete from insights_load_gaps`.execute(tx);
     await sql`insert into insights_load_state (source, high_id, rebuilt_at) values ('events', 0, now()), ('audit', 0, now())
               on conflict (source) do update set high_id = 0, rebuilt_at = now()`.execute(tx);
+  });
+}
+
+/** Recomputes the daily rollups from the facts, under the load lock. */
+export async function rebuildRollups(db: Db) {
+  await db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(${LOAD_LOCK})`.execute(tx);
+    await rollups.rebuildRollups(tx);
   });
 }
 
@@ -285,25 +332,33 @@ export async function pendingGaps(db: Db) {
 
 /** The whole of one analytics table in a stable order: for rebuild checks and exports. */
 export async function tableRows(db: Db, table: FactTable, options: { limit?: number; offset?: number } = {}) {
-  const key = factKeys[table];
+  const key: readonly string[] = factKeys[table];
   const { rows } = await sql<Record<string, unknown>>`
-    select * from ${sql.table(`analytics.${table}`)} order by ${sql.ref(key)}
+    select * from ${sql.table(`analytics.${table}`)}
+     order by ${sql.join(key.map((k) => sql`${sql.ref(k)} nulls first`))}
     ${options.limit ? sql`limit ${options.limit} offset ${options.offset ?? 0}` : sql``}`.execute(db);
   return rows;
 }
 
 export const factKeys = {
-  fact_event: 'event_id',
-  fact_case: 'case_id',
-  fact_payment: 'payment_id',
-  fact_sign_in: 'audit_id',
-  dim_date: 'day',
-  dim_service: 'code',
-  dim_channel: 'code',
-  dim_ward: 'code',
-  dim_method: 'code',
-  dim_team: 'code',
-} as const;
+  fact_event: ['event_id'],
+  fact_case: ['case_id'],
+  fact_payment: ['payment_id'],
+  fact_sign_in: ['audit_id'],
+  dim_date: ['day'],
+  dim_service: ['code'],
+  dim_channel: ['code'],
+  dim_ward: ['code'],
+  dim_method: ['code'],
+  dim_team: ['code'],
+  rollup_case_day: ['day', 'service', 'channel', 'ward', 'team'],
+  rollup_resolved_day: ['day', 'service', 'ward', 'team'],
+  rollup_payment_day: ['day', 'pays_for', 'method', 'taken_by'],
+  rollup_event_day: ['day', 'type', 'service', 'ward', 'team'],
+  rollup_booking_day: ['day', 'bookable', 'service', 'ward', 'team'],
+  rollup_paperless_day: ['day'],
+  rollup_sensor_home: ['subject_id'],
+} as const satisfies Record<string, readonly string[]>;
 export type FactTable = keyof typeof factKeys;
 
 export async function tableColumns(db: Db, table: FactTable) {
@@ -323,31 +378,31 @@ export interface Filters {
   team: string | null;
 }
 
-function eventFilters(f: Filters) {
-  return sql`e.day between ${f.from}::date and ${f.to}::date
-    ${f.ward ? sql`and e.ward = ${f.ward}` : sql``}
-    ${f.service ? sql`and e.service = ${f.service}` : sql``}
-    ${f.team ? sql`and e.team = ${f.team}` : sql``}`;
+function filters(f: Filters, alias: string, codes: { ward?: boolean; service?: string; team?: boolean } = {}) {
+  const col = (c: string) => sql.ref(`${alias}.${c}`);
+  return sql`${col('day')} between ${f.from}::date and ${f.to}::date
+    ${f.ward && codes.ward !== false ? sql`and ${col('ward')} = ${f.ward}` : sql``}
+    ${f.service ? sql`and ${col(codes.service ?? 'service')} = ${f.service}` : sql``}
+    ${f.team && codes.team !== false ? sql`and ${col('team')} = ${f.team}` : sql``}`;
 }
 
-const week = (col: RawBuilder<unknown>) => sql`date_trunc('week', ${col})::date`;
+const week = (col: RawBuilder<unknown>) => sql`to_char(date_trunc('week', ${col})::date, 'YYYY-MM-DD')`;
+
+// The measures below read the daily rollups (rollups.ts), never the facts: the page costs the
+// same however many events the warehouse holds.
 
 /** Cases received per week by digital and assisted channels, and by service. */
 export async function channelShift(db: Db, f: Filters) {
-  const where = sql`c.day between ${f.from}::date and ${f.to}::date
-    ${f.ward ? sql`and c.ward = ${f.ward}` : sql``}
-    ${f.service ? sql`and c.service = ${f.service}` : sql``}
-    ${f.team ? sql`and c.team = ${f.team}` : sql``}`;
   const weekly = await sql<{ week: string; digital: number; total: number }>`
-    select to_char(${week(sql`c.day`)}, 'YYYY-MM-DD') as week,
-           count(*) filter (where d.digital)::int as digital, count(*)::int as total
-      from analytics.fact_case c left join analytics.dim_channel d on d.code = c.channel
-     where ${where} group by 1 order by 1`.execute(db);
+    select ${week(sql`r.day`)} as week,
+           coalesce(sum(r.received) filter (where d.digital), 0)::int as digital, sum(r.received)::int as total
+      from analytics.rollup_case_day r left join analytics.dim_channel d on d.code = r.channel
+     where ${filters(f, 'r')} group by 1 order by 1`.execute(db);
   const byService = await sql<{ service: string; digital: number; total: number }>`
-    select coalesce(c.service, 'unknown') as service,
-           count(*) filter (where d.digital)::int as digital, count(*)::int as total
-      from analytics.fact_case c left join analytics.dim_channel d on d.code = c.channel
-     where ${where} group by 1 order by 3 desc, 1`.execute(db);
+    select coalesce(r.service, 'unknown') as service,
+           coalesce(sum(r.received) filter (where d.digital), 0)::int as digital, sum(r.received)::int as total
+      from analytics.rollup_case_day r left join analytics.dim_channel d on d.code = r.channel
+     where ${filters(f, 'r')} group by 1 order by 3 desc, 1`.execute(db);
   return { weekly: weekly.rows, byService: byService.rows };
 }
 
@@ -360,16 +415,14 @@ export async function payments(db: Db, f: Filters) {
     total_pence: number;
     online_pence: number;
   }>`
-    select to_char(${week(sql`(p.settled_at at time zone 'Europe/London')::date`)}, 'YYYY-MM-DD') as week,
-           count(*)::int as count,
-           count(*) filter (where p.method in ('paypoint_cash', 'cash_desk', 'cash'))::int as cash,
-           coalesce(sum(p.amount), 0)::bigint as total_pence,
-           coalesce(sum(p.amount) filter (where p.taken_by in ('resident', 'api')
-                                         and p.method in ('card', 'direct_debit')), 0)::bigint as online_pence
-      from analytics.fact_payment p
-     where p.status = 'succeeded'
-       and (p.settled_at at time zone 'Europe/London')::date between ${f.from}::date and ${f.to}::date
-       ${f.service ? sql`and p.pays_for = ${f.service}` : sql``}
+    select ${week(sql`r.day`)} as week,
+           sum(r.payments)::int as count,
+           coalesce(sum(r.payments) filter (where r.method in ('paypoint_cash', 'cash_desk', 'cash')), 0)::int as cash,
+           coalesce(sum(r.amount), 0)::bigint as total_pence,
+           coalesce(sum(r.amount) filter (where r.taken_by in ('resident', 'api')
+                                         and r.method in ('card', 'direct_debit')), 0)::bigint as online_pence
+      from analytics.rollup_payment_day r
+     where ${filters(f, 'r', { ward: false, team: false, service: 'pays_for' })}
      group by 1 order by 1`.execute(db);
   return rows.map((r) => ({
     ...r,
@@ -378,69 +431,80 @@ export async function payments(db: Db, f: Filters) {
   }));
 }
 
-/** Residents who chose paperless, as of the end of each week (the latest choice of each counts). */
+/**
+ * Residents who chose paperless, as of the end of each week: each resident's latest choice (by
+ * when it was made) on or before that day counts.
+ */
 export async function paperless(db: Db, f: Filters) {
   const { rows } = await sql<{ week: string; paperless: number }>`
     with weeks as (
-      select generate_series(date_trunc('week', ${f.from}::date), ${f.to}::date, interval '7 days')::date as week)
-    select to_char(w.week, 'YYYY-MM-DD') as week,
-           (select count(*) from (
-              select distinct on (subject_id) detail from analytics.fact_event
-               where type = 'signing.paperless_changed' and day < w.week + 7
-               order by subject_id, event_id desc) latest where detail = 'true')::int as paperless
-      from weeks w order by 1`.execute(db);
+      select generate_series(date_trunc('week', ${f.from}::date), ${f.to}::date, interval '7 days')::date as week),
+    changes as (
+      select w.week, coalesce(sum(r.change) filter (where r.day >= w.week and r.day < w.week + 7), 0) as change
+        from weeks w left join analytics.rollup_paperless_day r on r.day < w.week + 7 and r.day >= w.week
+       group by w.week)
+    select to_char(c.week, 'YYYY-MM-DD') as week,
+           ((select coalesce(sum(change), 0) from analytics.rollup_paperless_day where day < (select min(week) from weeks))
+             + sum(c.change) over (order by c.week))::int as paperless
+      from changes c order by 1`.execute(db);
   return rows;
 }
 
-/** Events per week of the types matching a pattern, counted and, where given, those matching a second. */
+/**
+ * Events per week of the types matching a pattern: counted, and those that went well (a type
+ * matching `goodTypes`, or an event marked within time).
+ */
 export async function eventsPerWeek(
   db: Db,
   f: Filters,
-  match: { types: string; where?: string; good?: string },
+  match: { types: string; goodTypes?: string; goodWithinTime?: boolean },
 ) {
-  const extra = match.where ? sql.raw(`and (${match.where})`) : sql``;
-  const good = match.good ? sql.raw(match.good) : sql`false`;
-  const { rows } = await sql<{ week: string; count: number; good: number; subjects: number }>`
-    select to_char(${week(sql`e.day`)}, 'YYYY-MM-DD') as week, count(*)::int as count,
-           count(*) filter (where ${good})::int as good, count(distinct e.subject_id)::int as subjects
-      from analytics.fact_event e
-     where e.type ~ ${match.types} ${extra} and ${eventFilters(f)}
+  const good = match.goodTypes
+    ? sql`coalesce(sum(r.events) filter (where r.type ~ ${match.goodTypes}), 0)`
+    : match.goodWithinTime
+      ? sql`sum(r.within_time)`
+      : sql`0`;
+  const { rows } = await sql<{ week: string; count: number; good: number }>`
+    select ${week(sql`r.day`)} as week, sum(r.events)::int as count, (${good})::int as good
+      from analytics.rollup_event_day r
+     where r.type ~ ${match.types} and ${filters(f, 'r')}
      group by 1 order by 1`.execute(db);
   return rows;
 }
 
-/** Distinct subjects ever seen in events matching a pattern (for example homes with sensors). */
-export async function distinctSubjects(db: Db, types: string, until: string) {
+/** Booking confirmations per week of what their hold booked (a bookable matching a pattern). */
+export async function bookingsPerWeek(db: Db, f: Filters, bookable: string) {
+  const { rows } = await sql<{ week: string; count: number }>`
+    select ${week(sql`r.day`)} as week, sum(r.confirmed)::int as count
+      from analytics.rollup_booking_day r
+     where r.bookable ~* ${bookable} and ${filters(f, 'r')}
+     group by 1 order by 1`.execute(db);
+  return rows;
+}
+
+/** Homes with sensors installed on or before a day. */
+export async function sensorHomes(db: Db, until: string) {
   const { rows } = await sql<{ n: number }>`
-    select count(distinct subject_id)::int as n from analytics.fact_event
-     where type ~ ${types} and day <= ${until}::date`.execute(db);
+    select count(*)::int as n from analytics.rollup_sensor_home where first_day <= ${until}::date`.execute(db);
   return Number(rows[0]?.n ?? 0);
 }
 
 /** Cases resolved per week, and how many of those within their SLA. */
 export async function resolvedWithinSla(db: Db, f: Filters) {
   const { rows } = await sql<{ week: string; resolved: number; within: number; with_sla: number }>`
-    select to_char(${week(sql`(c.resolved_at at time zone 'Europe/London')::date`)}, 'YYYY-MM-DD') as week,
-           count(*)::int as resolved,
-           count(*) filter (where c.sla_due_at is not null and c.resolved_at <= c.sla_due_at)::int as within,
-           count(*) filter (where c.sla_due_at is not null)::int as with_sla
-      from analytics.fact_case c
-     where c.resolved_at is not null
-       and (c.resolved_at at time zone 'Europe/London')::date between ${f.from}::date and ${f.to}::date
-       ${f.ward ? sql`and c.ward = ${f.ward}` : sql``}
-       ${f.service ? sql`and c.service = ${f.service}` : sql``}
-       ${f.team ? sql`and c.team = ${f.team}` : sql``}
-     group by 1 order by 1`.execute(db);
+    select ${week(sql`r.day`)} as week, sum(r.resolved)::int as resolved,
+           sum(r.within_sla)::int as within, sum(r.with_sla)::int as with_sla
+      from analytics.rollup_resolved_day r
+     where ${filters(f, 'r')} group by 1 order by 1`.execute(db);
   return rows;
 }
 
 /** Weekly counts of new cases per service, over the whole history: the input of the forecasts. */
 export async function weeklyDemand(db: Db, f: Pick<Filters, 'ward' | 'team'>) {
   const { rows } = await sql<{ service: string; week: string; n: number }>`
-    select coalesce(c.service, 'unknown') as service, to_char(${week(sql`c.day`)}, 'YYYY-MM-DD') as week,
-           count(*)::int as n
-      from analytics.fact_case c
-     where true ${f.ward ? sql`and c.ward = ${f.ward}` : sql``} ${f.team ? sql`and c.team = ${f.team}` : sql``}
+    select coalesce(r.service, 'unknown') as service, ${week(sql`r.day`)} as week, sum(r.received)::int as n
+      from analytics.rollup_case_day r
+     where true ${f.ward ? sql`and r.ward = ${f.ward}` : sql``} ${f.team ? sql`and r.team = ${f.team}` : sql``}
      group by 1, 2 order by 1, 2`.execute(db);
   return rows;
 }
@@ -462,15 +526,16 @@ export async function filterChoices(db: Db) {
 /** Event types in the warehouse with their counts: every module's events, known or not. */
 export async function eventTypes(db: Db, f: Filters) {
   const { rows } = await sql<{ module: string; type: string; n: number; last_day: string }>`
-    select module, type, count(*)::int as n, to_char(max(day), 'YYYY-MM-DD') as last_day
-      from analytics.fact_event e where ${eventFilters(f)} group by 1, 2 order by 1, 2`.execute(db);
+    select split_part(r.type, '.', 1) as module, r.type, sum(r.events)::int as n,
+           to_char(max(r.day), 'YYYY-MM-DD') as last_day
+      from analytics.rollup_event_day r where ${filters(f, 'r')} group by 1, 2 order by 1, 2`.execute(db);
   return rows;
 }
 
 /** Sign-ins per week, by residents and staff and by the way they proved who they are. */
 export async function signIns(db: Db, f: Filters) {
   const { rows } = await sql<{ week: string; who: string; method: string; n: number }>`
-    select to_char(${week(sql`day`)}, 'YYYY-MM-DD') as week, who, coalesce(method, 'password') as method,
+    select ${week(sql`day`)} as week, who, coalesce(method, 'password') as method,
            count(*)::int as n
       from analytics.fact_sign_in where day between ${f.from}::date and ${f.to}::date
      group by 1, 2, 3 order by 1, 2, 3`.execute(db);
