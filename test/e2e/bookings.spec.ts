@@ -101,4 +101,89 @@ describe('Book in the browser', () => {
     await librarian.submit('Check in Pat Doorstep');
     assert.match(await librarian.mainText(), /Pat Doorstep: checked in/);
   });
+  // The terms checkbox is found by its role and accessible name. Its <label for="agree"> is tied to
+  // the input correctly; Playwright's getByLabel tests a RegExp against the label's raw text, which
+  // starts with the whitespace the GOV.UK template puts inside <label>, so /^I can sign/ found nothing.
+  const terms = (visitor: { page: import('playwright-core').Page }) =>
+    visitor.page.getByRole('checkbox', { name: /^I can sign for the business/ });
+
+  test('a business gets a trade waste quote and accepts it as a contract paid by invoice', async () => {
+    const owner = await e2e.visitor({ viewport: 'mobile', javaScript: false });
+    await signInResident(owner, 'owner@kilnford-cafe.example');
+    await owner.goto('/business');
+    await owner.follow('Trade waste collection');
+    assert.equal(await owner.heading(), 'Get a trade waste quote');
+    await owner.submit('Get a price', { status: 400 });
+    assert.equal((await owner.errorSummary()).length, 4);
+    await owner.choose('General waste');
+    await owner.choose('240 litres');
+    await owner.fill('How many bins?', '2');
+    await owner.choose('Every week');
+    await owner.submit('Get a price');
+    assert.equal(await owner.heading(), 'Your trade waste quote');
+    assert.match(await owner.mainText(), /Total each month £59\.33/);
+    // A GOV.UK button drawn from a link has the role button.
+    await owner.submit('Accept this quote');
+    assert.equal(await owner.heading(), 'Accept the quote');
+    // Without ticking the terms: the error summary links to the checkbox.
+    await owner.fill('Business name', 'Kilnford Kiln Café Ltd');
+    await owner.fill('Billing address', '2 Glaze Row, Kilnford KF1 4EF');
+    await owner.fill('Your role in the business', 'Owner');
+    await owner.page
+      .getByRole('radio', { name: /^Week starting/ })
+      .first()
+      .check();
+    await owner.choose('Invoice each month');
+    await owner.submit('Accept and sign the contract', { status: 400 });
+    assert.deepEqual(await owner.errorSummary(), [
+      'Confirm you agree to the terms and can sign for the business',
+    ]);
+    assert.equal(
+      await owner.page.getByRole('link', { name: /Confirm you agree/ }).getAttribute('href'),
+      '#agree',
+    );
+    await owner.page
+      .getByRole('radio', { name: /^Week starting/ })
+      .first()
+      .check();
+    await owner.choose('Invoice each month');
+    await terms(owner).check();
+    await owner.submit('Accept and sign the contract');
+    assert.match(await owner.heading(), /^Trade waste contract TW-/);
+    const text = await owner.mainText();
+    assert.match(text, /Each month £59\.33/);
+    assert.match(text, /Paying by Invoice each month/);
+    const reference = (await owner.heading()).replace('Trade waste contract ', '');
+    // The contract is on the business's account.
+    await owner.goto('/business');
+    await owner.follow(`${reference}: trade waste for Kilnford Kiln Café Ltd`);
+    assert.equal(await owner.heading(), `Trade waste contract ${reference}`);
+  });
+
+  test('the same business accepts a second quote, paid by Direct Debit', async () => {
+    const owner = await e2e.visitor({ viewport: 'desktop', javaScript: true });
+    await signInResident(owner, 'owner@kilnford-cafe.example');
+    await owner.goto('/business/trade-waste/quote?stream=recycling&size=1100&bins=1&frequency=fortnightly');
+    assert.equal(await owner.heading(), 'Your trade waste quote');
+    await owner.submit('Accept this quote');
+    assert.equal(await owner.heading(), 'Accept the quote');
+    await owner.choose('Kilnford Kiln Café Ltd');
+    await owner.page
+      .getByRole('radio', { name: /^Week starting/ })
+      .nth(1)
+      .check();
+    await owner.choose('Direct Debit');
+    await terms(owner).check();
+    await owner.submit('Accept and sign the contract');
+    assert.match(await owner.heading(), /^Trade waste contract TW-/);
+    const text = await owner.mainText();
+    assert.match(text, /Paying by Direct Debit/);
+    assert.match(text, /Kilnford Kiln Café Ltd/);
+    await owner.follow('Set up the Direct Debit');
+    await owner.goto('/business');
+    assert.equal(
+      await owner.page.getByRole('link', { name: /trade waste for Kilnford Kiln Café Ltd/ }).count(),
+      2,
+    );
+  });
 });
