@@ -5,7 +5,9 @@ import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
 import { londonDay } from '../../platform/time.ts';
-import { quoteTradeWaste } from './business.ts';
+import { addWorkingDays, isWorkingDay } from '../../platform/working-days.ts';
+import { directDebitCollection, quoteTradeWaste } from './business.ts';
+import * as store from './store.ts';
 import { addDays, dayString } from './times.ts';
 
 async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
@@ -142,5 +144,85 @@ describe('Business services: a trade waste quote becomes a contract, invoices an
     );
     assert.equal(dayString(contract!.ends_on), addDays(londonDay(), 28));
     assert.equal(contract!.status, 'ending');
+  });
+  test('a Direct Debit collection is on the 15th of the next month, or later when the notice needs it', () => {
+    const earliest = kiln.services.payments.directDebit.earliestFirstCollection;
+    // Invoices raised on 2 March 2026: 10 working days end on 16 March; 15 April is a Wednesday.
+    assert.deepEqual(directDebitCollection('2026-03', earliest('2026-03-02')), {
+      dayOfMonth: 15,
+      firstMonth: '2026-04',
+      due: '2026-04-15',
+    });
+    // Raised on 31 March 2026, just before Easter (Good Friday 3 April, Easter Monday 6 April):
+    // without the bank holidays the notice would end on 14 April; with them it ends on 16 April.
+    assert.equal(earliest('2026-03-31'), '2026-04-16');
+    assert.deepEqual(directDebitCollection('2026-03', earliest('2026-03-31')), {
+      dayOfMonth: 16,
+      firstMonth: '2026-04',
+      due: '2026-04-16',
+    });
+    // Raised on 31 December 2026 for December: Christmas, Boxing Day (substitute 28 December) and
+    // New Year's Day; the notice ends on 15 January 2027, so the 15th still stands.
+    assert.equal(earliest('2026-12-31'), '2027-01-15');
+    assert.equal(directDebitCollection('2026-12', earliest('2026-12-31')).due, '2027-01-15');
+    // The 15th on a Saturday moves to Monday (15 May 2027), which the notice allows.
+    assert.deepEqual(directDebitCollection('2027-04', earliest('2027-04-01')), {
+      dayOfMonth: 15,
+      firstMonth: '2027-05',
+      due: '2027-05-17',
+    });
+    // Notice ending after the 28th: the schedule names the 1st of the next month.
+    assert.deepEqual(directDebitCollection('2026-04', '2026-05-29'), {
+      dayOfMonth: 1,
+      firstMonth: '2026-06',
+      due: '2026-06-01',
+    });
+  });
+
+  test('a month invoiced late is collected by Direct Debit no sooner than the guarantee allows', async () => {
+    const db = kiln.platform.db;
+    const { business } = kiln.services.bookings;
+    const directDebit = kiln.services.payments.directDebit;
+    const resident = (await kiln.services.bookings.service.findResident(db, 'owner@kilnford-cafe.example'))!;
+    const actor = { type: 'resident' as const, id: resident.id };
+    const { contract } = await business.acceptQuote({
+      residentId: resident.id,
+      quote: { stream: 'glass', size: '240', bins: '1', frequency: 'fortnightly' },
+      business: {
+        name: 'Kilnford Glazing Bar',
+        billingAddress: '4 Glaze Row, Kilnford KF1 4EF',
+        role: 'Manager',
+        payBy: 'direct_debit',
+        startsOn: addWorkingDays(londonDay(), 6),
+      },
+      actor,
+    });
+    // The contract began long ago, and a month two months back is invoiced only now: the 15th of
+    // the month after it has passed, so the collection moves to the earliest day the notice allows.
+    await store.updateContract(db, contract.id, { starts_on: '2024-01-01' } as never);
+    const mandate = await db.transaction().execute((tx) =>
+      directDebit.setUpMandate(tx, {
+        residentId: resident.id,
+        bank: { accountHolder: 'Kilnford Glazing Bar', sortCode: '107999', accountNumber: '88837491' },
+        idempotencyKey: 'test-trade-waste-mandate',
+        actor,
+      }),
+    );
+    const d = new Date(`${londonDay()}T12:00:00Z`);
+    d.setUTCMonth(d.getUTCMonth() - 2, 1);
+    const period = d.toISOString().slice(0, 7);
+    assert.ok((await business.invoiceMonth(period, { type: 'system', id: null })) >= 1);
+    const [instalment] = await directDebit.instalments(db, mandate.id);
+    assert.ok(instalment, 'the month is scheduled on the mandate');
+    const due = dayString(instalment.due_date);
+    assert.equal(due, directDebit.earliestFirstCollection());
+    assert.ok(isWorkingDay(due));
+    const emails = await kiln.platform.notify.list(db, { recipient: 'owner@kilnford-cafe.example' });
+    assert.ok(
+      emails.some(
+        (m) =>
+          m.template === 'trade-waste-invoice' && m.body.includes('We will collect this by Direct Debit'),
+      ),
+    );
   });
 });

@@ -5,10 +5,10 @@ import { shortReference } from '../../platform/auth/identity.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { londonDay } from '../../platform/time.ts';
-import { addWorkingDays } from '../../platform/working-days.ts';
+import { addWorkingDays, nextWorkingDay } from '../../platform/working-days.ts';
 import { BookingError, pounds, type BookingPayments } from './service.ts';
 import * as store from './store.ts';
-import { addDays } from './times.ts';
+import { addDays, formatDay } from './times.ts';
 
 // The business services marketplace: trade waste sold to businesses under contract.
 
@@ -36,6 +36,30 @@ export type Frequency = keyof typeof frequencies;
 /** Monthly rental of each bin, in pence. */
 export const BIN_RENTAL_PENCE = 150;
 export const NOTICE_DAYS = 28;
+/** A month's trade waste is collected by Direct Debit on this day of the following month. */
+export const DIRECT_DEBIT_DAY = 15;
+
+/**
+ * When a month's Direct Debit collection is taken: the 15th of the next month (the next working
+ * day when that is a weekend or bank holiday), unless the Direct Debit Guarantee's notice (payments'
+ * `earliest`, from when the payer is told) ends later; then the earliest day it allows. Answered as
+ * the day of the month and month a schedule is made with: a day after the 28th is not one a
+ * schedule can name, so that moves to the first working day of the following month.
+ */
+export function directDebitCollection(
+  period: string,
+  earliest: string,
+): { dayOfMonth: number; firstMonth: string; due: string } {
+  const [y, m] = period.split('-').map(Number) as [number, number];
+  const next = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 7);
+  const usual = nextWorkingDay(`${next}-${String(DIRECT_DEBIT_DAY).padStart(2, '0')}`);
+  if (usual >= earliest) return { dayOfMonth: DIRECT_DEBIT_DAY, firstMonth: next, due: usual };
+  const day = Number(earliest.slice(8, 10));
+  if (day <= 28) return { dayOfMonth: day, firstMonth: earliest.slice(0, 7), due: nextWorkingDay(earliest) };
+  const [ey, em] = earliest.split('-').map(Number) as [number, number];
+  const following = new Date(Date.UTC(ey, em, 1)).toISOString().slice(0, 10);
+  return { dayOfMonth: 1, firstMonth: following.slice(0, 7), due: nextWorkingDay(following) };
+}
 
 export const tradeWasteRequestSchema = z.object({
   stream: z.enum(Object.keys(binStreams) as [BinStream, ...BinStream[]], {
@@ -134,9 +158,12 @@ export interface ContractDirectDebit {
       instalments: number;
       dayOfMonth: number;
       firstMonth: string;
+      noticeDay?: string;
       actor: Actor;
     },
   ): Promise<unknown>;
+  /** The Direct Debit Guarantee's rule: the earliest first collection for notice given today. */
+  earliestFirstCollection(noticeDay?: string): string;
 }
 
 export function createBusinessService(
@@ -327,19 +354,23 @@ export function createBusinessService(
               const mandates = await deps.directDebit.listMandates(tx, { residentId: contract.accepted_by });
               const mandate = mandates.find((m) => m.status !== 'cancelled');
               if (mandate) {
-                const [y, m] = period.split('-').map(Number) as [number, number];
-                const next = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 7);
+                const noticeDay = londonDay();
+                const when = directDebitCollection(
+                  period,
+                  deps.directDebit.earliestFirstCollection(noticeDay),
+                );
                 await deps.directDebit.schedule(tx, {
                   mandateId: mandate.id,
                   paysFor: { type: 'booking-invoice', id: invoice.id },
                   description: `Trade waste ${contract.reference} ${period}`,
                   total: contract.monthly_pence,
                   instalments: 1,
-                  dayOfMonth: 15,
-                  firstMonth: next,
+                  dayOfMonth: when.dayOfMonth,
+                  firstMonth: when.firstMonth,
+                  noticeDay,
                   actor,
                 });
-                howToPay = `We will collect this by Direct Debit (mandate ${mandate.reference}) on or after 15 ${next}.`;
+                howToPay = `We will collect this by Direct Debit (mandate ${mandate.reference}) on or after ${formatDay(when.due)}.`;
               } else {
                 howToPay = `Set up your Direct Debit at ${publicUrl}/direct-debit/set-up, or pay online at ${publicUrl}/business/contracts/${contract.reference}`;
               }

@@ -16,6 +16,11 @@ export const COLLECTION_AFTER_PROCESSING_WORKING_DAYS = 1;
 /** The Direct Debit Guarantee's advance notice before a new schedule's first collection. */
 export const ADVANCE_NOTICE_WORKING_DAYS = 10;
 
+/** The earliest day a new schedule's first collection may fall, told to the payer on `noticeDay`. */
+export function earliestFirstCollection(noticeDay: string = londonDay()): string {
+  return addWorkingDays(noticeDay, ADVANCE_NOTICE_WORKING_DAYS);
+}
+
 /** A Direct Debit rule was broken; nothing changed. `message` is fit to show. */
 export class DirectDebitError extends Error {}
 
@@ -226,6 +231,8 @@ export function createDirectDebitService(
       return mandate;
     },
 
+    /** The Direct Debit Guarantee's rule: the earliest first collection for a notice given on a day. */
+    earliestFirstCollection,
     findMandate: (dbOrTx: Db, reference: string) => store.findMandate(dbOrTx, reference),
     listMandates: (dbOrTx: Db, filter: { residentId?: string } = {}) => store.listMandates(dbOrTx, filter),
     instalments: (dbOrTx: Db, mandateId: string) => store.listInstalments(dbOrTx, mandateId),
@@ -260,7 +267,7 @@ export function createDirectDebitService(
         nextWorkingDay(new Date(Date.UTC(year, month - 1 + i, input.dayOfMonth)).toISOString().slice(0, 10)),
       );
       // The Direct Debit Guarantee: the payer is told the amounts and dates 10 working days ahead.
-      const earliest = addWorkingDays(input.noticeDay ?? londonDay(), ADVANCE_NOTICE_WORKING_DAYS);
+      const earliest = earliestFirstCollection(input.noticeDay);
       if (dueDates[0]! < earliest)
         throw new DirectDebitError(
           `The first collection must be at least ${ADVANCE_NOTICE_WORKING_DAYS} working days after the notice: ${earliest} or later`,
