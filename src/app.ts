@@ -15,6 +15,8 @@ import { createServer } from './platform/http/server.ts';
 import { PageCache } from './platform/http/page-cache.ts';
 import { registerInputGuard } from './platform/http/input-guard.ts';
 import { Jobs } from './platform/jobs/index.ts';
+import { Ops } from './platform/ops/registry.ts';
+import { sql } from 'kysely';
 import type { ModuleDefinition, Platform } from './platform/module.ts';
 import { govukNotifyAdapter, sandboxAdapter } from './platform/notify/adapters.ts';
 import { Notify } from './platform/notify/index.ts';
@@ -58,6 +60,10 @@ export interface AppOptions {
   database?: Database;
   /** Job polling interval; tests use a short one. */
   jobPollingSeconds?: number;
+  /** Apply pending migrations before starting (default true; `kiln web` and `kiln worker` leave it to `kiln migrate`). */
+  migrate?: boolean;
+  /** The kind of process, for metrics labels: all, web, worker or migrate. */
+  processName?: string;
 }
 
 export interface Kiln {
@@ -135,7 +141,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
       dataDir: config.DATA_DIR,
       poolSize: config.DATABASE_POOL_SIZE,
     }));
-  await migrate(database.db, Object.assign({}, platformMigrations, ...modules.map((m) => m.migrations)));
+  if (options.migrate !== false) await migrate(database.db, allMigrations());
 
   const stylesheetPath = await buildStylesheet();
   const views = createViews({
@@ -144,7 +150,10 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     watch: config.NODE_ENV === 'development',
   });
   const pageCache = new PageCache();
+  const ops = new Ops({ processName: options.processName });
   const app = await createServer({
+    ops,
+    metricsToken: config.METRICS_TOKEN,
     pageCache,
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -181,6 +190,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     events,
     notify,
     pageCache,
+    ops,
     files: new Files(config.uploadDir, config.UPLOAD_LIMIT_BYTES),
     rateLimits: {
       submissions: { max: config.RATE_LIMIT_SUBMISSIONS_PER_MINUTE, timeWindow: '1 minute' },
@@ -189,6 +199,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   };
 
   const services = buildServices(platform);
+  registerOperations(platform, services);
   const staffNavigation: StaffNavItem[] = [
     ...modules.flatMap((m) => m.staffNavigation ?? []),
     apiKeysNavigation,
@@ -233,6 +244,52 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
       if (!options.database) await database.close();
     },
   };
+}
+
+/** Every migration, platform's and modules', keyed by name. */
+export function allMigrations() {
+  return Object.assign({}, platformMigrations, ...modules.map((m) => m.migrations));
+}
+
+/** Readiness checks and metrics for what the platform runs (database, queue, broker, ingestion). */
+function registerOperations(platform: Platform, services: ReturnType<typeof buildServices>): void {
+  const { ops, jobs } = platform;
+  ops.readiness('database', async () => {
+    await sql`select 1`.execute(platform.db);
+  });
+  ops.readiness('job queue', () => jobs.ping());
+  // The broker counts only where this process consumes readings from it.
+  ops.readiness('mqtt broker', async () => {
+    const mqtt = services.wellbeing.mqtt();
+    return mqtt ? mqtt.status().connected : true;
+  });
+  let stats: Promise<Awaited<ReturnType<Jobs['queueStats']>>> | null = null;
+  // Both gauges come from one query per scrape.
+  const queueStats = () => {
+    stats ??= jobs.queueStats().finally(() => setTimeout(() => (stats = null), 500).unref());
+    return stats;
+  };
+  ops.gauge(
+    'kiln_job_queue_depth',
+    'Jobs waiting to run, per queue',
+    async () => new Map((await queueStats()).map((q) => [q.name, q.waiting])),
+    'queue',
+  );
+  ops.gauge(
+    'kiln_job_queue_oldest_seconds',
+    'Age of the oldest job waiting, per queue',
+    async () => new Map((await queueStats()).map((q) => [q.name, q.oldestSeconds])),
+    'queue',
+  );
+  const ingest = () => services.wellbeing.ingestor.metrics;
+  ops.counter('kiln_wellbeing_readings_received_total', 'Sensor readings received', () => ingest().received);
+  ops.counter('kiln_wellbeing_readings_stored_total', 'Sensor readings stored', () => ingest().stored);
+  ops.counter(
+    'kiln_wellbeing_readings_duplicate_total',
+    'Sensor readings received again and not stored twice',
+    () => ingest().duplicates,
+  );
+  ops.gauge('kiln_wellbeing_readings_buffered', 'Sensor readings held in memory', () => ingest().buffered);
 }
 
 function requireSetting(value: string | undefined, name: string): string {

@@ -22,6 +22,14 @@ const schema = z.object({
   DEMO_MODE: bool.default(true),
   SEED_DEMO_DATA: bool.default(true),
   RUN_WORKERS: bool.default(true),
+  /** Run pending migrations when a process starts; unset = only `kiln all` (npm start) does. */
+  MIGRATE_ON_START: bool.optional(),
+  /** `kiln worker`: serve /healthz, /readyz and /metrics on this port; unset = no listener. */
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Bearer token for /metrics (16+ characters); unset = /metrics answers 404. */
+  METRICS_TOKEN: z.string().min(16).optional(),
+  /** On SIGTERM: how long to drain requests and running jobs before exiting anyway. */
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
   UPLOAD_LIMIT_BYTES: z.coerce.number().int().positive().default(10_485_760),
@@ -53,7 +61,8 @@ export type Config = z.infer<typeof schema> & {
 
 /** Reads and validates the environment once; fails fast on anything wrong. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  // An empty value (`NAME=` in an env file) means unset.
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);

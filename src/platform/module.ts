@@ -8,6 +8,7 @@ import type { Files } from './files/index.ts';
 import type { Jobs } from './jobs/index.ts';
 import type { Notify } from './notify/index.ts';
 import type { PageCache } from './http/page-cache.ts';
+import type { Ops } from './ops/registry.ts';
 
 /** What every module stands on, built once by the composition root. */
 export interface Platform {
@@ -20,6 +21,8 @@ export interface Platform {
   files: Files;
   /** Pages kept briefly for visitors without a session; clear it when published content changes. */
   pageCache: PageCache;
+  /** Readiness checks and Prometheus metrics: modules add gauges with `ops.gauge(...)`. */
+  ops: Ops;
   rateLimits: {
     /** Per-route options for public form submissions. */
     submissions: { max: number; timeWindow: string };

@@ -43,7 +43,15 @@ pg.types.setTypeParser(20, (v) => Number(v));
 /** Opens the database: a PostgreSQL server when a URL is given, otherwise embedded PGlite. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      // A server that does not answer fails the request (503, try again) rather than hanging it.
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle connection dropped by a restarting server is discarded; the pool opens a new one
+    // on the next query. Unhandled, this event would stop the process.
+    pool.on('error', () => {});
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }); // eslint-disable-line @typescript-eslint/no-explicit-any
     return {
       db,

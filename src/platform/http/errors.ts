@@ -29,6 +29,42 @@ export class HttpError extends Error {
   }
 }
 
+// How an unreachable or restarting PostgreSQL surfaces through pg and pg-boss: refused or dropped
+// connections, the server shutting down (57P01 admin shutdown, 57P02 crash shutdown, 57P03
+// cannot connect now) and connection exceptions (class 08).
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+const unavailableMessages =
+  /Connection terminated|terminating connection|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down|in recovery mode)|Connection terminated unexpectedly/i;
+
+/** Whether an error means the database is away (so: 503, try again), rather than a fault in Kiln. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (
+    let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (unavailableCodes.has(code) || code.startsWith('08')) return true;
+    if (typeof e.message === 'string' && unavailableMessages.test(e.message)) return true;
+    if (e instanceof AggregateError && e.errors.some((inner) => isDatabaseUnavailable(inner))) return true;
+  }
+  return false;
+}
+
+/** Seconds a client is asked to wait before trying again while the database is away. */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** Custom 404 and error pages for people, problem+json for APIs; never a stack trace. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
@@ -43,6 +79,19 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: { message: error.message, code: error.code } }, 'database unavailable');
+      reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      const title = 'Sorry, there is a problem with the service';
+      if (isApiPath(request.url)) {
+        return sendProblem(reply, { title, status: 503, detail: 'Try again in a few seconds.' });
+      }
+      return reply.code(503).render('pages/error.njk', {
+        title,
+        heading: title,
+        paragraphs: ['Try again in a few seconds.'],
+      });
+    }
     const status =
       error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     const reference = status >= 500 ? `ERR-${randomBytes(4).toString('hex').toUpperCase()}` : undefined;

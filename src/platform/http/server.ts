@@ -19,6 +19,10 @@ import { govukDir, govukInlineScriptHash, platformAssetsDir } from '../views/ind
 import { registerCsrf } from './csrf.ts';
 import { registerErrorHandling } from './errors.ts';
 import { registerSecurityHeaders } from './security.ts';
+import { registerOpsRoutes } from './health.ts';
+import { acceptRequestId, currentContext } from '../ops/context.ts';
+import type { Ops } from '../ops/registry.ts';
+import { randomUUID } from 'node:crypto';
 
 export interface ServerOptions {
   logLevel: string;
@@ -31,6 +35,10 @@ export interface ServerOptions {
   stylesheetPath: string;
   pageCache: PageCache;
   imgSources?: string[];
+  /** Health, readiness and metrics; a fresh registry when omitted. */
+  ops?: Ops;
+  /** Bearer token for /metrics; unset = no /metrics. */
+  metricsToken?: string;
 }
 
 /** Per-request values every page template gets. Set by hooks; read by reply.render. */
@@ -39,15 +47,33 @@ export type PageLocals = Record<string, unknown>;
 /** The Fastify instance with everything that is not a module: parsing, security, assets, errors. */
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logLevel === 'silent' ? false : { level: options.logLevel },
+    logger:
+      options.logLevel === 'silent'
+        ? false
+        : {
+            level: options.logLevel,
+            // Every line written while handling a request or a job names it (jobs: their request too).
+            mixin: (_merge: object, _level: number, logger: { bindings(): Record<string, unknown> }) => {
+              const context = currentContext();
+              if (!context) return {};
+              // A request's own logger already carries its id.
+              if ('requestId' in logger.bindings()) return { ...context, requestId: undefined };
+              return { ...context };
+            },
+          },
+    // The proxy's X-Request-Id when it is well formed, otherwise a new one; sent back in the reply.
+    genReqId: (request) => acceptRequestId(request.headers['x-request-id']) ?? randomUUID(),
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
     // Per-request lines only when debugging; errors are always logged by the error handler.
     logController: new LogController({
       disableRequestLogging: options.logLevel !== 'debug' && options.logLevel !== 'trace',
+      requestIdLogLabel: 'requestId',
     }),
     routerOptions: { ignoreTrailingSlash: true },
   });
+
+  if (options.ops) registerOpsRoutes(app, options.ops, { metricsToken: options.metricsToken });
 
   await app.register(cookie);
   // Repeated keys (checkboxes) become arrays; nothing else is interpreted.

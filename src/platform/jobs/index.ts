@@ -1,5 +1,24 @@
 import PgBoss from 'pg-boss';
 import { executorFor, type Database, type Db } from '../db/index.ts';
+import { currentContext, runInContext } from '../ops/context.ts';
+
+/** The request that sent a job, carried in its data so the worker's log lines name it. */
+function withRequestId<T extends object>(data: T): T {
+  const requestId = currentContext()?.requestId;
+  if (!requestId || 'requestId' in data) return data;
+  return { ...data, requestId };
+}
+
+function requestIdOf(data: unknown): string | undefined {
+  const id = data && typeof data === 'object' ? (data as { requestId?: unknown }).requestId : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** Runs a job's handler in a context naming the job (and the request that sent it) for log lines. */
+function inJobContext<T>(name: string, job: { id: string; data: unknown }, fn: () => Promise<T>): Promise<T> {
+  const requestId = requestIdOf(job.data);
+  return runInContext({ ...(requestId ? { requestId } : {}), job: name, jobId: job.id }, fn);
+}
 
 export interface JobDefinition<T> {
   /** Queue name, `area.task`. */
@@ -78,7 +97,9 @@ export class Jobs {
         },
         async (jobs) => {
           for (const job of jobs) {
-            const run = def.handler(job.data as never, { id: job.id, retryCount: job.retryCount });
+            const run = inJobContext(def.name, job, () =>
+              def.handler(job.data as never, { id: job.id, retryCount: job.retryCount }),
+            );
             this.inFlight.add(run);
             try {
               await run;
@@ -103,7 +124,7 @@ export class Jobs {
   /** Enqueues a job, inside `tx` when given so it commits or rolls back with the caller's change. */
   async send<T extends object>(tx: Db | null, name: string, data: T, options: PgBoss.SendOptions = {}) {
     if (!this.definitions.has(name)) throw new Error(`Unknown job ${name}`);
-    return this.boss.send(name, data, tx ? { ...options, db: executorFor(tx) } : options);
+    return this.boss.send(name, withRequestId(data), tx ? { ...options, db: executorFor(tx) } : options);
   }
 
   /** Runs one job type's due jobs now, in this process (operators' tools and tests). */
@@ -113,7 +134,9 @@ export class Jobs {
     const jobs = await this.boss.fetch<unknown>(name, { batchSize: limit, includeMetadata: true });
     for (const job of jobs) {
       try {
-        await def.handler(job.data as never, { id: job.id, retryCount: job.retryCount });
+        await inJobContext(name, job, () =>
+          def.handler(job.data as never, { id: job.id, retryCount: job.retryCount }),
+        );
         await this.boss.complete(name, job.id);
       } catch (error) {
         await this.boss.fail(name, job.id, { message: String(error) });
@@ -126,13 +149,55 @@ export class Jobs {
     return this.boss.getQueueSize(name);
   }
 
+  /** Answers when the queue's database does (readiness). */
+  async ping(): Promise<void> {
+    await this.boss.getDb().executeSql('select 1', []);
+  }
+
+  /**
+   * Jobs waiting per queue (created or waiting to retry, and due) and the age in seconds of the
+   * oldest of them: what /metrics reports. One query over pg-boss's job table.
+   */
+  async queueStats(): Promise<Array<{ name: string; waiting: number; oldestSeconds: number }>> {
+    const result = await this.boss.getDb().executeSql(
+      `select name, count(*)::int as waiting,
+              coalesce(extract(epoch from now() - min(created_on)), 0)::float8 as oldest
+         from pgboss.job
+        where state in ('created', 'retry') and start_after <= now()
+        group by name`,
+      [],
+    );
+    const rows = result.rows as Array<{ name: string; waiting: number; oldest: number }>;
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    return this.names().map((name) => ({
+      name,
+      waiting: Number(byName.get(name)?.waiting ?? 0),
+      oldestSeconds: Number(byName.get(name)?.oldest ?? 0),
+    }));
+  }
+
   names(): string[] {
     return [...this.definitions.keys()];
   }
 
-  async stop(): Promise<void> {
+  /** Stops fetching, lets running jobs finish (up to `timeoutMs`), then closes the queue. */
+  async stop(timeoutMs = 20_000): Promise<void> {
     if (!this.started) return;
-    await Promise.allSettled([...this.inFlight]);
+    if (this.options.runWorkers) {
+      await Promise.allSettled([...this.definitions.keys()].map((name) => this.boss.offWork(name)));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (this.inFlight.size > 0) {
+      this.options.log?.(`stopping with ${this.inFlight.size} jobs still running; they will be retried`);
+    }
     await this.boss.stop({ graceful: true, wait: true, timeout: 10_000, close: true });
   }
 }
