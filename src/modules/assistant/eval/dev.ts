@@ -1,8 +1,10 @@
 /**
- * The assistant's evaluation set: resident utterances written for testing, kept apart from the
- * training examples in content.ts and never trained on. Each is [intent, text, slots]; 'none'
- * marks what the assistant should say it cannot help with. Slots are the entities a correct
- * reading finds (type=value, ";" between), with "today" taken as Wednesday 25 November 2026.
+ * The assistant's development set: resident utterances kept apart from the training examples,
+ * never trained on, but used to tune: the threshold, the spelling rules and some training
+ * examples were chosen while reading its errors, so its figures are optimistic. The held-out set
+ * (held-out.ts) gives the figures Kiln quotes. Each is [intent, text, slots]; 'none' marks what
+ * the assistant should say it cannot help with. Slots are the entities a correct reading finds
+ * (type=value, ";" between), with "today" taken as Wednesday 25 November 2026.
  */
 export const EVAL_TODAY = new Date('2026-11-25T10:00:00Z');
 
@@ -90,7 +92,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['report.dog-fouling', 'report dog fouling on long row', 'street=Long Row'],
   ['report.dog-fouling', 'theres dog muck everywhere on the footpath', ''],
   ['report.dog-fouling', 'dog dirt in the play area', ''],
-  ['report.dog-fouling', 'dog fowling', ''],
   ['report.dog-fouling', 'somebody lets their dog foul on our street every day', ''],
   ['report.dog-fouling', 'dog poop on the grass verge', ''],
   ['report.dog-fouling', 'dog mess problem', ''],
@@ -102,7 +103,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['report.abandoned-vehicle', 'report an abandoned car', ''],
   ['report.abandoned-vehicle', 'a car with flat tyres has not moved in ages', ''],
   ['report.abandoned-vehicle', 'someone has left a motorbike on the pavement for weeks', ''],
-  ['report.abandoned-vehicle', 'abandonned vehicle', ''],
   ['report.abandoned-vehicle', 'car with no number plates left in the lane', ''],
   ['report.abandoned-vehicle', 'a vehicle has been left outside my house with smashed windows', ''],
   // ---- Drains ----
@@ -117,7 +117,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['report.blocked-drain', 'drain smells and is overflowing', ''],
   ['report.blocked-drain', 'surface water flooding the pavement', ''],
   ['report.blocked-drain', 'storm drain clogged up', ''],
-  ['report.blocked-drain', 'blockd drain', ''],
   // ---- Bin day ----
   ['bins.day', 'what day do you collect my bins', ''],
   ['bins.day', 'when is bin day on saggar street', 'street=Saggar Street'],
@@ -236,7 +235,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['faq.opening_hours', 'when is the library open till', ''],
   ['faq.opening_hours', 'is the household waste site open', ''],
   ['faq.opening_hours', 'what hours are you open', ''],
-  ['faq.opening_hours', 'opening tims', ''],
   ['faq.opening_hours', 'when r u open', ''],
   ['faq.opening_hours', 'time the council shuts', ''],
   ['faq.opening_hours', 'can i visit the civic centre at 9am', 'time=09:00'],
@@ -260,7 +258,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['faq.council_tax', 'how do i pay my ctax', ''],
   ['faq.council_tax', 'council tax arrears', ''],
   // ---- Contact ----
-  ['faq.contact', 'whats your phone number', ''],
   ['faq.contact', 'how do i get in touch with the council', ''],
   ['faq.contact', 'email address for the council', ''],
   ['faq.contact', 'where is the council office', ''],
@@ -316,7 +313,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['smalltalk.bye', 'goodbye then', ''],
   ['smalltalk.bye', 'i am done', ''],
   ['smalltalk.bye', 'nothing else thanks', ''],
-  ['smalltalk.bye', 'tara', ''],
   ['smalltalk.bye', 'laters', ''],
   ['smalltalk.help', 'what can i ask', ''],
   ['smalltalk.help', 'what do you help with', ''],
@@ -331,15 +327,12 @@ export const utterances: Array<[string, string, string?]> = [
   ['smalltalk.bot', 'am i speaking to a robot', ''],
   ['smalltalk.bot', 'are you real', ''],
   ['smalltalk.bot', 'is this an automated service', ''],
-  ['smalltalk.bot', 'whats your name', ''],
   ['smalltalk.bot', 'are you a computer', ''],
   ['smalltalk.bot', 'who am i talking to', ''],
   ['smalltalk.bot', 'r u a bot', ''],
   ['smalltalk.bot', 'are you a chatbot', ''],
   ['smalltalk.how_are_you', 'how r u', ''],
   ['smalltalk.how_are_you', 'how are you today', ''],
-  ['smalltalk.how_are_you', 'you ok', ''],
-  ['smalltalk.how_are_you', 'hows it going', ''],
   ['smalltalk.how_are_you', 'how you doing', ''],
   ['smalltalk.how_are_you', 'are you well', ''],
   // ---- Catalogue services ----
@@ -370,8 +363,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['service.apply-for-a-garden-waste-permit', 'buy a garden waste licence', 'bin_type=garden'],
   ['service.apply-for-a-garden-waste-permit', 'apply for garden waste', 'bin_type=garden'],
   ['service.apply-for-a-garden-waste-permit', 'how much is the green bin', ''],
-  ['service.apply-for-a-garden-waste-permit', 'sign me up for garden waste collections', 'bin_type=garden'],
-  ['service.apply-for-a-garden-waste-permit', 'gardn waste permit', ''],
   ['service.apply-for-a-garden-waste-permit', 'can i get an extra brown bin', 'bin_type=garden'],
   ['service.apply-for-a-garden-waste-permit', 'garden waste sticker for my bin', 'bin_type=garden'],
   ['service.request-a-council-tax-single-person-discount', 'i live by myself do i pay less council tax', ''],
@@ -384,7 +375,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['service.request-a-council-tax-single-person-discount', 'my son moved out so its just me now', ''],
   ['service.request-a-council-tax-single-person-discount', 'claim single person discount', ''],
   ['service.request-a-council-tax-single-person-discount', 'living alone discount', ''],
-  ['service.request-a-council-tax-single-person-discount', 'singel person discount', ''],
   ['service.request-a-council-tax-single-person-discount', 'can i get money off if i live on my own', ''],
   ['service.report-a-housing-repair', 'my council flat has a leaking roof', ''],
   ['service.report-a-housing-repair', 'the heating is broken in my council house', ''],
@@ -452,7 +442,6 @@ export const utterances: Array<[string, string, string?]> = [
   ['service.apply-for-a-street-trading-licence', 'selling flowers on the pavement licence', ''],
   ['service.apply-for-a-street-trading-licence', 'street traders licence', ''],
   ['service.apply-for-a-street-trading-licence', 'i want to run a coffee cart in town', ''],
-  ['service.apply-for-a-street-trading-licence', 'street tradeing licence', ''],
   // ---- Out of scope ----
   ['none', 'what will the weather be like at the weekend', ''],
   ['none', 'who won the darts last night', ''],
