@@ -1,16 +1,21 @@
-// Insights benchmark on a real PostgreSQL server (a scratch database, dropped afterwards):
-//   1. an incremental load of INSIGHTS_BENCH_NEW new events (default 100,000) into a warehouse that
-//      already holds INSIGHTS_BENCH_EVENTS events (default 100,000; the issue's scale is 10,000,000);
-//   2. the success-measures page (GET /staff/insights, signed in as the demo analyst), requests one
-//      after another, through Fastify's inject (no network): median and p99.
-// Goals: 1 under 10 s; 2 p99 under 300 ms at 10,000,000 events. Events are synthetic: a mix of case,
-// street report, payment, paperless, booking, planning, wellbeing and consultation events over two
-// years, with the payload fields the real modules publish.
-// Settings: BENCH_POSTGRES_URL, INSIGHTS_BENCH_EVENTS, INSIGHTS_BENCH_NEW, INSIGHTS_BENCH_REQUESTS (default 100).
-// Run alone: `node --import tsx bench/insights.ts`, or `BENCH_ONLY=insights npm run bench`.
+// Insights benchmark on a real PostgreSQL server, in a scratch database dropped afterwards:
+//   setup: Kiln's migrations and demo data, then BENCH_INSIGHTS_EVENTS synthetic events (default
+//          10,000,000, the issue's scale) written by PostgreSQL itself with generate_series, in
+//          statements of a million, then the warehouse's first load of them all. Its time is printed.
+//   1. an incremental load of BENCH_INSIGHTS_NEW new events (default 100,000): goal under 10 s;
+//   2. the success-measures page (GET /staff/insights, signed in as the demo analyst) over HTTP,
+//      requests one after another against Kiln listening on a local port: goal p99 under 300 ms.
+// Events are synthetic: a mix of case, street report, payment, paperless, booking, planning,
+// wellbeing and consultation events over two years, with the payload fields the real modules
+// publish (case.created carries slaDueAt). The new events are the latest, as new events are.
+// Settings: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+// BENCH_INSIGHTS_EVENTS, BENCH_INSIGHTS_NEW, BENCH_INSIGHTS_REQUESTS (default 200).
+// A quick check that it works: BENCH_INSIGHTS_EVENTS=200000 BENCH_INSIGHTS_NEW=20000.
+// Run alone: `BENCH_ONLY=insights npm run bench`, or `node --import tsx bench/insights.ts`.
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/platform/db/index.ts';
@@ -24,20 +29,26 @@ import { printTable } from './support/report.ts';
 
 const env = process.env;
 const serverUrl = env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const existing = Number(env.INSIGHTS_BENCH_EVENTS ?? 100_000);
-const fresh = Number(env.INSIGHTS_BENCH_NEW ?? 100_000);
-const requests = Number(env.INSIGHTS_BENCH_REQUESTS ?? 100);
+const existing = Number(env.BENCH_INSIGHTS_EVENTS ?? 10_000_000);
+const fresh = Number(env.BENCH_INSIGHTS_NEW ?? 100_000);
+const requests = Number(env.BENCH_INSIGHTS_REQUESTS ?? 200);
+const CHUNK = 1_000_000;
 
-// One statement writes `n` synthetic events spread over the last two years, in id order.
-function syntheticEvents(n: number): string {
+/**
+ * One statement writing events `from`..`to` (of `total`) in id order. Existing events are spread
+ * over the two years before the last hour; new ones (`recent`) over the last hour.
+ */
+function syntheticEvents(from: number, to: number, total: number, recent: boolean): string {
+  const when = recent
+    ? `now() - interval '1 hour' + ((g - ${from})::float / ${Math.max(1, to - from + 1)}) * interval '59 minutes'`
+    : `now() - interval '1 hour' - (((${total} - g)::float / ${total}) * interval '730 days')`;
   return `
     insert into domain_events (type, subject_type, subject_id, actor_type, payload, occurred_at)
-    select t.type, t.subject_type, md5((g / 4)::text), t.actor_type, t.payload,
-           now() - (((${n} - g)::float / ${n}) * interval '730 days')
-      from generate_series(1, ${n}) g
-      cross join lateral (select (g % 20) as k) s
+    select t.type, t.subject_type, md5((g / 4)::text), t.actor_type, t.payload, t.at
+      from generate_series(${from}, ${to}) g
+      cross join lateral (select (g % 20) as k, ${when} as at) s
       cross join lateral (
-        select case
+        select s.at, case
           when k < 6 then 'case.created' when k < 9 then 'case.status_changed' when k = 9 then 'street_report.created'
           when k < 12 then 'payment.created' when k < 14 then 'payment.succeeded' when k = 14 then 'signing.paperless_changed'
           when k = 15 then 'booking.held' when k = 16 then 'booking.confirmed' when k = 17 then 'planning.application_decided'
@@ -47,7 +58,9 @@ function syntheticEvents(n: number): string {
         case when k in (14, 18, 19) then 'resident' when g % 3 = 0 then 'staff' else 'resident' end as actor_type,
         case
           when k < 6 then jsonb_build_object('reference', 'KLN-' || g, 'service', (array['missed-bin','council-tax-discount','bulky-waste','pothole','housing-repair'])[1 + g % 5],
-                                             'channel', (array['web','web','app','phone','face_to_face','chatbot'])[1 + g % 6], 'team', (array['waste','revenues','streets','housing'])[1 + g % 4])
+                                             'channel', (array['web','web','app','phone','face_to_face','chatbot'])[1 + g % 6], 'team', (array['waste','revenues','streets','housing'])[1 + g % 4],
+                                             'ward', (array['E05099001','E05099002','E05099003'])[1 + g % 3],
+                                             'slaDueAt', to_char((s.at + interval '3 days') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
           when k < 9 then jsonb_build_object('to', (array['in_progress','resolved','closed'])[1 + g % 3], 'reason', 'Done')
           when k = 9 then jsonb_build_object('category', 'pothole', 'ward', (array['E05099001','E05099002','E05099003'])[1 + g % 3], 'team', 'streets')
           when k < 14 then jsonb_build_object('amount', 500 + g % 9000, 'method', (array['card','card','direct_debit','paypoint_cash','cash_desk'])[1 + g % 5])
@@ -58,17 +71,28 @@ function syntheticEvents(n: number): string {
       ) t`;
 }
 
+async function writeEvents(url: string, first: number, count: number, total: number, recent: boolean) {
+  for (let done = 0; done < count; done += CHUNK) {
+    const from = first + done;
+    const to = first + Math.min(count, done + CHUNK) - 1;
+    await queryOnce(url, syntheticEvents(from, to, total, recent));
+  }
+}
+
+const seconds = (ms: number) => round(ms / 1000, 2);
+
 async function main() {
   const machine = describeMachine();
-  const scratch = await createScratchDatabase(serverUrl);
   const load1 = loadavg()[0]!;
+  const scratch = await createScratchDatabase(serverUrl);
   try {
+    const setupStart = performance.now();
     const database = await openDatabase({ url: scratch.url, poolSize: 10 });
     const config = loadConfig({
-      NODE_ENV: 'test',
+      NODE_ENV: 'production',
       LOG_LEVEL: 'silent',
       DATABASE_URL: scratch.url,
-      PUBLIC_URL: 'http://localhost:3000',
+      PUBLIC_URL: 'http://127.0.0.1:3000',
       SESSION_SECRET: randomBytes(24).toString('hex'),
       RUN_WORKERS: 'false',
       RATE_LIMIT_SIGN_IN_PER_MINUTE: '1000',
@@ -76,43 +100,55 @@ async function main() {
     const kiln = await createApp({ config, database });
     await seedDemoData(kiln as never);
     const insights = kiln.services.insights.service;
+    const seeded = performance.now() - setupStart;
 
     let t = performance.now();
-    for (let done = 0; done < existing; done += 1_000_000)
-      await queryOnce(scratch.url, syntheticEvents(Math.min(1_000_000, existing - done)));
-    const writeExisting = performance.now() - t;
+    await writeEvents(scratch.url, 1, existing, existing, false);
+    await queryOnce(scratch.url, 'analyze domain_events');
+    const written = performance.now() - t;
     t = performance.now();
-    await insights.load();
+    const first = await insights.load();
     const firstLoad = performance.now() - t;
-
-    await queryOnce(scratch.url, syntheticEvents(fresh));
     await queryOnce(scratch.url, 'analyze');
+    const setup = performance.now() - setupStart;
+    console.log(
+      `setup took ${seconds(setup)} s: Kiln and its demo data ${seconds(seeded)} s, ${existing} events written ${seconds(written)} s, first load of ${first.events} events ${seconds(firstLoad)} s`,
+    );
+
+    // 1. Incremental load of the new events.
+    await writeEvents(scratch.url, existing + 1, fresh, existing, true);
     t = performance.now();
     const loaded = await insights.load();
     const incremental = performance.now() - t;
 
+    // 2. The page over HTTP. The session cookie comes from signing in through the real pages.
     const analyst = await staffClient(
       { ...kiln, eventually: async () => undefined } as never,
       'analyst@kilnford.example',
     );
+    const cookie = (analyst as unknown as { cookieHeader(): string }).cookieHeader();
+    await kiln.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = kiln.app.server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/staff/insights`;
     const times: number[] = [];
     for (let i = 0; i < requests + 5; i++) {
       const start = performance.now();
-      const response = await analyst.get('/staff/insights');
-      if (response.statusCode !== 200) throw new Error(`dashboard answered ${response.statusCode}`);
+      const response = await fetch(url, { headers: { cookie }, redirect: 'manual' });
+      const body = await response.text();
+      if (response.status !== 200 || !body.includes('Requests made digitally'))
+        throw new Error(`dashboard answered ${response.status}`);
       if (i >= 5) times.push(performance.now() - start);
     }
     times.sort((a, b) => a - b);
 
     printTable(
-      `Insights on ${await postgresVersion(scratch.url)} (${machine.cores} cores, ${machine.cpu}; load average ${round(load1, 2)} at the start: other work was running)`,
+      `Insights on ${await postgresVersion(scratch.url)} (${machine.cores} cores, ${machine.cpu}; load average ${round(load1, 2)} at the start)`,
       ['measure', 'value', 'goal'],
       [
-        ['events already in the warehouse', existing, ''],
-        ['  written in (s)', round(writeExisting / 1000, 2), ''],
-        ['  first load from scratch (s)', round(firstLoad / 1000, 2), ''],
-        [`incremental load of ${loaded.events} new events (s)`, round(incremental / 1000, 2), '< 10'],
-        [`success-measures page, ${times.length} requests: median (ms)`, round(percentile(times, 50)), ''],
+        ['events in the warehouse before the incremental load', first.events, '10,000,000'],
+        ['  setup: migrations, demo data, events written, first load (s)', seconds(setup), ''],
+        [`incremental load of ${loaded.events} new events (s)`, seconds(incremental), '< 10'],
+        [`success-measures page over HTTP, ${times.length} requests: median (ms)`, round(percentile(times, 50)), ''],
         ['  p99 (ms)', round(percentile(times, 99)), '< 300'],
       ],
     );
