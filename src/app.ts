@@ -26,7 +26,7 @@ import { casesModule, createCases } from './modules/cases/index.ts';
 import { accountsModule, createAccounts } from './modules/accounts/index.ts';
 import { createSigning, signingModule } from './modules/signing/index.ts';
 import { catalogueModule, createCatalogue } from './modules/catalogue/index.ts';
-import { createRequests, requestsModule, tileOrigin } from './modules/requests/index.ts';
+import { createRequests, requestsModule, tileOrigin, wards } from './modules/requests/index.ts';
 import { createEngage, engageModule } from './modules/engage/index.ts';
 import { assistantModule, createAssistant } from './modules/assistant/index.ts';
 import { createWellbeing, wellbeingModule } from './modules/wellbeing/index.ts';
@@ -106,7 +106,7 @@ function buildServices(platform: Platform) {
     accounts: accounts.service,
     bookings: bookings.service,
   });
-  const insights = createInsights(platform, insightsDependencies({ cases, catalogue, signing }));
+  const insights = createInsights(platform, insightsDependencies({ cases, catalogue, signing, wards }));
   const engage = createEngage(platform, {
     cases: cases.service,
     catalogue: catalogue.service,
