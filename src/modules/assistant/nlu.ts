@@ -10,6 +10,7 @@ import {
   serviceExamples,
   smallTalk,
   taskIntents,
+  widerExamples,
 } from './content.ts';
 
 /** One thing residents ask for, with the ways they ask. */
@@ -68,7 +69,13 @@ export function trainingSet(services: LiveService[]): IntentExamples[] {
   }
   out.push({ intent: 'None', examples: outOfScopeExamples });
   for (const entry of out)
-    entry.examples = [...new Set([...entry.examples, ...(moreExamples[entry.intent] ?? [])])];
+    entry.examples = [
+      ...new Set([
+        ...entry.examples,
+        ...(moreExamples[entry.intent] ?? []),
+        ...(widerExamples[entry.intent] ?? []),
+      ]),
+    ];
   return out;
 }
 

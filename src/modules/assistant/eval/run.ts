@@ -141,7 +141,9 @@ async function evaluate(
   const slotR = slotTp / (slotTp + slotFn || 1);
   const intents = new Set(set.map((u) => u[0]));
 
-  console.log(`\n${name}: ${set.length} utterances, ${intents.size} intents (out-of-scope included, ${oos.length} utterances)`);
+  console.log(
+    `\n${name}: ${set.length} utterances, ${intents.size} intents (out-of-scope included, ${oos.length} utterances)`,
+  );
   console.log(`  intent accuracy        ${f(s.accuracy)}   (goal >= 0.92)`);
   console.log(`  macro F1               ${f(s.macroF1)}`);
   console.log(
@@ -203,6 +205,23 @@ async function kilnSets() {
     gazetteer,
     Boolean(process.env.VERBOSE),
   );
+  if (process.env.TUNE_THRESHOLD) {
+    // Threshold sweep on the development set only.
+    for (const t of [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7]) {
+      const probe = new Nlu(t);
+      await probe.train(training);
+      const pairs: Array<{ expected: string; predicted: string }> = [];
+      for (const [expected, text] of dev) {
+        const found = extractor.extract(text, EVAL_TODAY);
+        const u = await probe.understand(maskEntities(text, found) || text);
+        pairs.push({ expected, predicted: resolveIntent(u.intent, found) });
+      }
+      const oos = pairs.filter((p) => p.expected === 'none');
+      console.log(
+        `  development set at threshold ${t}: accuracy ${f(score(pairs).accuracy)}, out-of-scope recall ${f(oos.filter((p) => p.predicted === 'none').length / oos.length)}`,
+      );
+    }
+  }
   // The held-out set's errors are never printed: reading them would make it a second development set.
   const held = await evaluate(
     'Held-out test set (never tuned on: the figures to quote)',
