@@ -171,6 +171,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
     runWorkers: config.RUN_WORKERS,
     pollingIntervalSeconds: options.jobPollingSeconds ?? 1,
     log: (message, error) => app.log.error({ err: error }, message),
+    onDone: (name, id, ms) => app.log.debug({ ms }, 'job %s %s done', name, id),
   });
   const events = new Events(jobs);
   events.bind(database.db);

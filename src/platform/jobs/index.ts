@@ -37,6 +37,8 @@ export interface JobsOptions {
   runWorkers: boolean;
   pollingIntervalSeconds?: number;
   log?: (message: string, error?: unknown) => void;
+  /** Called after each job this process ran succeeds (inside the job's context, so log lines name it). */
+  onDone?: (name: string, id: string, ms: number) => void;
 }
 
 /**
@@ -97,9 +99,11 @@ export class Jobs {
         },
         async (jobs) => {
           for (const job of jobs) {
-            const run = inJobContext(def.name, job, () =>
-              def.handler(job.data as never, { id: job.id, retryCount: job.retryCount }),
-            );
+            const started = Date.now();
+            const run = inJobContext(def.name, job, async () => {
+              await def.handler(job.data as never, { id: job.id, retryCount: job.retryCount });
+              this.options.onDone?.(def.name, job.id, Date.now() - started);
+            });
             this.inFlight.add(run);
             try {
               await run;
