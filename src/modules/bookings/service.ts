@@ -630,7 +630,13 @@ export function createBookingsService(
       if (!(await store.takePlaces(tx, slotId, 1))) return;
       const bookable = (await store.bookableById(tx, slot.bookable_id))!;
       const resident = await store.residentById(tx, next.resident_id);
-      if (!resident) {
+      // Someone who has since reached the per-person limit (they booked this or another time)
+      // is passed over: the place goes to the next in line.
+      const overLimit =
+        resident &&
+        bookable.per_person_limit > 0 &&
+        (await store.countActiveFuture(tx, bookable.id, resident.id, now)) >= bookable.per_person_limit;
+      if (!resident || overLimit) {
         await store.releasePlaces(tx, slotId, 1);
         await store.updateWaitlist(tx, next.id, { status: 'withdrawn' });
         continue;
@@ -1408,6 +1414,15 @@ export function createBookingsService(
           const fresh = (await store.slotById(tx, slot.id))!;
           if (fresh.taken < fresh.capacity)
             throw new BookingError('There is a place free at that time: book it instead', 'invalid');
+          if (
+            bookable.per_person_limit > 0 &&
+            (await store.countActiveFuture(tx, bookable.id, input.residentId, new Date())) >=
+              bookable.per_person_limit
+          )
+            throw new BookingError(
+              `You can have up to ${bookable.per_person_limit} booking${bookable.per_person_limit === 1 ? '' : 's'} of ${bookable.title} at a time, so you cannot join the waiting list. Cancel one first.`,
+              'limit',
+            );
           const row = await store.insertWaitlist(tx, slot.id, input.residentId);
           if (!row)
             throw new BookingError('You are already on the waiting list for that time', 'already_waiting');
