@@ -6,6 +6,7 @@ import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
 import type { Actor } from '../../platform/actor.ts';
 import { londonDay } from '../../platform/time.ts';
+import { wards } from '../requests/index.ts';
 import { forecastWeekly } from './forecast.ts';
 import * as store from './store.ts';
 
@@ -381,6 +382,13 @@ describe('Insights: the warehouse, the success measures and the explorer', () =>
     assert.ok(
       (await visitor.get('/open-data/services.csv')).body.startsWith('slug,title,team,topic,fee_pence'),
     );
+    // Locations: every council ward by code and name, from Report it's geography.
+    const locations = JSON.parse((await visitor.get('/open-data/locations.json')).body);
+    assert.deepEqual(
+      locations.rows.map((r: Record<string, unknown>) => [r.ward_code, r.ward_name]),
+      wards.map((w) => [w.code, w.name]),
+    );
+    assert.ok(locations.rows.every((r: Record<string, unknown>) => typeof r.latitude === 'number'));
 
     // Everything published, scanned for the shapes of personal data and the demo people's names.
     const people = await kiln.platform.db
@@ -405,5 +413,140 @@ describe('Insights: the warehouse, the success measures and the explorer', () =>
     for (const [what, shape] of shapes) assert.doesNotMatch(text, shape, `open data holds a ${what}`);
     for (const name of [...people, 'Alex Moreton', 'resident@kilnford.example', 'someone@example.com'])
       assert.ok(!text.includes(name), `open data names ${name}`);
+  });
+
+  // These publish events of every measure, so they run after the tests that expect an empty panel.
+  test('resolved within SLA uses the slaDueAt case.created carries, and asks the case only for older events', async () => {
+    const real = await newCase('web', { value: 48, unit: 'hours' });
+    const dueAt = (await kiln.services.cases.service.findByReference(kiln.platform.db, real.reference))!
+      .sla_due_at!;
+    const [carried, older] = ['00000000-0000-4000-8000-00000000c0a1', '00000000-0000-4000-8000-00000000c0a2'];
+    const system: Actor = { type: 'system', id: null };
+    await kiln.platform.db.transaction().execute(async (tx) => {
+      // The payload's due date wins over what the case says today.
+      await kiln.platform.events.publish(tx, {
+        type: 'case.created',
+        subjectType: 'case',
+        subjectId: carried,
+        actor: system,
+        payload: {
+          reference: real.reference,
+          service: 'insights-sla-test',
+          slaDueAt: '2000-01-01T00:00:00.000Z',
+        },
+      });
+      // An event from before slaDueAt was published: the case is asked.
+      await kiln.platform.events.publish(tx, {
+        type: 'case.created',
+        subjectType: 'case',
+        subjectId: older,
+        actor: system,
+        payload: { reference: real.reference, service: 'insights-sla-test' },
+      });
+      for (const subjectId of [carried, older])
+        await kiln.platform.events.publish(tx, {
+          type: 'case.status_changed',
+          subjectType: 'case',
+          subjectId,
+          actor: system,
+          payload: { to: 'resolved' },
+        });
+    });
+    await insights().load();
+    const facts = await insights().tableRows('fact_case');
+    const due = (id: string) => (facts.find((r) => r.case_id === id)!.sla_due_at as Date).toISOString();
+    assert.equal(due(carried), '2000-01-01T00:00:00.000Z');
+    assert.equal(due(older), dueAt.toISOString());
+    const today = londonDay();
+    const sla = (
+      await insights().measures({
+        from: today,
+        to: today,
+        ward: null,
+        service: 'insights-sla-test',
+        team: null,
+      })
+    ).find((p) => p.id === 'sla')!;
+    assert.deepEqual(
+      sla.csv.rows.map((r) => [r.resolved, r.with_sla, r.within]),
+      [[2, 2, 1]],
+    );
+  });
+
+  test('bookings, planning, consultations, alerts, sensor homes and paperless match hand-computed values', async () => {
+    const W = 'E05099999';
+    const today = londonDay();
+    const f = { from: today, to: today, ward: W, service: null, team: null };
+    const all = { ...f, ward: null };
+    const id = (n: number) => `00000000-0000-4000-8000-0000000e${String(n).padStart(4, '0')}`;
+    const system: Actor = { type: 'system', id: null };
+    const last = (rows: Array<Record<string, unknown>>, key: string) => Number(rows.at(-1)?.[key] ?? 0);
+    await insights().load();
+    const before = await insights().measures(all);
+    const homesBefore = Number(
+      /^(\d+) homes/.exec(before.find((p) => p.id === 'sensor-alerts')!.headline)?.[1] ?? 0,
+    );
+    const paperlessBefore = last(before.find((p) => p.id === 'paperless')!.csv.rows, 'paperless');
+
+    const events: Array<[string, string, string, Record<string, unknown>]> = [
+      ['booking.held', 'booking', id(1), { bookable: 'library-pc-3', ward: W }],
+      ['booking.confirmed', 'booking', id(1), { ward: W }],
+      // Confirmed first, its hold (a video consultation) delivered after: it still counts as video.
+      ['booking.confirmed', 'booking', id(2), { ward: W }],
+      ['booking.confirmed', 'booking', id(3), { ward: W }],
+      ['booking.held', 'booking', id(3), { bookable: 'bulky-waste', ward: W }],
+      ['planning.application_decided', 'planning_application', id(4), { wardCode: W, inTime: true }],
+      ['planning.application_decided', 'planning_application', id(5), { wardCode: W, inTime: true }],
+      ['planning.application_decided', 'planning_application', id(6), { wardCode: W, inTime: false }],
+      ['engage.consultation_response_received', 'response', id(7), { ward: W }],
+      ['engage.consultation_response_received', 'response', id(8), { ward: W }],
+      ['wellbeing.alert_raised', 'alert', id(9), { ward: W }],
+      ['wellbeing.alert_raised', 'alert', id(10), { ward: W }],
+      ['wellbeing.alert_resolved', 'alert', id(9), { ward: W }],
+      ['wellbeing.home_installed', 'home', id(11), {}],
+      ['wellbeing.home_installed', 'home', id(12), {}],
+      ['wellbeing.home_installed', 'home', id(11), {}],
+      // Two residents go paperless and one of them changes their mind: one more paperless.
+      ['signing.paperless_changed', 'resident', id(13), { paperless: true }],
+      ['signing.paperless_changed', 'resident', id(14), { paperless: true }],
+      ['signing.paperless_changed', 'resident', id(13), { paperless: false }],
+    ];
+    for (const [i, [type, subjectType, subjectId, payload]] of events.entries()) {
+      await kiln.platform.db
+        .transaction()
+        .execute((tx) =>
+          kiln.platform.events.publish(tx, { type, subjectType, subjectId, actor: system, payload }),
+        );
+      if (i === 3) await insights().load(); // the video hold arrives in a later load
+      if (i === 3)
+        await kiln.platform.db.transaction().execute((tx) =>
+          kiln.platform.events.publish(tx, {
+            type: 'booking.held',
+            subjectType: 'booking',
+            subjectId: id(2),
+            actor: system,
+            payload: { bookable: 'video-consultation', ward: W },
+          }),
+        );
+    }
+    await insights().load();
+    const panels = await insights().measures(f);
+    const panel = (pid: string) => panels.find((p) => p.id === pid)!;
+    // The panel's CSV columns of each week (the week itself left out: it is this week).
+    const rows = (pid: string) =>
+      panel(pid).csv.rows.map((r) =>
+        Object.fromEntries(panel(pid).csv.columns.map((c) => [c, c === 'week' ? undefined : r[c]])),
+      );
+    assert.deepEqual(rows('library-bookings'), [{ week: undefined, count: 1 }]);
+    assert.deepEqual(rows('video-consultations'), [{ week: undefined, count: 1 }]);
+    assert.deepEqual(rows('planning'), [{ week: undefined, count: 3, good: 2 }]);
+    assert.deepEqual(rows('consultation-responses'), [{ week: undefined, count: 2 }]);
+    assert.deepEqual(rows('sensor-alerts'), [{ week: undefined, raised: 2, handled: 1 }]);
+    const after = await insights().measures(all);
+    const homesAfter = Number(
+      /^(\d+) homes/.exec(after.find((p) => p.id === 'sensor-alerts')!.headline)?.[1] ?? 0,
+    );
+    assert.equal(homesAfter - homesBefore, 2);
+    assert.equal(last(after.find((p) => p.id === 'paperless')!.csv.rows, 'paperless') - paperlessBefore, 1);
   });
 });

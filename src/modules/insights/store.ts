@@ -208,7 +208,9 @@ async function addDimensions(tx: Db, ids: number[]) {
             ${these} on conflict do nothing`.execute(tx);
   await sql`insert into analytics.dim_service (code, first_seen)
             select service, min(day) ${these} and service is not null group by service
-            on conflict (code) do update set first_seen = least(analytics.dim_service.first_seen, excluded.first_seen)`.execute(tx);
+            on conflict (code) do update set first_seen = least(analytics.dim_service.first_seen, excluded.first_seen)`.execute(
+    tx,
+  );
   await sql`insert into analytics.dim_channel (code, digital)
             select distinct channel, channel in ('web', 'app', 'chatbot', 'api', 'video', 'online')
             ${these} and channel is not null on conflict do nothing`.execute(tx);
@@ -377,7 +379,11 @@ export interface Filters {
   team: string | null;
 }
 
-function filters(f: Filters, alias: string, codes: { ward?: boolean; service?: string; team?: boolean } = {}) {
+function filters(
+  f: Filters,
+  alias: string,
+  codes: { ward?: boolean; service?: string; team?: boolean } = {},
+) {
   const col = (c: string) => sql.ref(`${alias}.${c}`);
   return sql`${col('day')} between ${f.from}::date and ${f.to}::date
     ${f.ward && codes.ward !== false ? sql`and ${col('ward')} = ${f.ward}` : sql``}
@@ -484,7 +490,9 @@ export async function bookingsPerWeek(db: Db, f: Filters, bookable: string) {
 /** Homes with sensors installed on or before a day. */
 export async function sensorHomes(db: Db, until: string) {
   const { rows } = await sql<{ n: number }>`
-    select count(*)::int as n from analytics.rollup_sensor_home where first_day <= ${until}::date`.execute(db);
+    select count(*)::int as n from analytics.rollup_sensor_home where first_day <= ${until}::date`.execute(
+    db,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -733,7 +741,9 @@ export async function addEvents(tx: Db, ids: readonly number[] | null) {
     select day, type, service, ward, team, count(*), count(*) filter (where within_time)
       from analytics.fact_event where ${where} group by 1, 2, 3, 4, 5
     on conflict on constraint rollup_event_day_key do update
-      set events = r.events + excluded.events, within_time = r.within_time + excluded.within_time`.execute(tx);
+      set events = r.events + excluded.events, within_time = r.within_time + excluded.within_time`.execute(
+    tx,
+  );
   await sql`
     insert into analytics.rollup_sensor_home as r (subject_id, first_day)
     select subject_id, min(day) from analytics.fact_event
@@ -781,7 +791,8 @@ export async function paymentContribution(tx: Db, ids: readonly string[] | null,
      group by 1, 2, 3, 4
     on conflict on constraint rollup_payment_day_key do update
       set payments = r.payments + excluded.payments, amount = r.amount + excluded.amount`.execute(tx);
-  if (sign < 0) await sql`delete from analytics.rollup_payment_day where payments = 0 and amount = 0`.execute(tx);
+  if (sign < 0)
+    await sql`delete from analytics.rollup_payment_day where payments = 0 and amount = 0`.execute(tx);
 }
 
 /**
