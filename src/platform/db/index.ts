@@ -52,6 +52,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // An idle connection dropped by a restarting server is discarded; the pool opens a new one
     // on the next query. Unhandled, this event would stop the process.
     pool.on('error', () => {});
+    // A connection ended while a query holds it errors that query (503, try again) and also emits
+    // 'error' on the client, which the pool only listens for while the client is idle.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }); // eslint-disable-line @typescript-eslint/no-explicit-any
     return {
       db,
