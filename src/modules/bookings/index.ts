@@ -7,6 +7,7 @@ import { localGazetteer } from '../catalogue/index.ts';
 import { createBusinessService, type ContractDirectDebit } from './business.ts';
 import { loadBookingsConfig, type BookingsConfig } from './config.ts';
 import { seedBookingsDemo } from './demo.ts';
+import { registerBookingsApi } from './routes-api.ts';
 import { registerBusinessRoutes } from './routes-business.ts';
 import { registerBookingRoutes } from './routes-resident.ts';
 import { registerStaffRoutes } from './routes-staff.ts';
@@ -136,6 +137,7 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
       registerBookingRoutes(app, platform, service);
       registerStaffRoutes(app, platform, service);
       registerBusinessRoutes(app, platform, business, config);
+      registerBookingsApi(app, platform, service);
     },
   };
 }

@@ -171,6 +171,13 @@ export interface BookingsTables {
     payment_id: string | null;
     created_at: Date;
   };
+  booking_api_bookings: {
+    booking_id: string;
+    client_id: string;
+    idempotency_key: string | null;
+    request_hash: string;
+    created_at: Date;
+  };
 }
 
 export const bookingsMigrations: Record<string, Migration> = {
@@ -326,5 +333,18 @@ export const bookingsMigrations: Record<string, Migration> = {
       created_at timestamptz not null default now(),
       unique (contract_id, period)
     );
+  `),
+  // Bookings made through /api/v1/bookings: which API client made each (only it may read, confirm
+  // or cancel it) and the client's Idempotency-Key, so a retried create returns the same booking.
+  '2026-11-25-2200-bookings-api': sqlMigration(`
+    create table booking_api_bookings (
+      booking_id uuid primary key references booking_bookings (id) on delete cascade,
+      client_id uuid not null,
+      idempotency_key text,
+      request_hash text not null,
+      created_at timestamptz not null default now()
+    );
+    create unique index booking_api_bookings_key_idx on booking_api_bookings (client_id, idempotency_key)
+      where idempotency_key is not null;
   `),
 };

@@ -1053,7 +1053,12 @@ export function createBookingsService(
      */
     async hold(
       input: HoldInput,
-      options: { confirm?: boolean; now?: Date } = {},
+      options: {
+        confirm?: boolean;
+        now?: Date;
+        /** Runs in the booking's transaction once it exists (an API client's record of it). */
+        onCreated?: (tx: Db, booking: { id: string; reference: string }) => Promise<void>;
+      } = {},
     ): Promise<Booking & { payment: { id: string; reference: string } | null }> {
       const v = holdSchema.parse(input);
       const now = options.now ?? new Date();
@@ -1139,6 +1144,7 @@ export function createBookingsService(
             created_by_staff: input.actor.type === 'staff' ? input.actor.id : null,
             confirmed_at: null,
           });
+          if (options.onCreated) await options.onCreated(tx, booking);
           let payment: { id: string; reference: string } | null = null;
           if (paid) {
             if (!deps.payments) throw new BookingError('Payments are not available', 'invalid');
@@ -1308,7 +1314,7 @@ export function createBookingsService(
       if (actor.type === 'resident' && row.resident_id !== actor.id)
         throw new BookingError('There is no booking with that reference', 'not_found');
       const bookable = (await store.bookableById(db(), row.bookable_id))!;
-      if (actor.type === 'resident' && row.status === 'confirmed') {
+      if ((actor.type === 'resident' || actor.type === 'api') && row.status === 'confirmed') {
         const deadline = new Date(row.starts_at).getTime() - bookable.cancel_hours * 3_600_000;
         if (now.getTime() > deadline)
           throw new BookingError(

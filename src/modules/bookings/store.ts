@@ -581,3 +581,40 @@ export async function updateInvoice(db: Db, id: string, patch: Partial<InvoiceRo
     .where('id', '=', id)
     .execute();
 }
+
+// ---- Bookings made by API clients ----
+
+export type ApiBookingRow = BookingsTables['booking_api_bookings'];
+
+export async function insertApiBooking(db: Db, row: Omit<ApiBookingRow, 'created_at'>): Promise<void> {
+  await t(db)
+    .insertInto('booking_api_bookings')
+    .values(row as never)
+    .execute();
+}
+
+/** The booking a client made with an Idempotency-Key, with the hash of that first request. */
+export async function apiBookingByKey(
+  db: Db,
+  clientId: string,
+  key: string,
+): Promise<{ reference: string; request_hash: string } | undefined> {
+  return t(db)
+    .selectFrom('booking_api_bookings as a')
+    .innerJoin('booking_bookings as b', 'b.id', 'a.booking_id')
+    .select(['b.reference', 'a.request_hash'])
+    .where('a.client_id', '=', clientId)
+    .where('a.idempotency_key', '=', key)
+    .executeTakeFirst();
+}
+
+/** Whether a client made this booking. */
+export async function isApiBookingOf(db: Db, clientId: string, bookingId: string): Promise<boolean> {
+  const row = await t(db)
+    .selectFrom('booking_api_bookings')
+    .select('booking_id')
+    .where('client_id', '=', clientId)
+    .where('booking_id', '=', bookingId)
+    .executeTakeFirst();
+  return Boolean(row);
+}

@@ -16,6 +16,7 @@ export const apiKeyScopes = [
   { value: 'insights:read', text: 'Read open data and dashboards', hint: 'Warehouse exports' },
   { value: 'wellbeing:ingest', text: 'Send sensor readings', hint: 'Wellbeing devices and gateways' },
   { value: 'fhir', text: 'Read and write care records', hint: '/fhir/R4' },
+  { value: 'bookings', text: 'Find, hold, confirm and cancel bookings', hint: '/api/v1/bookings' },
 ] as const;
 
 export const apiKeysNavigation: StaffNavItem = {
