@@ -104,6 +104,7 @@ export function createInsights(
   return {
     service,
     register(app: FastifyInstance) {
+      app.addHook('onClose', () => service.close());
       registerStaffRoutes(app, service);
       registerPublicRoutes(app, service, {
         name: platform.config.COUNCIL_NAME,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parquetReadObjects } from 'hyparquet';
+import { sql } from 'kysely';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
@@ -265,6 +266,47 @@ describe('Insights: the warehouse, the success measures and the explorer', () =>
         .some((l) => l.text === 'All events'),
     );
     assert.match(page(again.body).text(), /1 row/);
+  });
+
+  test('on PostgreSQL the explorer logs in as the reader role, and the database stops every way back', async () => {
+    const reader = await insights().explorerConnection();
+    if (kiln.platform.database.kind === 'embedded') {
+      // PGlite has one connection, whose user may switch roles: the explorer sets the reader role for
+      // each query's transaction and the parser refuses set_config and SET (docs/decisions/insights-explorer.md).
+      assert.equal(reader, null);
+      const r = await insights().runQuery("select set_config('role', 'postgres', false)", actor);
+      assert.equal(r.ok, false);
+      return;
+    }
+    assert.ok(reader, 'the reader login connection was not opened');
+    const who = async () =>
+      (await sql<{ u: string; s: string }>`select current_user as u, session_user as s`.execute(reader.db))
+        .rows[0];
+    assert.deepEqual(await who(), { u: 'kiln_insights_reader', s: 'kiln_insights_reader' });
+    // Straight to the database, past the parser: each way back to a stronger role is refused.
+    const options = { rowLimit: 10, timeoutMs: 5000, maxCost: 1e9, useRole: false };
+    await assert.rejects(
+      store.runReadOnly(reader.db, "select set_config('role', 'postgres', false) as r", options),
+      /permission denied to set role/,
+    );
+    await assert.rejects(
+      sql`select set_config('role', 'postgres', false)`.execute(reader.db),
+      /permission denied/,
+    );
+    await assert.rejects(sql.raw('set role postgres').execute(reader.db), /permission denied/);
+    await sql.raw('reset role').execute(reader.db);
+    assert.deepEqual(await who(), { u: 'kiln_insights_reader', s: 'kiln_insights_reader' });
+    await assert.rejects(
+      sql`select count(*) from public.staff_users`.execute(reader.db),
+      /permission denied/,
+    );
+    await assert.rejects(
+      store.runReadOnly(reader.db, 'select count(*) as n from public.residents', options),
+      /permission denied/,
+    );
+    // What it is for still works, through the explorer.
+    const ok = await insights().runQuery('select count(*) as n from fact_case', actor);
+    assert.equal(ok.ok, true);
   });
 
   test('the explorer refuses writes, other schemas, endless and enormous queries with a clear message', async () => {

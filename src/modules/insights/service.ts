@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
 import type { Db } from '../../platform/db/index.ts';
@@ -75,6 +76,17 @@ export function createInsightsService(
   settings: InsightsSettings = defaultSettings,
 ) {
   const { db } = platform;
+
+  // The explorer's own connection, logged in as the reader role, on a PostgreSQL server (opened on
+  // the first query). PGlite has one connection: there the query sets the role for its transaction.
+  let reader: Promise<store.ReaderConnection | null> | null = null;
+  function explorerConnection(): Promise<store.ReaderConnection | null> {
+    const connection = platform.database.jobConnection;
+    if (platform.database.kind !== 'postgres' || !('connectionString' in connection)) return Promise.resolve(null);
+    const password = createHmac('sha256', platform.config.sessionSecret).update('insights-reader').digest('hex');
+    reader ??= store.openReaderConnection(db, connection.connectionString, password).catch(() => null);
+    return reader;
+  }
 
   async function enrich(tx: Db, created: Array<{ caseId: string; reference: string | null }>) {
     if (!deps.caseDueAt) return;
@@ -588,11 +600,12 @@ export function createInsightsService(
       const checked = checkQuery(query, await store.foreignNames(db));
       if (!checked.ok) return { ok: false as const, message: checked.message };
       try {
-        const result = await store.runReadOnly(db, checked.query, {
+        const own = await explorerConnection();
+        const result = await store.runReadOnly(own?.db ?? db, checked.query, {
           rowLimit: settings.rowLimit,
           timeoutMs: settings.timeoutMs,
           maxCost: settings.maxCost,
-          useRole: await store.readerRoleExists(db),
+          useRole: own ? false : await store.readerRoleExists(db),
         });
         await recordAudit(db, {
           actor,
@@ -603,6 +616,13 @@ export function createInsightsService(
       } catch (error) {
         return { ok: false as const, message: explain(error) };
       }
+    },
+    /** The explorer's own connection as the reader role (null on PGlite, or where not permitted). */
+    explorerConnection,
+    async close() {
+      const open = await reader;
+      reader = null;
+      await open?.close();
     },
     savedQueries: () => store.savedQueries(db),
     findSavedQuery: (id: string) => store.findSavedQuery(db, id),

@@ -1,4 +1,5 @@
-import { sql, type RawBuilder } from 'kysely';
+import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
+import pg from 'pg';
 import { tables, type Db } from '../../platform/db/index.ts';
 import { READER_ROLE, type InsightsTables } from './schema.ts';
 
@@ -587,6 +588,44 @@ export async function readerRoleExists(db: Db) {
   const { rows } = await sql<{ ok: boolean }>`
     select exists (select 1 from pg_roles where rolname = ${READER_ROLE}) as ok`.execute(db);
   return Boolean(rows[0]?.ok);
+}
+
+export interface ReaderConnection {
+  db: Db;
+  close(): Promise<void>;
+}
+
+/**
+ * On a PostgreSQL server: a small pool of its own that logs in as the reader role, so the session
+ * user of every explorer query is that role and nothing the query does (`set_config('role', …)`,
+ * `reset role`) can reach another. The role is made a login role with this password, which needs
+ * CREATEROLE; where the database user lacks it, or the server will not let the role in, null.
+ */
+export async function openReaderConnection(
+  db: Db,
+  url: string,
+  password: string,
+): Promise<ReaderConnection | null> {
+  if (!/^[0-9a-f]{32,128}$/.test(password)) throw new Error('reader password must be hex');
+  try {
+    await sql.raw(`alter role ${READER_ROLE} with login password '${password}'`).execute(db);
+  } catch {
+    return null;
+  }
+  const address = new URL(url);
+  address.username = READER_ROLE;
+  address.password = password;
+  const pool = new pg.Pool({ connectionString: address.toString(), max: 2, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => {});
+  const reader = new Kysely<never>({ dialect: new PostgresDialect({ pool }) }) as unknown as Db;
+  try {
+    const { rows } = await sql<{ who: string }>`select session_user as who`.execute(reader);
+    if (rows[0]?.who !== READER_ROLE) throw new Error('not the reader');
+  } catch {
+    await reader.destroy();
+    return null;
+  }
+  return { db: reader, close: () => reader.destroy() };
 }
 
 /** The planner's cost estimate of a query, refused before it runs when too high. */
