@@ -3,6 +3,7 @@ import { createSign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import forge from 'node-forge';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
+import { Client, page } from '../../../test/support/http.ts';
 import { providerSignature } from './twiml.ts';
 
 process.env.ASSISTANT_AGENT_HOURS = 'always';
@@ -108,7 +109,7 @@ describe('text messages', () => {
       settings.ASSISTANT_WEBHOOK_AUTH_TOKEN = undefined;
     }
     // Binary and very long bodies are read as text, cut short, and answered safely.
-    const reply = await text('+447700900556', `\u0000\u0001${'ÿ'.repeat(1500)}`);
+    const reply = await text('+447700900556', `\u0001\u0002${'ÿ'.repeat(1500)}`);
     assert.ok(reply.length > 0);
   });
 });
@@ -404,5 +405,152 @@ describe('Alexa', () => {
         fetchCertChain: async () => alexa.chainPem,
       });
     }
+  });
+});
+
+// ---- Bulky waste on every channel ----
+
+const bookingByReference = (reference: string) =>
+  kiln.platform.db
+    .selectFrom('booking_bookings')
+    .selectAll()
+    .where('reference', '=', reference)
+    .executeTakeFirst();
+/** A booking reference as written, or as read out letter by letter on voice channels. */
+const bookingReference = (said: string) => {
+  const written = /BK-[A-Z0-9]{4}-[A-Z0-9]{2}/.exec(said)?.[0];
+  if (written) return written;
+  const letters = /reference is (B K[A-Z0-9 ,]+)\./.exec(said)?.[1];
+  return letters?.replace(/[ ,]/g, '').replace(/^(BK)(\w{4})(\w{2})$/, '$1-$2-$3');
+};
+/** The booking: the right channel, address and items, held for payment (the £20 minimum) and not yet confirmed. */
+async function assertBulkyBooking(reference: string | undefined, channel: string, uprnText: string) {
+  assert.ok(reference, 'no booking reference in the reply');
+  const booking = await bookingByReference(reference);
+  assert.ok(booking, `no booking ${reference}`);
+  assert.equal(booking.channel, channel);
+  assert.deepEqual(booking.items, { sofa: 1 });
+  assert.match(booking.address ?? '', new RegExp(`^${uprnText}`));
+  assert.equal(booking.fee_pence, 2000);
+  assert.equal(booking.status, 'held');
+  assert.ok(booking.payment_id, 'held for an online payment');
+}
+
+describe('bulky waste collection booked end to end on each wire format', () => {
+  test('web chat: form posts and pages, as without JavaScript', async () => {
+    const client = new Client(kiln.app);
+    assert.equal((await client.get('/assistant')).statusCode, 200);
+    const post = async (fields: Record<string, string>) => {
+      const response = await client.post('/assistant', fields);
+      assert.equal(response.statusCode, 302, response.body.slice(0, 300));
+      const shown = page((await client.get('/assistant')).body);
+      return {
+        bot:
+          shown.root.querySelectorAll('.kiln-chat__message').at(-1)?.text.replace(/\s+/g, ' ').trim() ?? '',
+        choices: shown.root
+          .querySelectorAll('button[name="choice"]')
+          .map((b) => b.getAttribute('value') ?? ''),
+      };
+    };
+    let shown = await post({ message: 'can you take away my old sofa' });
+    assert.match(shown.bot, /postcode/i);
+    shown = await post({ message: 'KF1 5GH' });
+    assert.match(shown.bot, /house number at KF1 5GH/);
+    shown = await post({ message: '12' });
+    assert.match(shown.bot, /That is 1 sofa: £20\.00\. Which day should we collect\?/);
+    assert.equal(shown.choices.length, 3);
+    shown = await post({ choice: shown.choices[0]! });
+    assert.match(shown.bot, /What is your name\?/);
+    shown = await post({ message: 'Robin Testperson' });
+    assert.match(shown.bot, /What is your email address\?/);
+    shown = await post({ message: 'not an email' });
+    assert.match(shown.bot, /correct format/);
+    shown = await post({ message: 'robin@example.com' });
+    assert.match(
+      shown.bot,
+      /Bulky waste collection on .* from 12 Potters Way.*£20\.00, receipt to robin@example\.com\. Shall I book it\?/,
+    );
+    assert.deepEqual(shown.choices, ['Yes, book it', 'No']);
+    shown = await post({ choice: 'Yes, book it' });
+    const said = shown.bot;
+    console.log(
+      'DEBUG',
+      page((await client.get('/assistant')).body)
+        .root.querySelectorAll('.kiln-chat__message')
+        .map((m) => m.text.replace(/\s+/g, ' '))
+        .slice(-4),
+    );
+    assert.match(said, /I have held the collection on .*Pay £20\.00 online/);
+    await assertBulkyBooking(bookingReference(said), 'chatbot', '12 Potters Way');
+  });
+
+  test('text messages: numbered choices, the phone number kept on the booking', async () => {
+    const from = '+447700900321';
+    let reply = await text(from, 'I need a sofa collected');
+    assert.match(reply, /postcode/i);
+    reply = await text(from, 'kf1 5gh');
+    assert.match(reply, /house number/);
+    reply = await text(from, '14');
+    assert.match(reply, /Which day should we collect\?\n1 \w+day/);
+    reply = await text(from, '2');
+    assert.match(reply, /What is your name\?/);
+    reply = await text(from, 'Sam Sample');
+    assert.match(reply, /email address/);
+    reply = await text(from, 'sam@example.com');
+    assert.match(reply, /Shall I book it\?\n1 Yes, book it\n2 No/);
+    reply = await text(from, '1');
+    const reference = bookingReference(reply);
+    await assertBulkyBooking(reference, 'sms', '14 Potters Way');
+    assert.equal((await bookingByReference(reference!))?.phone, from);
+  });
+
+  test('the voice line: speech in, TwiML out, the reference read out letter by letter', async () => {
+    const CallSid = 'CA0000000000000000000000000000010';
+    await call({ CallSid, From: '+441632960124', CallStatus: 'in-progress' });
+    let xml = await call({ CallSid, SpeechResult: 'I want to get rid of an old sofa.' });
+    assert.match(spoken(xml), /postcode/i);
+    assert.match(xml, /<Gather input="speech"/);
+    xml = await call({ CallSid, SpeechResult: 'K F 1 5 G H' });
+    xml = spoken(xml).includes('house number') ? xml : await call({ CallSid, SpeechResult: 'KF1 5GH' });
+    assert.match(spoken(xml), /house number at KF1 5GH/);
+    xml = await call({ CallSid, SpeechResult: 'Number 16.' });
+    assert.match(spoken(xml), /Which day should we collect\?/);
+    const firstDay = /You can say: (\w+day \d+ \w+)/.exec(spoken(xml))?.[1];
+    assert.ok(firstDay, spoken(xml));
+    xml = await call({ CallSid, SpeechResult: `${firstDay} please` });
+    assert.match(spoken(xml), /What is your name\?/);
+    xml = await call({ CallSid, SpeechResult: 'Jo Example' });
+    assert.match(spoken(xml), /email address, for the receipt\? Say it like: jo at example dot com\./);
+    xml = await call({ CallSid, SpeechResult: 'jo at example dot com.' });
+    assert.match(spoken(xml), /receipt to jo@example\.com/);
+    assert.match(spoken(xml), /Shall I book it\?/);
+    xml = await call({ CallSid, SpeechResult: 'Yes.' });
+    await assertBulkyBooking(bookingReference(spoken(xml)), 'voice', '16 Potters Way');
+  });
+
+  test('Alexa: a signed conversation books the collection', async () => {
+    const sessionId = 'amzn1.echo-api.session.bulky';
+    let response = await alexaRequest({ type: 'LaunchRequest' }, { sessionId });
+    assert.equal(response.statusCode, 200, response.body);
+    response = await utterance('book a bulky waste collection for a sofa', sessionId);
+    assert.match(speech(response), /postcode/i);
+    response = await utterance('KF1 5GH', sessionId);
+    assert.match(speech(response), /house number/);
+    response = await utterance('18', sessionId);
+    const firstDay = /You can say: (\w+day \d+ \w+)/.exec(speech(response))?.[1];
+    assert.ok(firstDay, speech(response));
+    response = await utterance(firstDay, sessionId);
+    assert.match(speech(response), /What is your name\?/);
+    response = await utterance('Lee Placeholder', sessionId);
+    assert.match(speech(response), /email address/);
+    response = await utterance('lee dot placeholder at example dot com', sessionId);
+    assert.match(speech(response), /receipt to lee\.placeholder@example\.com/);
+    assert.match(speech(response), /Shall I book it\?/);
+    response = await alexaRequest(
+      { type: 'IntentRequest', intent: { name: 'AMAZON.YesIntent' } },
+      { sessionId },
+    );
+    assert.equal(response.statusCode, 200, response.body);
+    await assertBulkyBooking(bookingReference(speech(response)), 'voice', '18 Potters Way');
   });
 });

@@ -66,7 +66,7 @@ export type DialogueState =
   | { flow: 'bins'; bin: string | null; postcode?: string; choices?: Choice[] }
   | {
       flow: 'bulky';
-      step: 'address' | 'items' | 'day' | 'name' | 'confirm';
+      step: 'address' | 'items' | 'day' | 'name' | 'email' | 'confirm';
       postcode?: string;
       uprn?: string;
       address?: string;
@@ -75,6 +75,8 @@ export type DialogueState =
       day?: string;
       startsAt?: string;
       name?: string;
+      /** For the receipt of a paid collection when the resident is not signed in. */
+      email?: string;
       choices?: Choice[];
     };
 
@@ -799,9 +801,7 @@ export function createEngine(deps: EngineDeps) {
       contactEmail: contactEmail ?? null,
     });
     await deps.recordRequest(party, created.reference);
-    const pay = await catalogue
-      .paymentStep(created.payment, `${deps.publicUrl}/services/${def.slug}`)
-      .catch(() => null);
+    const pay = await catalogue.paymentStep(created.payment, `/services/${def.slug}`).catch(() => null);
     const next = def.nextSteps ? ` ${def.nextSteps}` : '';
     return {
       state: {},
@@ -1118,7 +1118,7 @@ export function createEngine(deps: EngineDeps) {
       const address = found.find((e) => e.type === 'address');
       if (address) return bulkyAddressChosen(party, s, address.value);
       const postcode = found.find((e) => e.type === 'postcode')?.value ?? s.postcode;
-      const n = /^\s*(\d{1,4})\b/.exec(text);
+      const n = /^\s*(?:(?:house\s+)?(?:number|no\.?)\s*)?(\d{1,4})\b/i.exec(text);
       if (postcode && n) {
         const a = bookings.findAddresses(postcode).find((x) => x.text.startsWith(`${n[1]} `));
         if (a) return bulkyAddressChosen(party, s, a.uprn);
@@ -1166,7 +1166,28 @@ export function createEngine(deps: EngineDeps) {
     if (s.step === 'name') {
       const name = text.trim().slice(0, 120);
       if (name.length < 2) return { state: s, replies: [{ text: 'Enter your name' }] };
+      if (s.totalPence)
+        return {
+          state: { ...s, name, step: 'email' as const },
+          replies: [
+            {
+              text:
+                party.channel === 'voice' || party.channel === 'alexa'
+                  ? 'What is your email address, for the receipt? Say it like: jo at example dot com.'
+                  : 'What is your email address? We send the receipt and your booking there.',
+            },
+          ],
+        };
       return bulkyConfirm({ ...s, name, step: 'confirm' });
+    }
+    if (s.step === 'email') {
+      const email = emailSchema.safeParse(spokenEmail(text));
+      if (!email.success)
+        return {
+          state: s,
+          replies: [{ text: 'Enter an email address in the correct format, like name@example.com.' }],
+        };
+      return bulkyConfirm({ ...s, email: email.data, step: 'confirm' });
     }
     const said = confirmation(text);
     if (said === 'no')
@@ -1184,7 +1205,11 @@ export function createEngine(deps: EngineDeps) {
           startsAt: new Date(s.startsAt!),
           who: party.residentId
             ? { residentId: party.residentId }
-            : { name: s.name!, phone: party.channel === 'sms' ? party.externalId : null },
+            : {
+                name: s.name!,
+                email: s.email ?? null,
+                phone: party.channel === 'sms' ? party.externalId : null,
+              },
           items: s.items,
           uprn: s.uprn,
           channel: caseChannel[party.channel],
@@ -1197,7 +1222,8 @@ export function createEngine(deps: EngineDeps) {
       if (held.payment)
         link = await bookings.paymentLink(
           held.reference,
-          `${deps.publicUrl}/bookings/${held.reference}`,
+          // Payments return the resident to a path in Kiln, never to a full address.
+          `/bookings/${held.reference}`,
           actor,
         );
       else await bookings.confirm(held.reference, actor);
@@ -1227,7 +1253,7 @@ export function createEngine(deps: EngineDeps) {
       state: s,
       replies: [
         {
-          text: `Bulky waste collection on ${dayWords(s.day!)} from ${s.address}, ${pounds(s.totalPence ?? 0)}. Shall I book it?`,
+          text: `Bulky waste collection on ${dayWords(s.day!)} from ${s.address}, ${pounds(s.totalPence ?? 0)}${s.email ? `, receipt to ${s.email}` : ''}. Shall I book it?`,
           options: ['Yes, book it', 'No'],
         },
       ],
@@ -1249,6 +1275,21 @@ export function resolveIntent(intent: string, found: Entity[]): string {
 
 function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** An email address as typed, or as speech-to-text writes one said aloud ("jo at example dot com"). */
+export function spokenEmail(text: string): string {
+  const t = text
+    .trim()
+    .toLowerCase()
+    .replace(/[.!?]+$/, '');
+  if (t.includes('@')) return t.replace(/\s+/g, '');
+  return t
+    .replace(/\s+at\s+/g, '@')
+    .replace(/\s+dot\s+/g, '.')
+    .replace(/\s+(underscore)\s+/g, '_')
+    .replace(/\s+(dash|hyphen)\s+/g, '-')
+    .replace(/\s+/g, '');
 }
 
 /** References read aloud letter by letter on voice channels. */
