@@ -16,6 +16,23 @@ describe('Web chat', () => {
   });
   after(async () => e2e?.close());
 
+  test('every public page offers "Chat with us" in its footer, also from the page cache, without JavaScript', async () => {
+    const page = await e2e.visitor({ viewport: 'mobile', javaScript: false });
+    const footer = page.page.getByRole('contentinfo');
+    // The services page is cached for visitors without a session: the second visit is served from the cache.
+    for (const path of ['/', '/services', '/services', '/accessibility', '/sign-in']) {
+      await page.goto(path);
+      const chat = (await page.links(footer)).filter((l) => l.text === 'Chat with us');
+      assert.deepEqual(chat, [{ text: 'Chat with us', href: '/assistant' }], `footer of ${path}`);
+    }
+    await page.follow('Chat with us', { within: footer });
+    assert.equal(page.path(), '/assistant');
+    assert.equal(await page.heading(), 'Chat with us');
+    // The back office is not a public page: no chat there.
+    await page.goto('/staff/sign-in');
+    assert.equal((await page.links(footer)).filter((l) => l.text === 'Chat with us').length, 0);
+  });
+
   test('without JavaScript at 360px: a pothole reported by forms and buttons, with an error summary for an empty message', async () => {
     const page = await e2e.visitor({ viewport: 'mobile', javaScript: false });
     await page.goto('/assistant');
@@ -25,6 +42,11 @@ describe('Web chat', () => {
     await page.fill('Your message', 'there is a pothole on Saggar Street');
     await page.submit('Send');
     assert.match(await page.mainText(), /How big is the pothole\?/);
+    // No script ran: the answers are the server's own submit buttons in a plain form.
+    assert.equal(
+      await page.page.locator('form[action="/assistant"] button[type="submit"][name="choice"]').count(),
+      3,
+    );
     await page.submit('Larger than a car tyre');
     await page.submit('More than 10cm');
     await page.submit('On the road');
@@ -44,6 +66,10 @@ describe('Web chat', () => {
   test('with JavaScript at 1280px: the widget answers in place, and an adviser takes over', async () => {
     const resident = await e2e.visitor({ viewport: 'desktop', javaScript: true });
     await resident.goto('/assistant');
+    // A mark on this page's window: a page load would wipe it.
+    await resident.page.evaluate(() => Object.assign(window, { kilnSamePage: true }));
+    const samePage = () =>
+      resident.page.evaluate(() => (window as unknown as { kilnSamePage?: boolean }).kilnSamePage === true);
     const messages = resident.page.getByRole('list', { name: 'Conversation' });
     const say = async (text: string) => {
       await resident.fill('Your message', text);
@@ -51,7 +77,8 @@ describe('Web chat', () => {
     };
     await say('when is bin day for KF1 3CD');
     await messages.getByText('What is your house number at KF1 3CD?').waitFor();
-    assert.equal(resident.path(), '/assistant', 'no page load');
+    assert.equal(resident.path(), '/assistant');
+    assert.ok(await samePage(), 'the reply appeared without a page load');
     await say('12');
     await messages.getByText(/Collections at 12 Saggar Street/).waitFor();
     await e2e.audit(resident);
@@ -73,12 +100,14 @@ describe('Web chat', () => {
 
     // The widget fetches the adviser's words by itself.
     await messages.getByText('Hello, this is Priya. How can I help?').waitFor({ timeout: 10_000 });
+    assert.ok(await samePage(), 'the adviser’s reply appeared without a page load');
     await say('Thank you, that is all');
     await agent.goto(agent.path());
     assert.match(await agent.mainText(), /Thank you, that is all/);
     await agent.submit('Close conversation');
     assert.equal(await agent.heading(), 'Chats');
     await messages.getByText(/The adviser has closed this conversation/).waitFor({ timeout: 10_000 });
+    assert.ok(await samePage(), 'the whole conversation happened on one page');
     await e2e.audit(resident);
   });
 });
