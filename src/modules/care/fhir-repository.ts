@@ -71,6 +71,19 @@ const compartment: Partial<Record<FhirType, Part>> = {
 };
 const personScoped = new Set<string>(['CareTeam', 'Consent']);
 
+/** The rows that change, whose earlier versions are kept (the others only ever have version 1). */
+const versionedTables: Partial<Record<FhirType, store.VersionedTable>> = {
+  Patient: 'care_people',
+  CarePlan: 'care_plans',
+  Encounter: 'care_encounters',
+  Flag: 'care_flags',
+};
+/** The types with history (`_history`, `_history/<vid>`): the patient and the parts of their record. */
+export const historyTypes: FhirType[] = ['Patient', ...(Object.keys(compartment) as FhirType[])];
+
+/** At most this many resources of each type come back with `_revinclude`; more is said in the Bundle. */
+export const REVINCLUDE_LIMIT = 200;
+
 /** The search parameters each type takes, beyond _id, _count, _offset, _include and _format. */
 export function searchParameters(type: FhirType): Record<string, ParamKind> {
   if (type === 'Patient')
@@ -81,6 +94,16 @@ export function searchParameters(type: FhirType): Record<string, ParamKind> {
   if (type !== 'RelatedPerson' && type !== 'Consent') params.subject = 'reference';
   if (compartment[type]?.dateParam) params[compartment[type]!.dateParam!] = 'date';
   return params;
+}
+
+/** The _revinclude values each type takes: on a Patient search, the parts of their record. */
+export function revIncludesOf(type: FhirType): string[] {
+  if (type !== 'Patient') return [];
+  return [...Object.keys(compartment), ...personScoped].flatMap((t) =>
+    Object.keys(searchParameters(t as FhirType))
+      .filter((p) => p === 'patient' || p === 'subject')
+      .map((p) => `${t}:${p}`),
+  );
 }
 
 /** The _include values each type takes. */
@@ -153,20 +176,24 @@ export interface SearchRequest {
   offset: number;
   count: number;
   includes: string[];
+  revIncludes?: string[];
 }
 
 export interface SearchResult {
   total: number;
   matches: Resource[];
   included: Resource[];
+  /** Said in the Bundle as an OperationOutcome (search mode `outcome`). */
+  warnings?: string[];
 }
 
-export function viewerOfToken(holder: TokenHolder): Viewer {
+export function viewerOfToken(holder: TokenHolder, breakGlassReason?: string): Viewer {
   return {
     kind: 'api',
     practitionerId: holder.practitionerId,
     organisationId: holder.organisationId,
     clientId: holder.clientId,
+    ...(breakGlassReason !== undefined ? { breakGlassReason } : {}),
   };
 }
 
@@ -211,33 +238,80 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
     return fhir.careTeam(p, await store.teamOf(db, [p.id]), councilId);
   }
 
+  /** A resource as it is now (with, for a Patient, their care team), read through `access`. */
+  async function current(
+    viewer: Viewer,
+    type: FhirType,
+    id: string,
+    base: string,
+    audited: string,
+  ): Promise<{
+    resource: Resource;
+    team?: Awaited<ReturnType<typeof store.teamOf>>;
+    councilId?: string;
+  }> {
+    const missing = () => new FhirSearchError('not-found', `${type}/${id} is not known`, 404);
+    if (type === 'Practitioner') {
+      const p = isUuid(id) ? await store.findPractitioner(db, id) : undefined;
+      if (!p) throw missing();
+      return { resource: fhir.practitioner(p) };
+    }
+    if (type === 'Organization') {
+      const o = isUuid(id) ? await store.findOrganisation(db, id) : undefined;
+      if (!o) throw missing();
+      return { resource: fhir.organisation(o) };
+    }
+    if (type === 'Patient' || personScoped.has(type)) {
+      if (!isUuid(id)) throw missing();
+      const { person } = await guard(() => record.access(viewer, id, 'read', audited), missing);
+      if (type !== 'Patient')
+        return { resource: await personResource(type as 'CareTeam' | 'Consent', person) };
+      const [team, councilId] = await Promise.all([
+        store.teamOf(db, [person.id]),
+        record.councilOrganisationId(),
+      ]);
+      return { resource: fhir.patient(person, team, councilId), team, councilId };
+    }
+    const part = compartment[type]!;
+    if (part.idIsNumber ? !/^\d{1,18}$/.test(id) : !isUuid(id)) throw missing();
+    const owner = await store.ownerOf(db, part.table!, id);
+    if (!owner) throw missing();
+    await guard(() => record.access(viewer, owner, 'read', audited), missing);
+    const { rows } = await part.list!(db, { personIds: [owner], id, offset: 0, limit: 1 });
+    if (!rows[0]) throw missing();
+    return { resource: part.toResource!(rows[0] as never, base) };
+  }
+
   return {
-    async read(viewer: Viewer, type: FhirType, id: string, base: string): Promise<Resource> {
-      const missing = () => new FhirSearchError('not-found', `${type}/${id} is not known`, 404);
-      if (type === 'Practitioner') {
-        const p = isUuid(id) ? await store.findPractitioner(db, id) : undefined;
-        if (!p) throw missing();
-        return fhir.practitioner(p);
-      }
-      if (type === 'Organization') {
-        const o = isUuid(id) ? await store.findOrganisation(db, id) : undefined;
-        if (!o) throw missing();
-        return fhir.organisation(o);
-      }
-      if (type === 'Patient' || personScoped.has(type)) {
-        if (!isUuid(id)) throw missing();
-        const { person } = await guard(() => record.access(viewer, id, 'read', `${type}/${id}`), missing);
-        if (type === 'Patient') return (await patientResources([person]))[0]!;
-        return personResource(type as 'CareTeam' | 'Consent', person);
-      }
-      const part = compartment[type]!;
-      if (part.idIsNumber ? !/^\d{1,18}$/.test(id) : !isUuid(id)) throw missing();
-      const owner = await store.ownerOf(db, part.table!, id);
-      if (!owner) throw missing();
-      await guard(() => record.access(viewer, owner, 'read', `${type}/${id}`), missing);
-      const { rows } = await part.list!(db, { personIds: [owner], id, offset: 0, limit: 1 });
-      if (!rows[0]) throw missing();
-      return part.toResource!(rows[0] as never, base);
+    async read(
+      viewer: Viewer,
+      type: FhirType,
+      id: string,
+      base: string,
+      audited = `${type}/${id}`,
+    ): Promise<Resource> {
+      return (await current(viewer, type, id, base, audited)).resource;
+    },
+
+    /** Every version of a resource, newest first (the current one, then those it replaced). */
+    async history(viewer: Viewer, type: FhirType, id: string, base: string): Promise<Resource[]> {
+      if (!historyTypes.includes(type))
+        throw new FhirSearchError(
+          'not-supported',
+          `${type} has no history here: history is kept for ${historyTypes.join(', ')}`,
+        );
+      const now = await current(viewer, type, id, base, `${type}/${id}/_history`);
+      const table = versionedTables[type];
+      if (!table) return [now.resource];
+      const older = await store.earlierVersions(db, table, id);
+      return [
+        now.resource,
+        ...older.map((v) =>
+          type === 'Patient'
+            ? fhir.patient(v.row as never, now.team ?? [], now.councilId ?? '')
+            : compartment[type]!.toResource!(v.row as never, base),
+        ),
+      ];
     },
 
     async search(viewer: Viewer, type: FhirType, req: SearchRequest, base: string): Promise<SearchResult> {
@@ -267,31 +341,56 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
           offset: req.offset,
           limit: req.count,
         });
+        let found = result;
         if (result.total === 0 && nhsNumber && nhsNumber !== '\u0000') {
-          // Someone outside the care team looked for a person by NHS number: the refusal is audited.
+          // Someone outside the care team looked for a person by NHS number: the refusal is audited,
+          // unless they broke the glass with a reason, which finds that one person.
           const existing = await store.findPersonByNhsNumber(db, nhsNumber);
-          if (existing)
-            await record.access(viewer, existing.id, 'read', 'Patient?identifier').catch(() => undefined);
+          if (existing) {
+            const opened = await record
+              .access(viewer, existing.id, 'read', 'Patient?identifier')
+              .catch(() => undefined);
+            if (opened && req.offset === 0 && (!ids || ids.includes(existing.id)) && req.count > 0)
+              found = { total: 1, rows: [opened.person] };
+          }
         }
-        for (const p of result.rows) await record.access(viewer, p.id, 'read', 'Patient');
-        const matches = await patientResources(result.rows);
+        const opened = new Set(found === result ? [] : found.rows.map((p) => p.id));
+        const revIncludes = req.revIncludes ?? [];
+        const audited = revIncludes.length ? `Patient?_revinclude=${revIncludes.join(',')}` : 'Patient';
+        for (const p of found.rows) if (!opened.has(p.id)) await record.access(viewer, p.id, 'read', audited);
+        const matches = await patientResources(found.rows);
         const included: Resource[] = [];
+        const warnings: string[] = [];
+        // The parts of each found person's record (their access was decided, and audited, just above).
+        const personIds = found.rows.map((p) => p.id);
+        for (const rev of personIds.length ? revIncludes : []) {
+          const revType = rev.split(':')[0] as FhirType;
+          if (personScoped.has(revType)) {
+            for (const p of found.rows)
+              included.push(await personResource(revType as 'CareTeam' | 'Consent', p));
+            continue;
+          }
+          const part = compartment[revType]!;
+          const { total, rows } = await part.list!(db, { personIds, offset: 0, limit: REVINCLUDE_LIMIT });
+          included.push(...rows.map((row) => part.toResource!(row as never, base)));
+          if (total > rows.length)
+            warnings.push(
+              `_revinclude=${rev} gave the newest ${rows.length} of ${total}: search ${revType}?patient=<id> to page through them all`,
+            );
+        }
         if (req.includes.includes('Patient:general-practitioner')) {
-          const team = await store.teamOf(
-            db,
-            result.rows.map((p) => p.id),
-          );
+          const team = await store.teamOf(db, personIds);
           included.push(
             ...(await practitionersById(
               team.filter((m) => m.organisation_kind === 'gp_practice').map((m) => m.practitioner_id),
             )),
           );
         }
-        if (req.includes.includes('Patient:organization') && result.rows.length) {
+        if (req.includes.includes('Patient:organization') && found.rows.length) {
           const council = await store.findOrganisation(db, councilId);
           if (council) included.push(fhir.organisation(council));
         }
-        return { total: result.total, matches, included };
+        return { total: found.total, matches, included, ...(warnings.length ? { warnings } : {}) };
       }
       if (type === 'Practitioner') {
         const { total, rows } = await store.listPractitioners(db, {

@@ -17,6 +17,16 @@ const ref = (type: string, id: string, display?: string) => ({
   ...(display ? { display } : {}),
 });
 const instant = (d: Date | string) => new Date(d).toISOString();
+/** meta.versionId and meta.lastUpdated of a row: its version (1 until it changes) and its last change. */
+const meta = (row: {
+  version_id?: number;
+  updated_at?: Date | string;
+  created_at?: Date | string;
+  recorded_at?: Date | string;
+}) => {
+  const at = row.updated_at ?? row.created_at ?? row.recorded_at;
+  return { meta: { versionId: String(row.version_id ?? 1), ...(at ? { lastUpdated: instant(at) } : {}) } };
+};
 const escapeXml = (s: string) =>
   s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const narrative = (text: string) => ({
@@ -33,7 +43,7 @@ export function patient(
   return {
     resourceType: 'Patient',
     id: p.id,
-    meta: { lastUpdated: instant(p.updated_at) },
+    ...meta(p),
     ...(p.nhs_number ? { identifier: [{ system: NHS_NUMBER_SYSTEM, value: p.nhs_number }] } : {}),
     active: true,
     name: [{ use: 'official', family: p.family_name, given: [p.given_name] }],
@@ -121,6 +131,7 @@ export function relatedPerson(row: CareTables['care_related_people']): Resource 
   return {
     resourceType: 'RelatedPerson',
     id: row.id,
+    ...meta(row),
     active: true,
     patient: ref('Patient', row.person_id),
     relationship: [
@@ -148,6 +159,7 @@ export function condition(row: Awaited<ReturnType<typeof store.conditions>>['row
   return {
     resourceType: 'Condition',
     id: row.id,
+    ...meta(row),
     clinicalStatus: {
       coding: [
         { system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: row.clinical_status },
@@ -170,6 +182,7 @@ export function medicationStatement(
   return {
     resourceType: 'MedicationStatement',
     id: row.id,
+    ...meta(row),
     status: row.status,
     medicationCodeableConcept: {
       ...(row.code ? { coding: [{ system: DMD, code: row.code, display: row.display }] } : {}),
@@ -187,7 +200,7 @@ export function carePlan(row: Awaited<ReturnType<typeof store.carePlans>>['rows'
   return {
     resourceType: 'CarePlan',
     id: row.id,
-    meta: { lastUpdated: instant(row.updated_at) },
+    ...meta(row),
     status: row.status,
     intent: 'plan',
     title: row.title,
@@ -223,6 +236,7 @@ export function encounter(row: CareTables['care_encounters']): Resource {
   return {
     resourceType: 'Encounter',
     id: row.id,
+    ...meta(row),
     ...(row.notes ? { text: narrative(row.notes) } : {}),
     status: row.status,
     class: {
@@ -244,6 +258,7 @@ export function observation(row: CareTables['care_observations']): Resource {
   return {
     resourceType: 'Observation',
     id: String(row.id),
+    ...meta(row),
     status: 'final',
     category: [
       {
@@ -274,6 +289,7 @@ export function flag(row: CareTables['care_flags']): Resource {
   return {
     resourceType: 'Flag',
     id: row.id,
+    ...meta(row),
     status: row.status,
     category: [
       { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: row.category }] },
@@ -315,6 +331,7 @@ export function documentReference(row: CareTables['care_documents'], base: strin
   return {
     resourceType: 'DocumentReference',
     id: row.id,
+    ...meta(row),
     status: 'current',
     type: { text: row.title },
     subject: ref('Patient', row.person_id),

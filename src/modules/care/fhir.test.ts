@@ -53,8 +53,12 @@ describe('FHIR R4 API, driven by fhir-kit-client', () => {
     assert.equal(body.token_type, 'Bearer');
     return body.access_token;
   }
-  const fhirClient = (bearerToken?: string) =>
-    new Client({ baseUrl: base, ...(bearerToken ? { bearerToken } : {}) });
+  const fhirClient = (bearerToken?: string, customHeaders?: Record<string, string>) =>
+    new Client({
+      baseUrl: base,
+      ...(bearerToken ? { bearerToken } : {}),
+      ...(customHeaders ? { customHeaders } : {}),
+    });
   async function failure(promise: Promise<unknown>): Promise<{ status: number; data: Json }> {
     try {
       await promise;
@@ -65,6 +69,25 @@ describe('FHIR R4 API, driven by fhir-kit-client', () => {
       return { status: response.status, data: data as Json };
     }
     assert.fail('expected the request to be refused');
+  }
+  async function auditEntries(subjectId: string) {
+    return (await tables<{
+      audit_log: {
+        id: number;
+        action: string;
+        subject_id: string | null;
+        detail: { via?: string; resource?: string; reason?: string };
+      };
+    }>(kiln.platform.db)
+      .selectFrom('audit_log')
+      .select(['id', 'action', 'detail'])
+      .where('subject_id', '=', subjectId)
+      .orderBy('id')
+      .execute()) as Array<{
+      id: number;
+      action: string;
+      detail: { via?: string; resource?: string; reason?: string };
+    }>;
   }
   async function auditCount(action: string, subjectId?: string): Promise<number> {
     let q = tables<{ audit_log: { action: string; subject_id: string | null } }>(kiln.platform.db)
@@ -117,6 +140,18 @@ describe('FHIR R4 API, driven by fhir-kit-client', () => {
       'DocumentReference',
     ])
       assert.ok(types.includes(t), t);
+    const patientCapability = capability.rest[0].resource.find((r: Json) => r.type === 'Patient');
+    assert.deepEqual(
+      patientCapability.interaction.map((i: Json) => i.code),
+      ['read', 'vread', 'history-instance', 'search-type', 'create', 'update'],
+    );
+    assert.equal(patientCapability.versioning, 'versioned');
+    assert.ok(patientCapability.searchRevInclude.includes('Observation:subject'));
+    assert.ok(patientCapability.searchRevInclude.includes('Condition:patient'));
+    assert.match(
+      capability.rest[0].security.description,
+      /X-Break-Glass-Reason header or the _breakglass parameter/,
+    );
     const smart = (await client.smartAuthMetadata()) as Json;
     assert.match(String(smart.tokenUrl ?? ''), /\/fhir\/R4\/auth\/token$/);
   });
@@ -506,5 +541,300 @@ describe('FHIR R4 API, driven by fhir-kit-client', () => {
       })) as Json;
       return mine(found)?.resource.status === 'inactive';
     });
+  });
+
+  test('_revinclude on a Patient search brings the parts of the record, marked include, and the read is audited', async () => {
+    const client = fhirClient(socialWorker);
+    const readsBefore = await auditCount('care.record_read', dorothyId);
+    const bundle = (await client.search({
+      resourceType: 'Patient',
+      searchParams: {
+        identifier: `${NHS_NUMBER_SYSTEM}|${DOROTHY}`,
+        _revinclude: ['Condition:patient,CarePlan:patient', 'Observation:subject', 'CareTeam:patient'],
+      },
+    })) as Json;
+    assert.deepEqual(bundleProblems(bundle), []);
+    assert.equal(bundle.type, 'searchset');
+    assert.equal(bundle.total, 1);
+    assert.deepEqual(
+      bundle.entry.map((e: Json) => [e.resource.resourceType, e.search.mode]),
+      [
+        ['Patient', 'match'],
+        ['Condition', 'include'],
+        ['CarePlan', 'include'],
+        ['CareTeam', 'include'],
+      ],
+      'Dorothy has one condition, one care plan, her care team and no observations',
+    );
+    for (const entry of bundle.entry.slice(1)) {
+      const subject = entry.resource.subject ?? entry.resource.patient;
+      assert.equal(subject.reference, `Patient/${dorothyId}`);
+    }
+    const reads = (await auditEntries(dorothyId)).filter((e) => e.action === 'care.record_read');
+    assert.equal(reads.length, readsBefore + 1, 'one read of the record, audited once');
+    assert.equal(
+      reads.at(-1)!.detail.resource,
+      'Patient?_revinclude=Condition:patient,CarePlan:patient,Observation:subject,CareTeam:patient',
+    );
+
+    const unknown = await failure(
+      client.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: DOROTHY, _revinclude: 'Observation:performer' },
+      }),
+    );
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.data.issue[0].code, 'not-supported');
+    assert.match(
+      unknown.data.issue[0].diagnostics,
+      /_revinclude=Observation:performer is not supported for Patient/,
+    );
+    const onCondition = await failure(
+      client.search({
+        resourceType: 'Condition',
+        searchParams: { patient: dorothyId, _revinclude: 'Flag:patient' },
+      }),
+    );
+    assert.equal(onCondition.status, 400);
+    assert.match(onCondition.data.issue[0].diagnostics, /Supported: none/);
+
+    const outsider = fhirClient(
+      await token(await staffPractitioner('childrenworker@kilnford.example'), ['patient/*.read']),
+    );
+    const hidden = (await outsider.search({
+      resourceType: 'Patient',
+      searchParams: { identifier: DOROTHY, _revinclude: 'Condition:patient' },
+    })) as Json;
+    assert.equal(hidden.total, 0);
+    assert.deepEqual(hidden.entry ?? [], [], 'nothing of the record comes with it');
+  });
+
+  test('history: an update makes a new version; _history lists them and _history/<vid> reads one', async () => {
+    const client = fhirClient(socialWorker);
+    const created = (await client.create({
+      resourceType: 'Flag',
+      body: {
+        resourceType: 'Flag',
+        status: 'active',
+        code: { text: 'Dog in the house: ring before visiting' },
+        subject: { reference: `Patient/${dorothyId}` },
+      },
+    })) as Json;
+    assert.equal(created.meta.versionId, '1');
+    assert.ok(created.meta.lastUpdated);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const updated = (await client.update({
+      resourceType: 'Flag',
+      id: created.id,
+      body: { ...created, resourceType: 'Flag', status: 'inactive', meta: undefined },
+    })) as Json;
+    assert.deepEqual(fhirSchemaProblems(updated), []);
+    assert.equal(updated.meta.versionId, '2');
+    assert.ok(updated.meta.lastUpdated > created.meta.lastUpdated, 'lastUpdated moves on');
+
+    const readsBefore = await auditCount('care.record_read', dorothyId);
+    const history = (await client.resourceHistory({ resourceType: 'Flag', id: created.id })) as Json;
+    assert.deepEqual(bundleProblems(history), []);
+    assert.equal(history.type, 'history');
+    assert.equal(history.total, 2);
+    assert.deepEqual(
+      history.entry.map((e: Json) => [e.resource.meta.versionId, e.resource.status, e.request.method]),
+      [
+        ['2', 'inactive', 'PUT'],
+        ['1', 'active', 'POST'],
+      ],
+    );
+    assert.deepEqual(history.entry[1].resource, created, 'version 1 reads as it was made');
+    const first = (await client.vread({ resourceType: 'Flag', id: created.id, version: '1' })) as Json;
+    assert.deepEqual(first, created);
+    const latest = (await client.vread({ resourceType: 'Flag', id: created.id, version: '2' })) as Json;
+    assert.deepEqual(latest, updated);
+    assert.equal(
+      await auditCount('care.record_read', dorothyId),
+      readsBefore + 3,
+      'each history read is audited',
+    );
+
+    const res = await fetch(`${base}/Flag/${created.id}`, {
+      headers: { authorization: `Bearer ${socialWorker}` },
+    });
+    assert.equal(res.headers.get('etag'), 'W/"2"');
+    const none = await failure(client.vread({ resourceType: 'Flag', id: created.id, version: '3' }));
+    assert.equal(none.status, 404);
+    assert.match(none.data.issue[0].diagnostics, /has no version 3: its versions are 2, 1/);
+
+    // A Patient's history: a change of phone number is version 2; the first version is as registered.
+    const patient = (await client.read({ resourceType: 'Patient', id: dorothyId })) as Json;
+    const before = Number(patient.meta.versionId);
+    await client.update({
+      resourceType: 'Patient',
+      id: dorothyId,
+      body: {
+        ...patient,
+        resourceType: 'Patient',
+        telecom: [{ system: 'phone', value: '01632 960 123', use: 'home' }],
+        meta: undefined,
+      },
+    });
+    const patientHistory = (await client.resourceHistory({ resourceType: 'Patient', id: dorothyId })) as Json;
+    assert.deepEqual(bundleProblems(patientHistory), []);
+    assert.equal(patientHistory.total, before + 1);
+    assert.equal(patientHistory.entry[0].resource.telecom[0].value, '01632 960 123');
+    assert.deepEqual(patientHistory.entry[1].resource, patient);
+
+    const observations = (await client.search({
+      resourceType: 'Observation',
+      searchParams: { patient: dorothyId },
+    })) as Json;
+    assert.equal(observations.total, 0);
+    const practitioner = await failure(
+      client.resourceHistory({ resourceType: 'Practitioner', id: await practitionerId('Nadia Holloway') }),
+    );
+    assert.equal(practitioner.status, 400);
+    assert.match(practitioner.data.issue[0].diagnostics, /Practitioner has no history here/);
+  });
+
+  test('break the glass through the API: a stated reason opens reads only, audited and reported; none is a 403', async () => {
+    const outsiderPractitioner = await staffPractitioner('childrenworker@kilnford.example');
+    const outsiderToken = await token(outsiderPractitioner, [
+      'patient/*.read',
+      'user/*.read',
+      'user/*.write',
+    ]);
+    const outsider = fhirClient(outsiderToken);
+    const refusedBefore = await auditCount('care.record_access_refused', dorothyId);
+    const refused = await failure(outsider.read({ resourceType: 'Patient', id: dorothyId }));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.data.resourceType, 'OperationOutcome');
+    assert.deepEqual(fhirSchemaProblems(refused.data), []);
+    assert.match(
+      refused.data.issue[0].diagnostics,
+      /state why in the X-Break-Glass-Reason header \(or the _breakglass parameter\)/,
+    );
+    const short = await failure(
+      fhirClient(outsiderToken, { 'X-Break-Glass-Reason': 'urgent' }).read({
+        resourceType: 'Patient',
+        id: dorothyId,
+      }),
+    );
+    assert.equal(short.status, 403);
+    assert.match(short.data.issue[0].diagnostics, /in at least 10 characters/);
+    assert.equal(await auditCount('care.record_access_refused', dorothyId), refusedBefore + 2);
+    assert.equal(await auditCount('care.break_glass', dorothyId), 0);
+
+    const reason = 'Child protection strategy meeting about a grandchild in her care';
+    const glass = fhirClient(outsiderToken, { 'X-Break-Glass-Reason': reason });
+    const read = (await glass.read({ resourceType: 'Patient', id: dorothyId })) as Json;
+    assert.equal(read.id, dorothyId);
+    const found = (await glass.search({
+      resourceType: 'Patient',
+      searchParams: { identifier: DOROTHY },
+    })) as Json;
+    assert.equal(found.total, 1, 'a search by NHS number finds the person once the glass is broken');
+    assert.deepEqual(bundleProblems(found), []);
+    const byName = (await glass.search({ resourceType: 'Patient', searchParams: { name: 'Pell' } })) as Json;
+    assert.equal(byName.total, 0, 'breaking the glass is no licence to browse by name');
+    const conditions = (await outsider.search({
+      resourceType: 'Condition',
+      searchParams: { patient: dorothyId, _breakglass: reason },
+    })) as Json;
+    assert.equal(conditions.total, 1, 'the _breakglass parameter works as the header does');
+
+    const entries = await auditEntries(dorothyId);
+    const broke = entries.filter((e) => e.action === 'care.break_glass');
+    assert.equal(broke.length, 1, 'the glass is broken once an hour, not at each read');
+    assert.equal(broke[0]!.detail.reason, reason);
+    const glassReads = entries.filter(
+      (e) => e.action === 'care.record_read' && e.detail.via === 'break_glass',
+    );
+    assert.equal(glassReads.length, 3, 'every read through the glass is audited with its reason');
+    assert.ok(glassReads.every((e) => e.detail.reason === reason));
+
+    const write = await failure(
+      glass.create({
+        resourceType: 'Flag',
+        body: {
+          resourceType: 'Flag',
+          status: 'active',
+          code: { text: 'Should not be written' },
+          subject: { reference: `Patient/${dorothyId}` },
+        },
+      }),
+    );
+    assert.equal(write.status, 403, 'the glass opens reads, never writes');
+
+    const mail = await kiln.eventually(async () =>
+      (
+        await kiln.platform.notify.list(kiln.platform.db, { recipient: 'privacy.officer@kilnford.example' })
+      ).find((m) => /Dorothy Pell/.test(m.subject ?? '') && /FHIR API/.test(m.body)),
+    );
+    assert.match(mail.body, /Owen Pryce \(FHIR API\)/);
+    assert.match(mail.body, /strategy meeting/);
+    const log = await kiln.services.care.record.listBreakGlass();
+    assert.ok(
+      log.some((r) => r.staff_name === 'Owen Pryce (FHIR API)' && r.reason === reason),
+      'flagged for review',
+    );
+  });
+
+  test('access matrix through the API: care team, outsider, outsider breaking the glass; every read audited', async () => {
+    const gpToken = await token(await practitionerId('Nadia Holloway'), ['patient/*.read']);
+    const outsiderToken = await token(await staffPractitioner('childrenworker@kilnford.example'), [
+      'patient/*.read',
+    ]);
+    const glass = { 'X-Break-Glass-Reason': 'Safeguarding enquiry about the household, urgent' };
+    const condition = (
+      (await fhirClient(gpToken).search({
+        resourceType: 'Condition',
+        searchParams: { patient: dorothyId },
+      })) as Json
+    ).entry[0].resource.id;
+    const interactions: Array<[string, string]> = [
+      ['read Patient', `Patient/${dorothyId}`],
+      ['read Condition', `Condition/${condition}`],
+      ['search Condition', `Condition?patient=${dorothyId}`],
+      ['search Patient _revinclude', `Patient?identifier=${DOROTHY}&_revinclude=Condition:patient`],
+      ['history Patient', `Patient/${dorothyId}/_history`],
+      ['vread Patient', `Patient/${dorothyId}/_history/1`],
+    ];
+    const viewers: Array<[string, string, Record<string, string>, 'read' | 'refused', string | undefined]> = [
+      ['care team (GP)', gpToken, {}, 'read', 'care_team'],
+      ['outside the care team', outsiderToken, {}, 'refused', undefined],
+      ['outside, breaking the glass', outsiderToken, glass, 'read', 'break_glass'],
+    ];
+    for (const [who, bearer, headers, expected, via] of viewers)
+      for (const [what, path] of interactions) {
+        const before = (await auditEntries(dorothyId)).length;
+        const res = await fetch(`${base}/${path}`, {
+          headers: { authorization: `Bearer ${bearer}`, ...headers },
+        });
+        const body = (await res.json()) as Json;
+        const entries = (await auditEntries(dorothyId))
+          .slice(before)
+          .filter((e) => e.action !== 'care.break_glass');
+        const label = `${who}: ${what}`;
+        if (expected === 'read') {
+          assert.equal(res.status, 200, label);
+          if (body.resourceType === 'Bundle') {
+            assert.ok(body.total >= 1, label);
+            assert.deepEqual(bundleProblems(body), [], label);
+          } else assert.deepEqual(fhirSchemaProblems(body), [], label);
+          assert.deepEqual(
+            entries.map((e) => [e.action, e.detail.via]),
+            [['care.record_read', via]],
+            label,
+          );
+        } else {
+          const patientSearch = path.startsWith('Patient?');
+          assert.equal(res.status, patientSearch ? 200 : 403, label);
+          if (patientSearch) assert.equal(body.total, 0, label);
+          else assert.equal(body.issue[0].code, 'forbidden', label);
+          assert.deepEqual(
+            entries.map((e) => e.action),
+            ['care.record_access_refused'],
+            label,
+          );
+        }
+      }
   });
 });

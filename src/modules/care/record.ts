@@ -12,14 +12,21 @@ import * as store from './store.ts';
 /** Who is looking: a member of staff in the back office, or a practitioner's API client. */
 export type Viewer =
   | { kind: 'staff'; staffId: string; practitionerId: string; organisationId: string }
-  | { kind: 'api'; practitionerId: string; organisationId: string; clientId: string };
+  | {
+      kind: 'api';
+      practitionerId: string;
+      organisationId: string;
+      clientId: string;
+      /** The reason a client gave for reading outside the care team (break the glass), if it gave one. */
+      breakGlassReason?: string;
+    };
 
 export type AccessVia = 'care_team' | 'break_glass';
 
 /** Access refused, with words for the person refused and a reason code for the audit entry. */
 export class AccessRefused extends Error {
   constructor(
-    readonly reason: 'not_in_care_team' | 'objection',
+    readonly reason: 'not_in_care_team' | 'objection' | 'break_glass_reason_too_short',
     message: string,
   ) {
     super(message);
@@ -36,6 +43,10 @@ export class RecordRuleError extends Error {
 }
 
 export const BREAK_GLASS_MINUTES = 60;
+export const BREAK_GLASS_REASON_MIN = 10;
+/** How a FHIR client states its reason for breaking the glass (either). */
+export const BREAK_GLASS_HEADER = 'X-Break-Glass-Reason';
+export const BREAK_GLASS_PARAMETER = '_breakglass';
 export const REPORT_BREAK_GLASS_JOB = 'care.report-break-glass';
 
 export function actorOfViewer(viewer: Viewer): Actor {
@@ -118,7 +129,13 @@ export function createRecord(platform: Platform, settings: CareSettings) {
     };
     let via: AccessVia | null = null;
     if (await store.isTeamMember(tx, p.id, viewer.practitionerId)) via = 'care_team';
-    else if (viewer.kind === 'staff' && (await store.activeBreakGlass(tx, p.id, viewer.staffId, new Date())))
+    else if (
+      viewer.kind === 'staff' &&
+      (await store.activeBreakGlass(tx, p.id, { staffUserId: viewer.staffId }, new Date()))
+    )
+      via = 'break_glass';
+    // A FHIR client breaks the glass by stating a reason with the request; reads only.
+    else if (viewer.kind === 'api' && viewer.breakGlassReason !== undefined && purpose === 'read')
       via = 'break_glass';
     if (p.sharing_objection && viewer.organisationId !== (await councilOrganisationId(tx)) && via) {
       return refuse(
@@ -132,19 +149,61 @@ export function createRecord(platform: Platform, settings: CareSettings) {
       return refuse(
         new AccessRefused(
           'not_in_care_team',
-          'You are not in this person’s care team. Break the glass with a reason to see their record.',
+          viewer.kind === 'api'
+            ? `You are not in this person’s care team. To read their record in an emergency, state why in the ${BREAK_GLASS_HEADER} header (or the ${BREAK_GLASS_PARAMETER} parameter): it is audited and reported to the privacy officer.`
+            : 'You are not in this person’s care team. Break the glass with a reason to see their record.',
         ),
       );
+    let reason: { reason?: string } = {};
+    if (via === 'break_glass' && viewer.kind === 'api') {
+      const stated = (viewer.breakGlassReason ?? '').trim();
+      if (stated.length < BREAK_GLASS_REASON_MIN)
+        return refuse(
+          new AccessRefused(
+            'break_glass_reason_too_short',
+            `State why you need to read this record outside the care team, in at least ${BREAK_GLASS_REASON_MIN} characters (${BREAK_GLASS_HEADER})`,
+          ),
+        );
+      await apiBreakGlass(viewer, p.id, stated);
+      reason = { reason: stated };
+    }
     if (purpose === 'read') {
       await recordAudit(tx, {
         actor,
         action: 'care.record_read',
         subjectType: 'care_person',
         subjectId: p.id,
-        detail: { resource, via, ...client },
+        detail: { resource, via, ...client, ...reason },
       });
     }
     return { person: p, via };
+  }
+
+  /**
+   * A FHIR client's break-the-glass: the first read of a record in an hour opens it (audited and
+   * reported to the privacy officer, as for staff); each read after is audited with its reason.
+   */
+  async function apiBreakGlass(viewer: Extract<Viewer, { kind: 'api' }>, personId: string, reason: string) {
+    const who = { practitionerId: viewer.practitionerId };
+    if (await store.activeBreakGlass(db, personId, who, new Date())) return;
+    await db.transaction().execute(async (tx) => {
+      const row = await store.insertBreakGlass(tx, {
+        person_id: personId,
+        practitioner_id: viewer.practitionerId,
+        client_id: viewer.clientId,
+        reason,
+        vital_interest: false,
+        expires_at: new Date(Date.now() + BREAK_GLASS_MINUTES * 60_000),
+      });
+      await recordAudit(tx, {
+        actor: actorOfViewer(viewer),
+        action: 'care.break_glass',
+        subjectType: 'care_person',
+        subjectId: personId,
+        detail: { reason, via: 'api', client: viewer.clientId, until: row.expires_at.toISOString() },
+      });
+      await jobs.send(tx, REPORT_BREAK_GLASS_JOB, { id: row.id });
+    });
   }
 
   async function changed(
@@ -570,7 +629,7 @@ export function createRecord(platform: Platform, settings: CareSettings) {
       if (viewer.kind !== 'staff')
         throw new AccessRefused('not_in_care_team', 'Only staff can break the glass');
       const trimmed = reason.trim();
-      if (trimmed.length < 10)
+      if (trimmed.length < BREAK_GLASS_REASON_MIN)
         throw new RecordRuleError(
           'reason',
           'Enter why you need to see this record, in at least 10 characters',
@@ -703,12 +762,14 @@ export function createRecord(platform: Platform, settings: CareSettings) {
       });
     },
     async resolveWellbeingAlert(payload: { alertId: string; residentId: string; resolvedAt?: string }) {
-      for (const p of await store.peopleLinkedToResident(db, payload.residentId))
-        await store.closeFlagsForAlert(
-          db,
-          `${payload.alertId}/${p.id}`,
-          new Date(payload.resolvedAt ?? Date.now()),
-        );
+      await db.transaction().execute(async (tx) => {
+        for (const p of await store.peopleLinkedToResident(tx, payload.residentId))
+          await store.closeFlagsForAlert(
+            tx,
+            `${payload.alertId}/${p.id}`,
+            new Date(payload.resolvedAt ?? Date.now()),
+          );
+      });
     },
 
     practitioners: (filter: Parameters<typeof store.listPractitioners>[1]) =>

@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { recordAudit } from '../../platform/audit/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import {
   createFhirRepository,
   FhirSearchError,
+  historyTypes,
   includesOf,
+  revIncludesOf,
   searchParameters,
   viewerOfToken,
 } from './fhir-repository.ts';
@@ -19,10 +22,25 @@ import {
   type FhirType,
   type TokenHolder,
 } from './fhir-tokens.ts';
-import { AccessRefused, RecordNotFound, RecordRuleError, type CareRecord } from './record.ts';
+import {
+  AccessRefused,
+  BREAK_GLASS_HEADER,
+  BREAK_GLASS_PARAMETER,
+  RecordNotFound,
+  RecordRuleError,
+  type CareRecord,
+} from './record.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
-const COMMON = new Set(['_count', '_offset', '_include', '_format', '_id']);
+const COMMON = new Set([
+  '_count',
+  '_offset',
+  '_include',
+  '_revinclude',
+  '_format',
+  '_id',
+  BREAK_GLASS_PARAMETER,
+]);
 const MAX_COUNT = 100;
 
 const send = (reply: FastifyReply, status: number, body: unknown) =>
@@ -184,6 +202,15 @@ export async function registerFhirRoutes(
         return holder;
       }
 
+      /** The reason a client states for reading outside the care team: the header, or the parameter. */
+      const breakGlassReason = (request: FastifyRequest): string | undefined => {
+        const header = request.headers[BREAK_GLASS_HEADER.toLowerCase()];
+        const param = (request.query as Record<string, unknown>)[BREAK_GLASS_PARAMETER];
+        const stated = [header, param].flat().find((v) => typeof v === 'string');
+        return typeof stated === 'string' ? stated : undefined;
+      };
+      const viewerOf = (holder: TokenHolder, request: FastifyRequest) =>
+        viewerOfToken(holder, breakGlassReason(request));
       const typeOf = (request: FastifyRequest) => (request.params as { type: string }).type;
       const known = (type: string): type is FhirType => (fhirTypes as readonly string[]).includes(type);
 
@@ -217,7 +244,10 @@ export async function registerFhirRoutes(
         const holder = await authorise(request, reply, 'DocumentReference', 'read');
         if (!holder) return reply;
         try {
-          const doc = await repository.binary(viewerOfToken(holder), (request.params as { id: string }).id);
+          const doc = await repository.binary(
+            viewerOf(holder, request),
+            (request.params as { id: string }).id,
+          );
           return reply.type(doc.media_type).header('Cache-Control', 'no-store').send(doc.content);
         } catch (error) {
           return failure(reply, error);
@@ -256,20 +286,25 @@ export async function registerFhirRoutes(
         if (!Number.isInteger(offset) || offset < 0)
           return outcome(reply, 400, 'invalid', '_offset must be a whole number, 0 or more');
         const includes = (params._include ?? []).flatMap((v) => v.split(','));
-        const allowedIncludes = includesOf(type);
-        const unknownInclude = includes.find((i) => !allowedIncludes.includes(i));
-        if (unknownInclude)
-          return outcome(
-            reply,
-            400,
-            'not-supported',
-            `_include=${unknownInclude} is not supported for ${type}. Supported: ${allowedIncludes.join(', ') || 'none'}`,
-          );
+        const revIncludes = (params._revinclude ?? []).flatMap((v) => v.split(','));
+        for (const [name, asked, allowed] of [
+          ['_include', includes, includesOf(type)],
+          ['_revinclude', revIncludes, revIncludesOf(type)],
+        ] as const) {
+          const unknown = asked.find((i) => !allowed.includes(i));
+          if (unknown)
+            return outcome(
+              reply,
+              400,
+              'not-supported',
+              `${name}=${unknown} is not supported for ${type}. Supported: ${allowed.join(', ') || 'none'}`,
+            );
+        }
         try {
           const result = await repository.search(
-            viewerOfToken(holder),
+            viewerOf(holder, request),
             type,
-            { params, offset, count, includes },
+            { params, offset, count, includes, revIncludes },
             base(request),
           );
           return send(reply, 200, bundle(base(request), type, query, result, offset, count));
@@ -291,7 +326,59 @@ export async function registerFhirRoutes(
         const holder = await authorise(request, reply, type, 'read', type === 'Patient' ? id : undefined);
         if (!holder) return reply;
         try {
-          return send(reply, 200, await repository.read(viewerOfToken(holder), type, id, base(request)));
+          return sendVersion(
+            reply,
+            await repository.read(viewerOf(holder, request), type, id, base(request)),
+          );
+        } catch (error) {
+          return failure(reply, error);
+        }
+      });
+
+      // History: every version of a resource, newest first, and one version by its number.
+      f.get('/:type/:id/_history', { config: rate }, async (request, reply) => {
+        const type = typeOf(request);
+        const id = (request.params as { id: string }).id;
+        if (!known(type))
+          return outcome(
+            reply,
+            404,
+            'not-supported',
+            `Resource type ${type} is not supported by this server`,
+          );
+        const holder = await authorise(request, reply, type, 'read', type === 'Patient' ? id : undefined);
+        if (!holder) return reply;
+        try {
+          const versions = await repository.history(viewerOf(holder, request), type, id, base(request));
+          return send(reply, 200, historyBundle(base(request), type, id, versions));
+        } catch (error) {
+          return failure(reply, error);
+        }
+      });
+
+      f.get('/:type/:id/_history/:vid', { config: rate }, async (request, reply) => {
+        const type = typeOf(request);
+        const { id, vid } = request.params as { id: string; vid: string };
+        if (!known(type))
+          return outcome(
+            reply,
+            404,
+            'not-supported',
+            `Resource type ${type} is not supported by this server`,
+          );
+        const holder = await authorise(request, reply, type, 'read', type === 'Patient' ? id : undefined);
+        if (!holder) return reply;
+        try {
+          const versions = await repository.history(viewerOf(holder, request), type, id, base(request));
+          const version = versions.find((v) => versionOf(v) === vid);
+          if (!version)
+            return outcome(
+              reply,
+              404,
+              'not-found',
+              `${type}/${id} has no version ${vid}: its versions are ${versions.map(versionOf).join(', ')}`,
+            );
+          return sendVersion(reply, version);
         } catch (error) {
           return failure(reply, error);
         }
@@ -315,7 +402,7 @@ export async function registerFhirRoutes(
           );
         const holder = await authorise(request, reply, type, 'write');
         if (!holder) return reply;
-        const viewer = viewerOfToken(holder);
+        const viewer = viewerOf(holder, request);
         try {
           const input = readInput(type, request.body);
           let id: string;
@@ -364,7 +451,7 @@ export async function registerFhirRoutes(
           return outcome(reply, 405, 'not-supported', `${type} cannot be updated through this API`);
         const holder = await authorise(request, reply, type, 'write', type === 'Patient' ? id : undefined);
         if (!holder) return reply;
-        const viewer = viewerOfToken(holder);
+        const viewer = viewerOf(holder, request);
         try {
           const input = readInput(type, request.body);
           if ((input as { id?: string }).id !== id)
@@ -425,7 +512,7 @@ export async function registerFhirRoutes(
               });
             }
           }
-          return send(reply, 200, await repository.read(viewer, type, id, base(request)));
+          return sendVersion(reply, await repository.read(viewer, type, id, base(request)));
         } catch (error) {
           return failure(reply, error);
         }
@@ -443,11 +530,45 @@ export async function registerFhirRoutes(
   );
 }
 
+const versionOf = (r: Resource) => (r.meta as { versionId?: string } | undefined)?.versionId ?? '1';
+const lastUpdatedOf = (r: Resource) => (r.meta as { lastUpdated?: string } | undefined)?.lastUpdated;
+
+/** A resource with its version as an ETag and its last change as Last-Modified. */
+function sendVersion(reply: FastifyReply, resource: Resource) {
+  const at = lastUpdatedOf(resource);
+  reply.header('ETag', `W/"${versionOf(resource)}"`);
+  if (at) reply.header('Last-Modified', new Date(at).toUTCString());
+  return send(reply, 200, resource);
+}
+
+/** A history Bundle: each version, newest first, made by a create (version 1) or an update. */
+function historyBundle(base: string, type: string, id: string, versions: Resource[]): Resource {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: versions.length,
+    link: [{ relation: 'self', url: `${base}/${type}/${id}/_history` }],
+    entry: versions.map((r) => ({
+      fullUrl: `${base}/${type}/${id}`,
+      resource: r,
+      request: {
+        method: versionOf(r) === '1' ? 'POST' : 'PUT',
+        url: versionOf(r) === '1' ? type : `${type}/${id}`,
+      },
+      response: {
+        status: versionOf(r) === '1' ? '201 Created' : '200 OK',
+        etag: `W/"${versionOf(r)}"`,
+        ...(lastUpdatedOf(r) ? { lastModified: lastUpdatedOf(r) } : {}),
+      },
+    })),
+  };
+}
+
 function bundle(
   base: string,
   type: string,
   query: Record<string, string | string[]>,
-  result: { total: number; matches: Resource[]; included: Resource[] },
+  result: { total: number; matches: Resource[]; included: Resource[]; warnings?: string[] },
   offset: number,
   count: number,
 ): Resource {
@@ -477,6 +598,19 @@ function bundle(
       return true;
     })
     .map(({ r, mode }) => ({ fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r, search: { mode } }));
+  if (result.warnings?.length)
+    entry.push({
+      fullUrl: `urn:uuid:${randomUUID()}`,
+      resource: {
+        resourceType: 'OperationOutcome',
+        issue: result.warnings.map((diagnostics) => ({
+          severity: 'warning',
+          code: 'incomplete',
+          diagnostics,
+        })),
+      },
+      search: { mode: 'outcome' },
+    });
   return { resourceType: 'Bundle', type: 'searchset', total: result.total, link: links, entry };
 }
 
@@ -507,7 +641,9 @@ function capabilityStatement(base: string): Resource {
             },
           ],
           description:
-            'OAuth 2.0 client credentials; tokens act as one practitioner, who sees only the people in their care teams',
+            'OAuth 2.0 client credentials; tokens act as one practitioner, who sees only the people in their care teams. ' +
+            `To read a record outside the care team (break the glass), state why on each request in the ${BREAK_GLASS_HEADER} header or the ${BREAK_GLASS_PARAMETER} parameter (10 characters or more): ` +
+            'reads only; each is audited, and the first in an hour is reported to the privacy officer. A Patient search finds that person only by identifier.',
           extension: [
             {
               url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
@@ -519,15 +655,18 @@ function capabilityStatement(base: string): Resource {
           type,
           interaction: [
             { code: 'read' },
+            ...(historyTypes.includes(type) ? [{ code: 'vread' }, { code: 'history-instance' }] : []),
             { code: 'search-type' },
             ...((writableTypes as readonly string[]).includes(type) ? [{ code: 'create' }] : []),
             ...((updatableTypes as readonly string[]).includes(type) ? [{ code: 'update' }] : []),
           ],
+          ...(historyTypes.includes(type) ? { versioning: 'versioned', readHistory: true } : {}),
           searchParam: [
             { name: '_id', type: 'token' },
             ...Object.entries(searchParameters(type)).map(([name, kind]) => ({ name, type: kind })),
           ],
           ...(includesOf(type).length ? { searchInclude: includesOf(type) } : {}),
+          ...(revIncludesOf(type).length ? { searchRevInclude: revIncludesOf(type) } : {}),
         })),
       },
     ],

@@ -99,6 +99,8 @@ export interface CareTables {
     objection_recorded_at: Date | null;
     created_at: Date;
     updated_at: Date;
+    /** FHIR meta.versionId: 1 when made, one more at each change (older versions in care_resource_versions). */
+    version_id: number;
   };
   care_practitioners: {
     id: string;
@@ -157,6 +159,7 @@ export interface CareTables {
     author_id: string | null;
     created_at: Date;
     updated_at: Date;
+    version_id: number;
   };
   care_encounters: {
     id: string;
@@ -169,6 +172,8 @@ export interface CareTables {
     end_at: Date | null;
     notes: string | null;
     created_at: Date;
+    updated_at: Date;
+    version_id: number;
   };
   care_observations: {
     id: number;
@@ -194,6 +199,8 @@ export interface CareTables {
     period_start: Date;
     period_end: Date | null;
     created_at: Date;
+    updated_at: Date;
+    version_id: number;
   };
   care_documents: {
     id: string;
@@ -207,7 +214,10 @@ export interface CareTables {
   care_break_glass: {
     id: string;
     person_id: string;
-    staff_user_id: string;
+    /** Who broke the glass: a member of staff in the back office, or a practitioner through the FHIR API. */
+    staff_user_id: string | null;
+    practitioner_id: string | null;
+    client_id: string | null;
     reason: string;
     vital_interest: boolean;
     expires_at: Date;
@@ -232,6 +242,15 @@ export interface CareTables {
     recorded_by_type: string;
     recorded_by_id: string | null;
     created_at: Date;
+  };
+  /** Earlier versions of the record's changeable rows (FHIR history); the current one is in its table. */
+  care_resource_versions: {
+    table_name: 'care_people' | 'care_plans' | 'care_encounters' | 'care_flags';
+    resource_id: string;
+    version_id: number;
+    person_id: string;
+    row: Record<string, unknown>;
+    replaced_at: Date;
   };
   care_api_clients: {
     id: string;
@@ -553,5 +572,36 @@ export const careMigrations: Record<string, Migration> = {
       created_at timestamptz not null default now()
     );
     create index care_api_tokens_expires_idx on care_api_tokens (expires_at);
+  `),
+  // FHIR history: a version number and a change time on each row that can change, the earlier
+  // versions kept whole; break the glass through the FHIR API, by a practitioner's client.
+  '2026-11-25-2200-care-history-and-api-break-glass': sqlMigration(`
+    alter table care_people add column version_id integer not null default 1;
+    alter table care_plans add column version_id integer not null default 1;
+    alter table care_encounters add column version_id integer not null default 1;
+    alter table care_encounters add column updated_at timestamptz not null default now();
+    update care_encounters set updated_at = created_at;
+    alter table care_flags add column version_id integer not null default 1;
+    alter table care_flags add column updated_at timestamptz not null default now();
+    update care_flags set updated_at = created_at;
+
+    create table care_resource_versions (
+      table_name text not null check (table_name in ('care_people', 'care_plans', 'care_encounters', 'care_flags')),
+      resource_id uuid not null,
+      version_id integer not null,
+      person_id uuid not null references care_people (id) on delete cascade,
+      row jsonb not null,
+      replaced_at timestamptz not null default now(),
+      primary key (table_name, resource_id, version_id)
+    );
+    create index care_resource_versions_person_idx on care_resource_versions (person_id);
+
+    alter table care_break_glass alter column staff_user_id drop not null;
+    alter table care_break_glass add column practitioner_id uuid references care_practitioners (id);
+    alter table care_break_glass add column client_id text;
+    alter table care_break_glass add constraint care_break_glass_who
+      check ((staff_user_id is null) <> (practitioner_id is null));
+    create index care_break_glass_practitioner_idx on care_break_glass (practitioner_id, person_id, expires_at desc)
+      where practitioner_id is not null;
   `),
 };

@@ -283,6 +283,7 @@ const personColumns = [
   'p.objection_recorded_at',
   'p.created_at',
   'p.updated_at',
+  'p.version_id',
 ] as const;
 
 export type Person = Omit<PersonRow, 'date_of_birth'> & { date_of_birth: string };
@@ -377,11 +378,7 @@ export async function insertPerson(
 }
 
 export async function updatePerson(db: Db, id: string, set: Partial<PersonRow>) {
-  await t(db)
-    .updateTable('care_people')
-    .set({ ...set, updated_at: new Date() } as never)
-    .where('id', '=', id)
-    .execute();
+  await updateVersioned(db, 'care_people', { id }, set);
 }
 
 export async function practitionerForStaff(db: Db, staffUserId: string) {
@@ -606,7 +603,17 @@ export async function carePlans(db: Db, w: Window) {
   return paged(
     base.select((eb) => eb.fn.countAll<number>().as('n')),
     base
-      .select(['id', 'person_id', 'title', 'description', 'status', 'author_id', 'created_at', 'updated_at'])
+      .select([
+        'id',
+        'person_id',
+        'title',
+        'description',
+        'status',
+        'author_id',
+        'created_at',
+        'updated_at',
+        'version_id',
+      ])
       .select([day('period_start').as('period_start'), day('period_end').as('period_end')])
       .orderBy('created_at', 'desc')
       .orderBy('id')
@@ -627,11 +634,7 @@ export async function insertCarePlan(
 }
 
 export async function updateCarePlan(db: Db, id: string, set: Partial<T['care_plans']>) {
-  await t(db)
-    .updateTable('care_plans')
-    .set({ ...set, updated_at: new Date() } as never)
-    .where('id', '=', id)
-    .execute();
+  await updateVersioned(db, 'care_plans', { id }, set);
 }
 
 export async function encounters(db: Db, w: Window) {
@@ -646,7 +649,10 @@ export async function encounters(db: Db, w: Window) {
   );
 }
 
-export async function insertEncounter(db: Db, row: Omit<T['care_encounters'], 'id' | 'created_at'>) {
+export async function insertEncounter(
+  db: Db,
+  row: Omit<T['care_encounters'], 'id' | 'created_at' | 'updated_at' | 'version_id'>,
+) {
   return t(db)
     .insertInto('care_encounters')
     .values(row as never)
@@ -655,7 +661,7 @@ export async function insertEncounter(db: Db, row: Omit<T['care_encounters'], 'i
 }
 
 export async function updateEncounter(db: Db, id: string, set: Partial<T['care_encounters']>) {
-  await t(db).updateTable('care_encounters').set(set).where('id', '=', id).execute();
+  await updateVersioned(db, 'care_encounters', { id }, set);
 }
 
 export async function observations(db: Db, w: Window) {
@@ -715,16 +721,60 @@ export async function insertFlag(
 }
 
 export async function closeFlagsForAlert(db: Db, alertId: string, at: Date) {
-  await t(db)
-    .updateTable('care_flags')
-    .set({ status: 'inactive', period_end: at })
-    .where('alert_id', '=', alertId)
-    .where('status', '=', 'active')
-    .execute();
+  await updateVersioned(
+    db,
+    'care_flags',
+    { alert_id: alertId, status: 'active' },
+    { status: 'inactive', period_end: at },
+  );
 }
 
 export async function updateFlag(db: Db, id: string, set: Partial<T['care_flags']>) {
-  await t(db).updateTable('care_flags').set(set).where('id', '=', id).execute();
+  await updateVersioned(db, 'care_flags', { id }, set);
+}
+
+// ---------------------------------------------------------------- versions (FHIR history)
+
+export type VersionedTable = T['care_resource_versions']['table_name'];
+
+/**
+ * Changes rows as a new version: in one statement the rows as they were are kept in
+ * care_resource_versions, and each row's version_id goes up by one with updated_at now.
+ */
+export async function updateVersioned<K extends VersionedTable>(
+  db: Db,
+  table: K,
+  where: Partial<Record<keyof T[K], unknown>>,
+  set: Partial<T[K]>,
+) {
+  const matches = sql.join(
+    Object.entries(where).map(([column, value]) => sql`t.${sql.ref(column)} = ${value}`),
+    sql` and `,
+  );
+  const changes = Object.entries(set)
+    .filter(([column, value]) => value !== undefined && !['version_id', 'updated_at'].includes(column))
+    .map(([column, value]) => sql`${sql.ref(column)} = ${value}`);
+  const owner = table === 'care_people' ? sql.ref('old.id') : sql.ref('old.person_id');
+  await sql`
+    with old as (select t.* from ${sql.table(table)} t where ${matches} for update),
+    kept as (
+      insert into care_resource_versions (table_name, resource_id, version_id, person_id, row)
+      select ${table}, old.id, old.version_id, ${owner}, to_jsonb(old) from old
+    )
+    update ${sql.table(table)} t
+       set ${sql.join([...changes, sql`version_id = t.version_id + 1`, sql`updated_at = now()`])}
+      from old where t.id = old.id`.execute(db);
+}
+
+/** The earlier versions of one row, newest first, as they were stored (JSON). */
+export async function earlierVersions(db: Db, table: VersionedTable, id: string) {
+  return t(db)
+    .selectFrom('care_resource_versions')
+    .select(['version_id', 'row', 'replaced_at'])
+    .where('table_name', '=', table)
+    .where('resource_id', '=', id)
+    .orderBy('version_id', 'desc')
+    .execute();
 }
 
 export async function documents(db: Db, w: Window) {
@@ -765,10 +815,8 @@ export async function ownerOf(db: Db, table: keyof CareTables, id: string): Prom
 
 export async function insertBreakGlass(
   db: Db,
-  row: Pick<
-    T['care_break_glass'],
-    'person_id' | 'staff_user_id' | 'reason' | 'vital_interest' | 'expires_at'
-  >,
+  row: Pick<T['care_break_glass'], 'person_id' | 'reason' | 'vital_interest' | 'expires_at'> &
+    Partial<Pick<T['care_break_glass'], 'staff_user_id' | 'practitioner_id' | 'client_id'>>,
 ) {
   return t(db)
     .insertInto('care_break_glass')
@@ -777,12 +825,22 @@ export async function insertBreakGlass(
     .executeTakeFirstOrThrow();
 }
 
-export async function activeBreakGlass(db: Db, personId: string, staffUserId: string, now: Date) {
+/** The glass a member of staff (or, through the API, a practitioner) broke on a record and that is still open. */
+export async function activeBreakGlass(
+  db: Db,
+  personId: string,
+  who: { staffUserId: string } | { practitionerId: string },
+  now: Date,
+) {
   return t(db)
     .selectFrom('care_break_glass')
     .selectAll()
     .where('person_id', '=', personId)
-    .where('staff_user_id', '=', staffUserId)
+    .where((eb) =>
+      'staffUserId' in who
+        ? eb('staff_user_id', '=', who.staffUserId)
+        : eb('practitioner_id', '=', who.practitionerId),
+    )
     .where('expires_at', '>', now)
     .orderBy('expires_at', 'desc')
     .executeTakeFirst();
@@ -797,11 +855,13 @@ export async function unreportedBreakGlass(db: Db) {
     .execute();
 }
 
-export async function breakGlassForReport(db: Db, id: string) {
+/** Break-the-glass rows with the person and who broke it (staff by name; a practitioner's API client marked so). */
+function breakGlassRows(db: Db) {
   return t(db)
     .selectFrom('care_break_glass as b')
     .innerJoin('care_people as p', 'p.id', 'b.person_id')
-    .innerJoin('staff_users as s' as 'care_people as s', 's.id', 'b.staff_user_id')
+    .leftJoin('staff_users as s' as 'care_people as s', 's.id', 'b.staff_user_id')
+    .leftJoin('care_practitioners as pr', 'pr.id', 'b.practitioner_id')
     .select([
       'b.id',
       'b.reason',
@@ -809,12 +869,16 @@ export async function breakGlassForReport(db: Db, id: string) {
       'b.created_at',
       'b.reported_at',
       'b.person_id',
+      'b.client_id',
       'p.given_name',
       'p.family_name',
-      'p.nhs_number',
-      sql<string>`s.name`.as('staff_name'),
-      sql<string>`s.email`.as('staff_email'),
-    ])
+      sql<string>`coalesce(s.name, pr.name || ' (FHIR API)')`.as('staff_name'),
+    ]);
+}
+
+export async function breakGlassForReport(db: Db, id: string) {
+  return breakGlassRows(db)
+    .select(['p.nhs_number', sql<string>`coalesce(s.email, pr.email, 'no email')`.as('staff_email')])
     .where('b.id', '=', id)
     .executeTakeFirst();
 }
@@ -830,24 +894,7 @@ export async function markBreakGlassReported(db: Db, id: string, at: Date) {
 }
 
 export async function listBreakGlass(db: Db, limit = 200) {
-  return t(db)
-    .selectFrom('care_break_glass as b')
-    .innerJoin('care_people as p', 'p.id', 'b.person_id')
-    .innerJoin('staff_users as s' as 'care_people as s', 's.id', 'b.staff_user_id')
-    .select([
-      'b.id',
-      'b.reason',
-      'b.vital_interest',
-      'b.created_at',
-      'b.reported_at',
-      'b.person_id',
-      'p.given_name',
-      'p.family_name',
-      sql<string>`s.name`.as('staff_name'),
-    ])
-    .orderBy('b.created_at', 'desc')
-    .limit(limit)
-    .execute();
+  return breakGlassRows(db).orderBy('b.created_at', 'desc').limit(limit).execute();
 }
 
 /** Who read or was refused a person's record, newest first, from the audit log. */
