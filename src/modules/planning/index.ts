@@ -12,7 +12,7 @@ import { registerApplyRoutes } from './routes-apply.ts';
 import { registerRegisterRoutes } from './routes-register.ts';
 import { registerPlanningStaffRoutes } from './routes-staff.ts';
 import { planningMigrations } from './schema.ts';
-import { createPlanningService, type FeePayments } from './service.ts';
+import { createPlanningService, statusChanges, type FeePayments } from './service.ts';
 import * as store from './store.ts';
 
 export type { PlanningService } from './service.ts';
@@ -71,6 +71,22 @@ export function createPlanning(platform: Platform, deps: PlanningDependencies = 
       'Dear ((name)),\n\nWe would welcome your comments on planning application ((reference)) at ((address)): ((description)).\n\n' +
       'Please reply by ((end)). The application and its documents: ((link))',
   });
+
+  platform.notify.defineTemplate('planning-withdrawn', {
+    subject: 'Planning application ((reference)) withdrawn',
+    body: 'Your planning application ((reference)) for ((address)) has been withdrawn, as you asked. It will not be decided.\n\nIts page: ((link))',
+  });
+  platform.notify.defineTemplate('planning-commenter-update', {
+    subject: 'Planning application ((reference)): ((address))',
+    body:
+      'You commented on planning application ((reference)) for ((address)). ((news))\n\n' +
+      'See the application: ((link))\n\nWe are writing because you gave your email address with your comment.',
+  });
+  // Validated, decided, withdrawn: the applicant and commenters are told once the change commits.
+  for (const type of Object.keys(statusChanges))
+    platform.events.subscribe(type, `planning.status-notices.${type.split('.')[1]}`, (event) =>
+      service.tellOfStatus(event),
+    );
 
   // A paid fee sends the application, even when the applicant never comes back from paying.
   deps.payments?.onPaymentSucceeded('planning.fee_paid', async (event) => {

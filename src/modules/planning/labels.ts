@@ -189,3 +189,6 @@ export const statutoryConsultees = [
   { id: 'parish', name: 'Etherley Parish Council', email: 'clerk@etherley-parish.example' },
   { id: 'trees', name: 'Council tree officer', email: 'trees@kilnford.example' },
 ];
+
+/** Where comments by post go, printed on neighbour letters (the demo council's civic centre). */
+export const planningPostalAddress = 'Civic Centre, Market Square, Kilnford KF1 1AA';

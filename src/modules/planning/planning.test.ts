@@ -408,7 +408,8 @@ describe('planning: a householder applies, pays, and follows it to a decision', 
     assert.equal(pdf.statusCode, 200);
     assert.equal(pdf.headers['content-type'], 'application/pdf');
     assert.equal(pdf.rawPayload.subarray(0, 5).toString(), '%PDF-');
-    assert.ok(
+    // The applicant is told by a job once the decision has committed.
+    await kiln.eventually(async () =>
       (await sentEmails(kiln, resident)).some(
         (m) => m.subject === `Decision on planning application ${reference}`,
       ),

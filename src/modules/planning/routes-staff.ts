@@ -78,6 +78,9 @@ export function registerPlanningStaffRoutes(
     }
     const { row } = view;
     const today = londonDay();
+    // After a refused form, the neighbours the officer had ticked stay ticked.
+    const sent = (extra.values ?? {}) as Record<string, string | string[]>;
+    const chosen = one(sent, 'neighboursChosen') ? new Set(many(sent, 'neighbours')) : null;
     return reply.render('planning/views/staff-application.njk', {
       title: `${row.reference}: ${row.address_text}`,
       navSection: 'planning',
@@ -89,7 +92,14 @@ export function registerPlanningStaffRoutes(
       responses: responsesOf(row),
       documents: view.documents.map((d) => ({ ...d, typeName: docTypeLabels[d.doc_type] ?? d.doc_type })),
       consultations: view.consultations,
-      neighbours: row.status === 'valid' && !row.consultation_start ? service.neighbours(row) : [],
+      neighbours:
+        row.status === 'valid' && !row.consultation_start
+          ? service.neighbourChoices(row).map((n) => ({
+              ...n,
+              checked: chosen ? chosen.has(n.uprn) : n.near,
+            }))
+          : [],
+      nearCount: row.status === 'valid' && !row.consultation_start ? service.neighbours(row).length : 0,
       consultees: statutoryConsultees,
       comments: view.comments,
       history: view.history,
@@ -178,10 +188,12 @@ export function registerPlanningStaffRoutes(
         request,
         reply,
         async () => {
+          // The form lists the addresses to write to; without that list, those within 40 m.
           result = await service.startConsultation(
             reference(request),
             many(f, 'consultees'),
             actorOf(request),
+            one(f, 'neighboursChosen') ? many(f, 'neighbours') : undefined,
           );
         },
         () =>
@@ -190,6 +202,47 @@ export function registerPlanningStaffRoutes(
       );
     },
   );
+
+  app.get(
+    '/staff/planning/applications/:reference/neighbour-letters.pdf',
+    { config: work },
+    async (request, reply) => {
+      let file;
+      try {
+        file = await service.neighbourLetters(reference(request), actorOf(request));
+      } catch (error) {
+        if (!(error instanceof PlanningError)) throw error;
+      }
+      if (!file) return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+      return reply
+        .type('application/pdf')
+        .header('Content-Disposition', `attachment; filename="${file.originalName}"`)
+        .header('Cache-Control', 'no-store')
+        .send(file.content);
+    },
+  );
+
+  app.post('/staff/planning/applications/:reference/withdrawal', { config: work }, async (request, reply) => {
+    const f = formFields(request.body);
+    const note = one(f, 'withdrawalNote');
+    if (!note)
+      return casePage(reply.code(400), reference(request), {
+        errors: [{ field: 'withdrawalNote', text: 'Say how the applicant asked to withdraw it' }],
+        values: f,
+      });
+    if (note.length > 2000)
+      return casePage(reply.code(400), reference(request), {
+        errors: [{ field: 'withdrawalNote', text: 'The note must be 2,000 characters or fewer' }],
+        values: f,
+      });
+    return attempt(
+      request,
+      reply,
+      () => service.withdraw(reference(request), note, actorOf(request)),
+      'Withdrawn. The applicant and anyone who commented will be told.',
+      'withdrawalNote',
+    );
+  });
 
   app.post(
     '/staff/planning/applications/:reference/site-notice',

@@ -113,6 +113,8 @@ export interface PlanningTables {
     decided_at: Date | null;
     decided_by: string | null;
     decision_notice_file_id: string | null;
+    /** The neighbour notification letters printed when the consultation started, one page an address. */
+    neighbour_letters_file_id: string | null;
     /** The Open Digital Planning application document, as last submitted. */
     odp: unknown;
     created_at: Date;
@@ -155,6 +157,13 @@ export interface PlanningTables {
     moderation_note: string | null;
     moderated_by: string | null;
     created_at: Date;
+  };
+  /** Who has been told of which change of status: each person once for each change. */
+  planning_status_notices: {
+    application_id: string;
+    event_id: number;
+    email: string;
+    sent_at: Date;
   };
   planning_events: {
     id: number;
@@ -290,5 +299,16 @@ export const planningMigrations: Record<string, Migration> = {
       at timestamptz not null default now()
     );
     create index planning_events_application_idx on planning_events (application_id, id);
+  `),
+  '2026-11-26-0900-planning-letters-and-notices': sqlMigration(`
+    alter table planning_applications add column neighbour_letters_file_id uuid references files (id);
+
+    create table planning_status_notices (
+      application_id uuid not null references planning_applications (id) on delete cascade,
+      event_id bigint not null,
+      email text not null,
+      sent_at timestamptz not null default now(),
+      primary key (application_id, event_id, email)
+    );
   `),
 };

@@ -13,13 +13,14 @@ import {
   applicationTypeNames,
   docTypeLabels,
   householderProjects,
+  planningPostalAddress,
   projectTypeLabels,
   propertyTypeLabels,
   requiredDocuments,
   statutoryConsultees,
 } from './labels.ts';
 import { buildOdpDocument, feeFor } from './odp.ts';
-import { decisionNoticePdf } from './pdf.ts';
+import { decisionNoticePdf, neighbourLettersPdf } from './pdf.ts';
 import type { AgentDetails, ApplicantDetails, ApplicationType, Decision, Stance } from './schema.ts';
 import * as store from './store.ts';
 
@@ -37,6 +38,21 @@ export class PlanningError extends Error {
 }
 
 const DAY_MS = 86_400_000;
+
+/** The changes of status people are told of, by their event. */
+export const statusChanges = {
+  'planning.application_validated': 'validated',
+  'planning.application_decided': 'decided',
+  'planning.application_withdrawn': 'withdrawn',
+} as const;
+const applicantTemplates = {
+  validated: 'planning-valid',
+  decided: 'planning-decided',
+  withdrawn: 'planning-withdrawn',
+} as const;
+
+/** Neighbours and consultees have 21 days to comment (DMPO 2015 articles 15 and 18). */
+export const CONSULTATION_DAYS = 21;
 
 /** Adds days to a YYYY-MM-DD day. */
 export function addDays(day: string, days: number): string {
@@ -490,30 +506,73 @@ export function createPlanningService(
             text: `Valid. To be decided by ${due}`,
           },
         );
-        await tellApplicant(tx, row, 'planning-valid', { due });
+        // The applicant (and any commenter) is told by a job once this commits: tellOfStatus.
       });
     },
 
-    /** Neighbours within 40 m of the site, for the consultation page. */
-    neighbours(row: store.ApplicationRow) {
+    /** Neighbours within 40 m of the site: the addresses written to unless the officer chooses. */
+    neighbours(row: store.ApplicationRow, metres = 40) {
       if (!row.uprn || !row.usrn || row.lat === null || row.lng === null) return [];
-      return neighboursOf(gazetteer, {
-        uprn: row.uprn,
-        usrn: row.usrn,
-        point: { lat: row.lat, lng: row.lng },
-      });
+      return neighboursOf(
+        gazetteer,
+        { uprn: row.uprn, usrn: row.usrn, point: { lat: row.lat, lng: row.lng } },
+        metres,
+      );
     },
 
-    /** Writes to neighbours and emails consultees; comments are open for 21 days. */
-    async startConsultation(reference: string, consulteeIds: string[], actor: Actor) {
+    /** Addresses the officer may choose from: within 100 m, those within 40 m chosen to begin with. */
+    neighbourChoices(row: store.ApplicationRow) {
+      const near = new Set(service.neighbours(row).map((a) => a.uprn));
+      return service.neighbours(row, 100).map((a) => ({ ...a, near: near.has(a.uprn) }));
+    },
+
+    /**
+     * Writes to neighbours (those within 40 m, or the addresses the officer chose by UPRN) and
+     * emails consultees; comments are open for 21 days. The letters are printed as one PDF.
+     */
+    async startConsultation(reference: string, consulteeIds: string[], actor: Actor, chosenUprns?: string[]) {
       return db.transaction().execute(async (tx) => {
         const row = (await store.lockById(tx, (await mustFind(tx, reference)).id))!;
         if (row.status !== 'valid')
           throw new PlanningError('Check the application is valid before consulting', 'state');
         if (row.consultation_start) throw new PlanningError('The consultation has already started', 'state');
         const start = londonDay();
-        const end = addDays(start, 21);
-        const neighbours = service.neighbours(row);
+        const end = addDays(start, CONSULTATION_DAYS);
+        let neighbours: Address[];
+        if (chosenUprns) {
+          neighbours = [];
+          for (const uprn of new Set(chosenUprns)) {
+            const address = gazetteer.address(uprn);
+            if (!address || uprn === row.uprn)
+              throw new PlanningError(
+                'Choose neighbours from the list of addresses',
+                'invalid',
+                'neighbours',
+              );
+            neighbours.push(address);
+          }
+        } else neighbours = service.neighbours(row);
+        const letters = neighbours.length
+          ? await files.store(tx, {
+              name: `neighbour-letters-${row.reference}.pdf`,
+              content: Buffer.from(
+                await neighbourLettersPdf({
+                  councilName: config.COUNCIL_NAME,
+                  postalAddress: `${config.COUNCIL_NAME}, ${planningPostalAddress}`,
+                  reference: row.reference,
+                  site: row.address_text ?? '',
+                  type: row.application_type ? applicationTypeNames[row.application_type] : '',
+                  description: row.description ?? '',
+                  sent: start,
+                  closes: end,
+                  commentUrl: `${config.PUBLIC_URL}/planning/applications/${row.reference}`,
+                  addresses: neighbours.map((n) => n.text),
+                }),
+              ),
+              accept: ['application/pdf'],
+              ...(actor.id && actor.type === 'staff' ? { uploadedBy: actor.id } : {}),
+            })
+          : null;
         const consultees = statutoryConsultees.filter((c) => consulteeIds.includes(c.id));
         await store.insertConsultations(tx, [
           ...neighbours.map((n) => ({
@@ -550,17 +609,42 @@ export function createPlanningService(
             },
           );
         }
-        await store.updateApplication(tx, row.id, { consultation_start: start, consultation_end: end });
+        await store.updateApplication(tx, row.id, {
+          consultation_start: start,
+          consultation_end: end,
+          neighbour_letters_file_id: letters?.id ?? null,
+        });
         await event(
           tx,
           row,
           'planning.consultation_started',
           actor,
-          { neighbours: neighbours.length, consultees: consultees.map((c) => c.id), ends: end },
+          {
+            neighbours: neighbours.length,
+            chosenByOfficer: Boolean(chosenUprns),
+            consultees: consultees.map((c) => c.id),
+            ends: end,
+          },
           { text: `Consultation started: comments until ${end}` },
         );
         return { neighbours: neighbours.length, consultees: consultees.length, end };
       });
+    },
+
+    /** The neighbour letters to print; each download is audited (the PDF holds addresses). */
+    async neighbourLetters(reference: string, actor: Actor) {
+      const row = await mustFind(db, reference);
+      if (!row.neighbour_letters_file_id) return null;
+      const file = await files.read(db, row.neighbour_letters_file_id);
+      if (!file) return null;
+      await recordAudit(db, {
+        actor,
+        action: 'planning.neighbour_letters_downloaded',
+        subjectType: 'planning_application',
+        subjectId: row.id,
+        detail: { reference: row.reference, fileId: file.id },
+      });
+      return file;
     },
 
     async recordSiteNotice(reference: string, day: string, actor: Actor) {
@@ -755,9 +839,78 @@ export function createPlanningService(
           { decision, terms: cleaned.length, inTime: due ? londonDay(decidedAt) <= due : null },
           { text: decision === 'granted' ? 'Granted' : 'Refused' },
         );
-        await tellApplicant(tx, row, 'planning-decided', {
-          decision: decision === 'granted' ? 'granted' : 'refused',
-        });
+      });
+    },
+
+    /**
+     * An application withdrawn at the applicant's request (in writing to the officer): it leaves the
+     * queue, stays on the register as withdrawn, and the applicant and commenters are told.
+     */
+    async withdraw(reference: string, note: string, actor: Actor) {
+      await db.transaction().execute(async (tx) => {
+        const row = (await store.lockById(tx, (await mustFind(tx, reference)).id))!;
+        if (!['submitted', 'invalid', 'valid'].includes(row.status))
+          throw new PlanningError('Only an undecided application can be withdrawn', 'state');
+        await store.updateApplication(tx, row.id, { status: 'withdrawn' });
+        await event(
+          tx,
+          row,
+          'planning.application_withdrawn',
+          actor,
+          { note },
+          { text: 'Withdrawn by the applicant' },
+        );
+      });
+    },
+
+    /**
+     * Tells the applicant (or their agent) and everyone who commented with an email address that an
+     * application was validated, decided or withdrawn. Run as a job once the change has committed;
+     * each person is told of each change once, however often the job runs.
+     */
+    async tellOfStatus(change: {
+      id: number;
+      type: string;
+      subjectId: string;
+      payload: Record<string, unknown>;
+    }) {
+      const kind = statusChanges[change.type as keyof typeof statusChanges];
+      if (!kind) return;
+      await db.transaction().execute(async (tx) => {
+        const row = await store.findById(tx, change.subjectId);
+        if (!row) return;
+        const link = `${config.PUBLIC_URL}/planning/applications/${row.reference}`;
+        const common = { reference: row.reference, address: row.address_text ?? '', link };
+        const maker = (row.user_role === 'agent' ? row.agent?.email : row.applicant?.email)
+          ?.trim()
+          .toLowerCase();
+        if (maker && (await store.claimStatusNotice(tx, row.id, change.id, maker))) {
+          const values: Record<string, string> =
+            kind === 'validated'
+              ? { due: String(change.payload.determinationDue ?? row.determination_due ?? '') }
+              : kind === 'decided'
+                ? { decision: String(change.payload.decision ?? row.decision) }
+                : {};
+          await notify.send(
+            tx,
+            { channel: 'email', recipient: maker, residentId: row.resident_id },
+            { template: applicantTemplates[kind], personalisation: { ...common, ...values } },
+          );
+        }
+        const news =
+          kind === 'validated'
+            ? 'It has been checked and is valid. We will now consider it.'
+            : kind === 'decided'
+              ? `It has been ${change.payload.decision === 'refused' ? 'refused' : 'granted'}. The decision notice is on the application page.`
+              : 'The applicant has withdrawn it. It will not be decided.';
+        for (const email of await store.commenterEmails(tx, row.id)) {
+          if (email === maker || !(await store.claimStatusNotice(tx, row.id, change.id, email))) continue;
+          await notify.send(
+            tx,
+            { channel: 'email', recipient: email },
+            { template: 'planning-commenter-update', personalisation: { ...common, news } },
+          );
+        }
       });
     },
 

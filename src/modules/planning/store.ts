@@ -374,3 +374,33 @@ export async function detachResident(db: Db, residentId: string) {
     .where('status', 'in', ['draft', 'awaiting_payment'])
     .execute();
 }
+
+/** Everyone who gave an email address with a comment, once each (lower-cased). */
+export async function commenterEmails(db: Db, applicationId: string): Promise<string[]> {
+  const rows = await t(db)
+    .selectFrom('planning_comments')
+    .select(sql<string>`lower(trim(email))`.as('email'))
+    .where('application_id', '=', applicationId)
+    .where('email', 'is not', null)
+    .where('email', '<>', '')
+    .groupBy(sql`lower(trim(email))`)
+    .orderBy(sql`lower(trim(email))`)
+    .execute();
+  return rows.map((r) => r.email);
+}
+
+/** Claims the right to tell `email` of one status change; false when they have been told already. */
+export async function claimStatusNotice(
+  db: Db,
+  applicationId: string,
+  eventId: number,
+  email: string,
+): Promise<boolean> {
+  const row = await t(db)
+    .insertInto('planning_status_notices')
+    .values({ application_id: applicationId, event_id: eventId, email } as never)
+    .onConflict((oc) => oc.doNothing())
+    .returning('email')
+    .executeTakeFirst();
+  return row !== undefined;
+}
