@@ -160,7 +160,8 @@ export class Jobs {
 
   /**
    * Jobs waiting per queue (created or waiting to retry, and due) and the age in seconds of the
-   * oldest of them: what /metrics reports. One query over pg-boss's job table.
+   * oldest of them, dead-letter queues included: what /metrics reports. One query over pg-boss's
+   * job table.
    */
   async queueStats(): Promise<Array<{ name: string; waiting: number; oldestSeconds: number }>> {
     const result = await this.boss.getDb().executeSql(
@@ -173,7 +174,10 @@ export class Jobs {
     );
     const rows = result.rows as Array<{ name: string; waiting: number; oldest: number }>;
     const byName = new Map(rows.map((r) => [r.name, r]));
-    return this.names().map((name) => ({
+    const queues = [...this.definitions.values()].flatMap((d) =>
+      d.deadLetter ? [d.name, `${d.name}.dead`] : [d.name],
+    );
+    return queues.map((name) => ({
       name,
       waiting: Number(byName.get(name)?.waiting ?? 0),
       oldestSeconds: Number(byName.get(name)?.oldest ?? 0),
