@@ -1,10 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf } from '../../platform/auth/identity.ts';
+import { can } from '../../platform/auth/permissions.ts';
 import { HttpError } from '../../platform/http/errors.ts';
 import type { Platform } from '../../platform/module.ts';
 import { londonDay } from '../../platform/time.ts';
 import { categoryLabels } from './routes-resident.ts';
-import { BookingError, pounds, type BookingsService } from './service.ts';
+import { z } from 'zod';
+import { weekdays, type OpeningHours } from './schema.ts';
+import { BookingError, pounds, type Bookable, type BookingsService } from './service.ts';
 import { addDays, formatDay, formatTime, isDay, londonInstant } from './times.ts';
 
 type Body = Record<string, unknown>;
@@ -44,6 +47,7 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
         site: sites.find((s) => s.id === c.site_id)?.name ?? (c.bookable_id ? 'One service' : 'Everywhere'),
       })),
       mine,
+      canManage: can(request.staff!.role, 'bookings:manage'),
     });
   });
 
@@ -200,6 +204,7 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
       sessions,
       values,
       errors,
+      canManage: can(request.staff!.role, 'bookings:manage'),
     });
   }
 
@@ -303,6 +308,199 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
       return reply.redirect(`/staff/bookings/bookables/${slug}/sessions/${slot}`, 303);
     },
   );
+
+  // ---- Sites and bookables: opening hours, places, fees, lead time, cancellation window ----
+
+  const dayNames: Record<(typeof weekdays)[number], string> = {
+    mon: 'Monday',
+    tue: 'Tuesday',
+    wed: 'Wednesday',
+    thu: 'Thursday',
+    fri: 'Friday',
+    sat: 'Saturday',
+    sun: 'Sunday',
+  };
+  const weekOrder = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+  const hoursText = (periods: Array<[string, string]> | undefined) =>
+    (periods ?? []).map(([a, b]) => `${a}-${b}`).join(', ');
+
+  /** "09:00-13:00, 14:00-17:00" as periods, or an error; blank is closed. */
+  function parseHours(text: string): { periods: Array<[string, string]> } | { error: string } {
+    const trimmed = text.trim();
+    if (!trimmed) return { periods: [] };
+    const periods: Array<[string, string]> = [];
+    for (const part of trimmed.split(',')) {
+      const m = part.trim().match(/^(\d{1,2}[:.]\d{2})\s*(?:-|–|to)\s*(\d{1,2}[:.]\d{2})$/);
+      const pad = (t: string) => t.replace('.', ':').padStart(5, '0');
+      if (!m || !hhmm.test(pad(m[1]!)) || !hhmm.test(pad(m[2]!)))
+        return { error: 'like 09:00-17:00, with times separated by a comma' };
+      const [open, close] = [pad(m[1]!), pad(m[2]!)];
+      if (close <= open) return { error: 'with each closing time after its opening time' };
+      if (periods.length && open < periods[periods.length - 1]![1])
+        return { error: 'with times in order that do not overlap' };
+      periods.push([open, close]);
+    }
+    return { periods };
+  }
+
+  async function sitePage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values?: Record<string, string>,
+    errors: Array<{ field: string; text: string }> = [],
+  ) {
+    const { slug } = request.params as { slug: string };
+    const site = await service.getSite(db, slug);
+    if (!site) throw new HttpError(404, 'Page not found');
+    const current: Record<string, string> = { name: site.name, address: site.address };
+    for (const d of weekOrder) current[`hours_${d}`] = hoursText(site.opening_hours[d]);
+    return reply.code(errors.length ? 400 : 200).render('bookings/views/staff-site-edit.njk', {
+      title: `Change ${site.name}`,
+      navSection: 'bookings',
+      site,
+      days: weekOrder.map((key) => ({ key, name: dayNames[key] })),
+      values: values ?? current,
+      errors,
+    });
+  }
+
+  app.get('/staff/bookings/sites/:slug', { config: manage }, (request, reply) => sitePage(request, reply));
+
+  app.post('/staff/bookings/sites/:slug', { config: manage }, async (request, reply) => {
+    const { slug } = request.params as { slug: string };
+    const site = await service.getSite(db, slug);
+    if (!site) throw new HttpError(404, 'Page not found');
+    const body = (request.body ?? {}) as Body;
+    const name = str(body.name).trim();
+    const address = str(body.address).trim();
+    const values: Record<string, string> = { name: str(body.name), address: str(body.address) };
+    const errors: Array<{ field: string; text: string }> = [];
+    if (!name) errors.push({ field: 'name', text: 'Enter the name of the site' });
+    else if (name.length > 120)
+      errors.push({ field: 'name', text: 'The name must be 120 characters or fewer' });
+    if (address.length > 300)
+      errors.push({ field: 'address', text: 'The address must be 300 characters or fewer' });
+    const openingHours: OpeningHours = {};
+    for (const d of weekOrder) {
+      values[`hours_${d}`] = str(body[`hours_${d}`]);
+      const parsed = parseHours(values[`hours_${d}`]!);
+      if ('error' in parsed)
+        errors.push({ field: `hours-${d}`, text: `Enter ${dayNames[d]}’s opening hours ${parsed.error}` });
+      else if (parsed.periods.length) openingHours[d] = parsed.periods;
+    }
+    if (errors.length) return sitePage(request, reply, values, errors);
+    await service.saveSite(actorOf(request), {
+      slug,
+      name,
+      address,
+      openingHours,
+    });
+    request.session.set('flash', `${name} saved`);
+    return reply.redirect('/staff/bookings', 303);
+  });
+
+  const whole = (label: string, min: number, max: number) =>
+    z
+      .string()
+      .trim()
+      .regex(/^\d+$/, { error: `Enter ${label} as a whole number, like ${min === 0 ? 2 : min}` })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(min, { error: `${label[0]!.toUpperCase()}${label.slice(1)} must be ${min} or more` })
+          .max(max, { error: `${label[0]!.toUpperCase()}${label.slice(1)} must be ${max} or fewer` }),
+      );
+  const settingsSchema = z.object({
+    title: z.string().trim().min(1, { error: 'Enter the name shown to residents' }).max(120, {
+      error: 'The name must be 120 characters or fewer',
+    }),
+    capacity: whole('the number of places', 1, 10_000).optional(),
+    fee: z
+      .string()
+      .trim()
+      .regex(/^\d{1,6}(\.\d{1,2})?$/, { error: 'Enter the fee in pounds, like 4.50, or 0 when it is free' })
+      .transform((v) => Math.round(Number(v) * 100))
+      .optional(),
+    leadMinutes: whole('the lead time', 0, 60 * 24 * 60),
+    cancelHours: whole('the cancellation window', 0, 24 * 60),
+    perPersonLimit: whole('the bookings each person can have', 0, 1000),
+    holdMinutes: whole('the minutes a place is held', 1, 24 * 60),
+    active: z.enum(['yes', 'no'], { error: 'Choose whether people can book it' }),
+  });
+
+  function settingsValues(b: Bookable): Record<string, string> {
+    return {
+      title: b.title,
+      capacity: String(b.capacity),
+      fee: (b.feePence / 100).toFixed(2),
+      leadMinutes: String(b.leadMinutes),
+      cancelHours: String(b.cancelHours),
+      perPersonLimit: String(b.perPersonLimit),
+      holdMinutes: String(b.holdMinutes),
+      active: b.active ? 'yes' : 'no',
+    };
+  }
+
+  async function settingsPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values?: Record<string, string>,
+    errors: Array<{ field: string; text: string }> = [],
+  ) {
+    const { slug } = request.params as { slug: string };
+    const bookable = await service.getBookable(db, slug);
+    if (!bookable) throw new HttpError(404, 'Page not found');
+    return reply.code(errors.length ? 400 : 200).render('bookings/views/staff-bookable-edit.njk', {
+      title: `Change ${bookable.title}`,
+      navSection: 'bookings',
+      bookable,
+      capacityHint:
+        bookable.kind === 'resource'
+          ? 'Times to come change too, keeping places already booked'
+          : 'For sessions added from now; each session keeps its own number of places',
+      values: values ?? settingsValues(bookable),
+      errors,
+    });
+  }
+
+  app.get('/staff/bookings/bookables/:slug/settings', { config: manage }, (request, reply) =>
+    settingsPage(request, reply),
+  );
+
+  app.post('/staff/bookings/bookables/:slug/settings', { config: manage }, async (request, reply) => {
+    const { slug } = request.params as { slug: string };
+    const bookable = await service.getBookable(db, slug);
+    if (!bookable) throw new HttpError(404, 'Page not found');
+    const body = (request.body ?? {}) as Body;
+    const values: Record<string, string> = {};
+    for (const k of Object.keys(settingsSchema.shape)) values[k] = str(body[k]);
+    const parsed = settingsSchema.safeParse({
+      ...values,
+      capacity: bookable.kind === 'calendar' ? undefined : values.capacity,
+      fee: bookable.rules.items ? undefined : values.fee,
+    });
+    if (!parsed.success)
+      return settingsPage(
+        request,
+        reply,
+        values,
+        parsed.error.issues.map((i) => ({ field: String(i.path[0]), text: i.message })),
+      );
+    const v = parsed.data;
+    await service.updateBookable(actorOf(request), slug, {
+      title: v.title,
+      ...(v.capacity !== undefined ? { capacity: v.capacity } : {}),
+      ...(v.fee !== undefined ? { feePence: v.fee } : {}),
+      leadMinutes: v.leadMinutes,
+      cancelHours: v.cancelHours,
+      perPersonLimit: v.perPersonLimit,
+      holdMinutes: v.holdMinutes,
+      active: v.active === 'yes',
+    });
+    request.session.set('flash', `${v.title}: settings saved`);
+    return reply.redirect(`/staff/bookings/bookables/${slug}`, 303);
+  });
 
   // ---- Closures ----
 

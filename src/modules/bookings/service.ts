@@ -801,6 +801,7 @@ export function createBookingsService(
           | 'cancelHours'
           | 'leadMinutes'
           | 'perPersonLimit'
+          | 'holdMinutes'
         >
       >,
     ) {
@@ -808,6 +809,10 @@ export function createBookingsService(
         .transaction()
         .execute(async (tx) => {
           const row = await mustBookable(tx, slug);
+          const before = toBookable(row, null);
+          const changed = Object.fromEntries(
+            Object.entries(patch).filter(([k, v]) => v !== undefined && before[k as keyof Bookable] !== v),
+          );
           const updated = await store.updateBookable(tx, row.id, {
             ...(patch.title !== undefined ? { title: patch.title } : {}),
             ...(patch.description !== undefined ? { description: patch.description } : {}),
@@ -817,13 +822,21 @@ export function createBookingsService(
             ...(patch.cancelHours !== undefined ? { cancel_hours: patch.cancelHours } : {}),
             ...(patch.leadMinutes !== undefined ? { lead_minutes: patch.leadMinutes } : {}),
             ...(patch.perPersonLimit !== undefined ? { per_person_limit: patch.perPersonLimit } : {}),
+            ...(patch.holdMinutes !== undefined ? { hold_minutes: patch.holdMinutes } : {}),
           });
+          // A resource's times to come take the new number of places (never fewer than are booked).
+          if (row.kind === 'resource' && patch.capacity !== undefined && patch.capacity !== row.capacity)
+            await store.setFutureSlotCapacity(tx, row.id, patch.capacity, new Date());
           await recordAudit(tx, {
             actor,
             action: 'booking.bookable_updated',
             subjectType: 'bookable',
             subjectId: row.id,
-            detail: patch,
+            detail: {
+              slug,
+              changed,
+              before: Object.fromEntries(Object.keys(changed).map((k) => [k, before[k as keyof Bookable]])),
+            },
           });
           return toBookable(updated, await siteOf(tx, updated.site_id));
         });

@@ -166,6 +166,17 @@ export async function releasePlaces(db: Db, slotId: string, places: number): Pro
     .execute();
 }
 
+/** Sets the places of a bookable's open times still to come, never below what is already taken. */
+export async function setFutureSlotCapacity(db: Db, bookableId: string, capacity: number, now: Date) {
+  await t(db)
+    .updateTable('booking_slots')
+    .set({ capacity: sql<number>`greatest(taken, ${capacity})` } as never)
+    .where('bookable_id', '=', bookableId)
+    .where('status', '=', 'open')
+    .where('starts_at', '>', now)
+    .execute();
+}
+
 export async function updateSlot(db: Db, id: string, patch: Partial<SlotRow>): Promise<SlotRow> {
   return t(db)
     .updateTable('booking_slots')
