@@ -5,14 +5,25 @@
 //
 // Kiln runs in this process on a scratch database on the PostgreSQL server (BENCH_DATABASE_URL,
 // default postgres://postgres@127.0.0.1:5432/postgres); hubs publish from child processes (QoS 1),
-// each counting the readings its broker acknowledged. Count in = count stored is checked after.
+// each counting the readings its broker acknowledged. Count in = count stored is checked after,
+// and Mosquitto's own count of dropped messages with it. CPU per stored reading is the Kiln
+// process's own (user + system, this process; with aedes that includes the broker), so a figure
+// taken on a busy machine can still be judged.
 //   BENCH_WELLBEING_RATE      target readings a second, all hubs together (default 20000)
 //   BENCH_WELLBEING_SECONDS   how long (default 60)
 //   BENCH_WELLBEING_HOMES     homes, one hub each (default 200)
 //   BENCH_WELLBEING_PUBLISHERS  publishing processes (default 2)
-//   BENCH_WELLBEING_MOSQUITTO  the Mosquitto URL (default mqtt://127.0.0.1:1883; "off" to skip)
-import { fork } from 'node:child_process';
+//   BENCH_WELLBEING_MOSQUITTO  "own" (default): start /usr/sbin/mosquitto with deploy/mosquitto/kiln.conf
+//                              on a free port (persistence in a scratch directory); a URL: use that
+//                              broker as it is configured; "off": aedes only
+//   BENCH_WELLBEING_BROKERS   which to run, default "aedes,mosquitto"
+//   BENCH_WELLBEING_PROFILE   1: CPU profile of the Kiln process while hubs publish, summarised
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { createApp, type Kiln } from '../src/app.ts';
@@ -21,7 +32,85 @@ import { sign } from '../src/modules/wellbeing/ingest.ts';
 import { seedDemoData } from '../src/seed/index.ts';
 import { describeMachine, postgresVersion } from './support/machine.ts';
 import { createScratchDatabase, queryOnce } from './support/postgres.ts';
+import { cpuSeconds, freePort, rootDir, sleep } from './support/processes.ts';
+import { summariseProfile } from './support/profile-summary.ts';
 import { printTable } from './support/report.ts';
+
+const KILN_CONF = 'deploy/mosquitto/kiln.conf';
+
+interface Mosquitto {
+  url: string;
+  pid: number | null;
+  /** Which configuration, for the table. */
+  config: string;
+  /** Lines of its log saying it dropped messages for a subscriber (own broker only). */
+  droppedLogLines(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Mosquitto just for this run, with the configuration Kiln ships (deploy/mosquitto/kiln.conf) as
+ * it is, except that it keeps its persistence file and log in a scratch directory.
+ */
+async function startMosquitto(): Promise<Mosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-mosquitto-'));
+  // Mosquitto started as root runs as the mosquitto user and must write its persistence file here.
+  chmodSync(dir, 0o777);
+  const shipped = readFileSync(join(rootDir, KILN_CONF), 'utf8');
+  if (!/^persistence_location /m.test(shipped)) throw new Error(`${KILN_CONF} has no persistence_location`);
+  const conf = shipped.replace(/^persistence_location .*$/m, `persistence_location ${dir}/`);
+  const log = join(dir, 'mosquitto.log');
+  writeFileSync(join(dir, 'mosquitto.conf'), `${conf}\nlog_dest file ${log}\nlog_type all\n`);
+  const port = await freePort();
+  const child = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf'), '-p', String(port)], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  const url = `mqtt://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const probe = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 1000 });
+      await probe.endAsync();
+      break;
+    } catch (error) {
+      if (i > 50 || child.exitCode !== null) throw error;
+      await sleep(100);
+    }
+  }
+  const logText = () => {
+    try {
+      return readFileSync(log, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return {
+    url,
+    pid: child.pid ?? null,
+    config: `${KILN_CONF}, port ${port}`,
+    droppedLogLines: () => logText().split('\n').filter((l) => l.includes('being dropped')).length,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Mosquitto's broker-wide count of dropped messages ($SYS), read once. */
+async function mosquittoDropped(url: string): Promise<number | null> {
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  try {
+    const got = new Promise<number>((ok) =>
+      client.on('message', (_t, payload) => ok(Number(payload.toString()))),
+    );
+    await client.subscribeAsync('$SYS/broker/publish/messages/dropped', { qos: 0 });
+    // Mosquitto publishes $SYS figures every sys_interval (10 s by default).
+    return await Promise.race([got, sleep(12_000).then(() => null)]);
+  } finally {
+    await client.endAsync();
+  }
+}
 
 interface Hub {
   homeRef: string;
@@ -59,8 +148,11 @@ async function publisher(task: PublisherTask) {
   let owed = 0;
   let h = 0;
   const inflight = new Set<Promise<unknown>>();
+  const cpuBefore = process.cpuUsage();
   while (Date.now() - started < task.seconds * 1000) {
     owed += perTick;
+    // Readings of one tick share a time (20 ms apart at most): one date to format, not thousands.
+    const time = new Date().toISOString();
     while (owed >= 1) {
       owed--;
       const hub = task.hubs[h % task.hubs.length]!;
@@ -70,7 +162,7 @@ async function publisher(task: PublisherTask) {
       const seq = (seqs.get(sensor) ?? 0) + 1;
       seqs.set(sensor, seq);
       const topic = `kiln/homes/${hub.homeRef}/sensors/${sensor}/events`;
-      const reading = { seq, time: new Date().toISOString(), type: 'motion' as const, value: 1 };
+      const reading = { seq, time, type: 'motion' as const, value: 1 };
       const body = task.signed
         ? { ...reading, hub: hub.hubRef, sig: sign(hub.key, topic, reading) }
         : reading;
@@ -88,18 +180,19 @@ async function publisher(task: PublisherTask) {
   }
   await Promise.all(inflight);
   const seconds = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   await Promise.all(clients.map((c) => c.endAsync()));
-  process.send!({ sent, acked, failed, seconds });
+  process.send!({ sent, acked, failed, seconds, cpuMicros: cpu.user + cpu.system });
 }
 
-async function run(mode: 'aedes' | 'mosquitto', mosquittoUrl: string) {
+async function run(mode: 'aedes' | 'mosquitto', broker: Mosquitto | null) {
   const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const rate = Number(process.env.BENCH_WELLBEING_RATE ?? 20_000);
   const seconds = Number(process.env.BENCH_WELLBEING_SECONDS ?? 60);
   const homes = Number(process.env.BENCH_WELLBEING_HOMES ?? 200);
   const publishers = Number(process.env.BENCH_WELLBEING_PUBLISHERS ?? 2);
   const scratch = await createScratchDatabase(server);
-  if (mode === 'mosquitto') process.env.MQTT_URL = mosquittoUrl;
+  if (mode === 'mosquitto') process.env.MQTT_URL = broker!.url;
   else delete process.env.MQTT_URL;
   process.env.MQTT_BROKER_PORT = '0';
   let kiln: Kiln | null = null;
@@ -135,7 +228,18 @@ async function run(mode: 'aedes' | 'mosquitto', mosquittoUrl: string) {
         sensors: [...refs.entries()].filter(([k]) => k.endsWith('motion')).map(([, v]) => v),
       });
     }
-    const url = mode === 'mosquitto' ? mosquittoUrl : `mqtt://127.0.0.1:${w.mqtt()!.port}`;
+    const url = mode === 'mosquitto' ? broker!.url : `mqtt://127.0.0.1:${w.mqtt()!.port}`;
+    const droppedBefore = mode === 'mosquitto' ? await mosquittoDropped(url) : null;
+    const profiling = process.env.BENCH_WELLBEING_PROFILE === '1';
+    const session = profiling ? new Session() : null;
+    if (session) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 500 });
+      await session.post('Profiler.start');
+    }
+    const cpuBefore = process.cpuUsage();
+    const brokerCpuBefore = broker?.pid && mode === 'mosquitto' ? cpuSeconds(broker.pid) : 0;
     const self = fileURLToPath(import.meta.url);
     const before = Number(
       (await queryOnce<{ n: string }>(scratch.url, 'select count(*) as n from wellbeing_events'))[0]!.n,
@@ -151,7 +255,13 @@ async function run(mode: 'aedes' | 'mosquitto', mosquittoUrl: string) {
           seconds,
         };
         child.send(task);
-        return new Promise<{ sent: number; acked: number; failed: number; seconds: number }>(
+        return new Promise<{
+          sent: number;
+          acked: number;
+          failed: number;
+          seconds: number;
+          cpuMicros: number;
+        }>(
           (resolve, reject) => {
             child.once('message', (m) => resolve(m as never));
             child.once('error', reject);
@@ -177,6 +287,17 @@ async function run(mode: 'aedes' | 'mosquitto', mosquittoUrl: string) {
       await new Promise((r) => setTimeout(r, 250));
     }
     const storedIn = publishedIn + (Date.now() - publishersEnded) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const brokerCpu = broker?.pid && mode === 'mosquitto' ? cpuSeconds(broker.pid) - brokerCpuBefore : null;
+    if (session) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      const file = join(tmpdir(), `kiln-bench-wellbeing-${mode}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`\nCPU profile of the Kiln process, ${mode}, while hubs published: ${file}`);
+      summariseProfile(file, undefined, 30);
+    }
+    const droppedAfter = mode === 'mosquitto' ? await mosquittoDropped(url) : null;
 
     // Alert latency: a cold home (readings below 16°C for two hours, sent late, the last one now),
     // from the last reading's acknowledgement to the alert in the queue. Some homes, one at a time.
@@ -236,6 +357,13 @@ async function run(mode: 'aedes' | 'mosquitto', mosquittoUrl: string) {
       acked,
       stored,
       lost: acked - stored,
+      brokerDropped:
+        droppedAfter === null || droppedBefore === null ? null : droppedAfter - droppedBefore,
+      droppedLogLines: mode === 'mosquitto' ? (broker?.droppedLogLines() ?? null) : null,
+      config: mode === 'mosquitto' ? broker!.config : 'in-process (aedes)',
+      hubsCpuUsPerEvent: acked ? Math.round(results.reduce((a, r) => a + r.cpuMicros, 0) / acked) : null,
+      kilnCpuUsPerEvent: stored ? Math.round((cpu.user + cpu.system) / stored) : null,
+      brokerCpuUsPerEvent: brokerCpu !== null && stored ? Math.round((brokerCpu * 1e6) / stored) : null,
       publishRate: Math.round(acked / publishedIn),
       storeRate: Math.round(stored / storedIn),
       bufferHighWater: w.ingestor.metrics.bufferHighWater,
@@ -261,10 +389,28 @@ if (process.argv.includes('--publisher')) {
     );
   });
 } else {
-  const mosquitto = process.env.BENCH_WELLBEING_MOSQUITTO ?? 'mqtt://127.0.0.1:1883';
+  const choice = process.env.BENCH_WELLBEING_MOSQUITTO ?? 'own';
+  const brokers = (process.env.BENCH_WELLBEING_BROKERS ?? 'aedes,mosquitto').split(',').map((b) => b.trim());
   const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const rows = [await run('aedes', mosquitto)];
-  if (mosquitto !== 'off') rows.push(await run('mosquitto', mosquitto));
+  const rows = [];
+  if (brokers.includes('aedes')) rows.push(await run('aedes', null));
+  if (choice !== 'off' && brokers.includes('mosquitto')) {
+    const broker: Mosquitto =
+      choice === 'own'
+        ? await startMosquitto()
+        : {
+            url: choice,
+            pid: null,
+            config: `${choice} as configured there`,
+            droppedLogLines: () => 0,
+            stop: async () => {},
+          };
+    try {
+      rows.push(await run('mosquitto', broker));
+    } finally {
+      await broker.stop();
+    }
+  }
   printTable(
     'Wellbeing: readings over MQTT (QoS 1) into PostgreSQL, and the alert after the last reading of a cold spell',
     [
@@ -274,8 +420,12 @@ if (process.argv.includes('--publisher')) {
       'acked',
       'stored',
       'lost',
+      'broker dropped',
       'acked/s',
       'stored/s',
+      'Kiln CPU µs/reading',
+      'broker CPU µs/reading',
+      'hubs CPU µs/reading',
       'buffer max',
       'alert p50 ms',
       'alert max ms',
@@ -288,17 +438,28 @@ if (process.argv.includes('--publisher')) {
       r.acked,
       r.stored,
       r.lost,
+      r.brokerDropped ?? '-',
       r.publishRate,
       r.storeRate,
+      r.kilnCpuUsPerEvent ?? '-',
+      r.brokerCpuUsPerEvent ?? '-',
+      r.hubsCpuUsPerEvent ?? '-',
       r.bufferHighWater,
       r.alertP50Ms ?? '-',
       r.alertMaxMs ?? '-',
       r.alertsSeen,
     ]),
   );
+  for (const r of rows) {
+    console.log(
+      `${r.mode}: broker configuration ${r.config}` +
+        (r.droppedLogLines ? `; its log says messages were dropped (${r.droppedLogLines} lines)` : '') +
+        (r.lost === 0 ? '; count in = count stored' : `; ${r.lost} LOST (acknowledged, not stored)`),
+    );
+  }
   console.log(
     '\nMachine:',
     JSON.stringify({ ...describeMachine(), postgres: await postgresVersion(server) }),
   );
-  process.exit(0);
+  process.exit(rows.some((r) => r.lost !== 0) ? 1 : 0);
 }

@@ -9,6 +9,16 @@ const schema = z.object({
   MQTT_BROKER_HOST: z.string().default('0.0.0.0'),
   /** Subscribe as a shared subscription of this group, so several Kiln processes split the readings. */
   WELLBEING_MQTT_SHARE_GROUP: z.string().optional(),
+  /**
+   * A fixed MQTT client id for the subscription: the broker then keeps Kiln's session and queues
+   * readings while Kiln is away (restart, deploy). One per process; unset: a fresh session each start.
+   */
+  WELLBEING_MQTT_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+  /** Readings the broker may send before Kiln's acknowledgements come back (MQTT 5 receive maximum). */
+  WELLBEING_MQTT_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(1000),
   /** Derives each hub's key; falls back to SESSION_SECRET. Changing it changes every hub's key. */
   WELLBEING_DEVICE_SECRET: z.string().min(32).optional(),
   /** Readings held in memory while the database is unavailable; senders wait beyond it. */

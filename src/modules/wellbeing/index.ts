@@ -55,23 +55,37 @@ export function createWellbeing(platform: Platform, deps: WellbeingDependencies 
   });
   const directory = new DeviceDirectory(() => platform.db);
 
-  // Homes with new readings are judged again soon (at most every two seconds), so an alert that a
-  // reading completes does not wait for the minute job. They are judged as at their latest reading:
-  // a hub sending a backlog is catching up, not silent since its first reading.
+  // Homes with new readings are judged again soon (each home at most every two seconds), so an
+  // alert that a reading completes does not wait for the minute job. They are judged as at their
+  // latest reading: a hub sending a backlog is catching up, not silent since its first reading.
+  const JUDGE_GAP_MS = 2000;
   const pending = new Map<string, Date>();
+  const lastJudged = new Map<string, number>();
   let judging = false;
-  let lastRun = 0;
   const judge = async () => {
     if (judging) return;
     judging = true;
     try {
       while (pending.size) {
-        const wait = lastRun + 2000 - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        lastRun = Date.now();
-        const homes = [...pending];
-        pending.clear();
-        for (const [id, latest] of homes) {
+        const now = Date.now();
+        const due: Array<[string, Date]> = [];
+        let next = Infinity;
+        for (const [id, latest] of pending) {
+          const at = (lastJudged.get(id) ?? 0) + JUDGE_GAP_MS;
+          if (at <= now) due.push([id, latest]);
+          else next = Math.min(next, at);
+        }
+        if (!due.length) {
+          await new Promise((r) => setTimeout(r, next - now));
+          continue;
+        }
+        if (lastJudged.size > 50_000)
+          for (const [id, at] of lastJudged) if (at + JUDGE_GAP_MS <= now) lastJudged.delete(id);
+        for (const [id, seen] of due) {
+          // Readings may have come for it since: judge as at the latest.
+          const latest = pending.get(id) ?? seen;
+          pending.delete(id);
+          lastJudged.set(id, Date.now());
           const at = new Date(Math.min(Date.now(), latest.getTime() + 1000));
           await service.evaluateHome(id, at).catch(() => {});
         }
@@ -247,8 +261,12 @@ export function createWellbeing(platform: Platform, deps: WellbeingDependencies 
       if (ingest) {
         mqtt = config.MQTT_URL
           ? await subscribeExternal(config.MQTT_URL, ingestor, {
-              clientId: `kiln-wellbeing-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+              clientId:
+                config.WELLBEING_MQTT_CLIENT_ID ??
+                `kiln-wellbeing-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
               shareGroup: config.WELLBEING_MQTT_SHARE_GROUP,
+              persistent: Boolean(config.WELLBEING_MQTT_CLIENT_ID),
+              receiveMaximum: config.WELLBEING_MQTT_RECEIVE_MAXIMUM,
             })
           : await startBroker(
               config.MQTT_BROKER_PORT ?? (platform.config.NODE_ENV === 'test' ? 0 : 1884),

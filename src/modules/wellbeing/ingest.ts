@@ -62,7 +62,11 @@ export function signedText(
 }
 
 export function sign(key: string, topic: string, r: Pick<ReadingPayload, 'seq' | 'time' | 'type' | 'value'>) {
-  return createHmac('sha256', key).update(signedText(topic, r)).digest('hex');
+  return signature(key, topic, r).toString('hex');
+}
+
+function signature(key: string, topic: string, r: Pick<ReadingPayload, 'seq' | 'time' | 'type' | 'value'>) {
+  return createHmac('sha256', key).update(signedText(topic, r)).digest();
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -113,6 +117,12 @@ export class DeviceDirectory {
     if (this.cache.size > 200_000) this.cache.clear();
     this.cache.set(ref, { device, until: Date.now() + (device ? this.ttlMs : 2000) });
     return device;
+  }
+
+  /** The cached device (null: known not to exist), or undefined when it must be looked up. */
+  peek(ref: string): Device | null | undefined {
+    const hit = this.cache.get(ref);
+    return hit && hit.until > Date.now() ? hit.device : undefined;
   }
 
   forget(ref: string): void {
@@ -184,8 +194,21 @@ export class Ingestor {
   private waiters: Array<() => void> = [];
   private closed = false;
   private retryAt = 0;
+  /** Hub keys by hub and key version: re-deriving one is an HMAC per reading. */
+  private readonly keys = new Map<string, string>();
 
   constructor(private readonly options: IngestOptions) {}
+
+  private hubKeyOf(hub: Device): string {
+    const id = `${hub.ref}:${hub.keyVersion}`;
+    let key = this.keys.get(id);
+    if (!key) {
+      if (this.keys.size > 100_000) this.keys.clear();
+      key = hubKey(this.options.secret, hub.ref, hub.keyVersion);
+      this.keys.set(id, key);
+    }
+    return key;
+  }
 
   private reject(reason: Rejection, detail: string): AcceptResult {
     this.metrics.rejected[reason]++;
@@ -198,6 +221,18 @@ export class Ingestor {
    * signature from a hub of the same home.
    */
   async accept(topic: string, raw: Buffer | string | unknown, publisher?: Device): Promise<AcceptResult> {
+    return this.acceptNow(topic, raw, publisher);
+  }
+
+  /**
+   * As `accept`, but answers at once (without a promise) when the devices it needs are in the
+   * directory's cache, as they are for all but a home's first readings: the MQTT paths use this.
+   */
+  acceptNow(
+    topic: string,
+    raw: Buffer | string | unknown,
+    publisher?: Device,
+  ): AcceptResult | Promise<AcceptResult> {
     this.metrics.received++;
     const match = TOPIC.exec(topic);
     if (!match) return this.reject('wrong_home', `topic ${topic} is not a sensor topic`);
@@ -234,14 +269,35 @@ export class Ingestor {
     return { ok: true as const, accepted, rejected: results };
   }
 
-  private async check(
+  private check(
     topic: string,
     homeRef: string,
     sensorRef: string,
     r: ReadingPayload,
     publisher?: Device,
-  ): Promise<AcceptResult> {
-    const sensor = await this.options.directory.get(sensorRef);
+  ): AcceptResult | Promise<AcceptResult> {
+    const { directory } = this.options;
+    const sensor = directory.peek(sensorRef);
+    const hub = publisher || !r.hub ? null : directory.peek(r.hub);
+    if (sensor !== undefined && hub !== undefined)
+      return this.decide(topic, homeRef, sensorRef, r, sensor, publisher, hub);
+    return (async () => {
+      const s = sensor === undefined ? await directory.get(sensorRef) : sensor;
+      const h = hub === undefined ? await directory.get(r.hub!) : hub;
+      return this.decide(topic, homeRef, sensorRef, r, s, publisher, h);
+    })();
+  }
+
+  /** The checks, once the sensor (and, for a signed reading, its hub) are known. */
+  private decide(
+    topic: string,
+    homeRef: string,
+    sensorRef: string,
+    r: ReadingPayload,
+    sensor: Device | null,
+    publisher: Device | undefined,
+    hub: Device | null,
+  ): AcceptResult {
     if (!sensor || !sensor.homeActive) return this.reject('unknown_device', `no device ${sensorRef}`);
     if (sensor.homeRef !== homeRef)
       return this.reject('wrong_home', `${sensorRef} is not in home ${homeRef}`);
@@ -250,13 +306,9 @@ export class Ingestor {
         return this.reject('wrong_home', `${publisher.ref} may not publish for ${sensorRef}`);
     } else {
       if (!r.hub || !r.sig) return this.reject('bad_signature', 'unsigned reading');
-      const hub = await this.options.directory.get(r.hub);
       if (!hub || hub.role !== 'hub' || hub.homeId !== sensor.homeId)
         return this.reject('wrong_home', `hub ${r.hub} is not in home ${homeRef}`);
-      const expected = Buffer.from(
-        sign(hubKey(this.options.secret, hub.ref, hub.keyVersion), topic, r),
-        'hex',
-      );
+      const expected = signature(this.hubKeyOf(hub), topic, r);
       if (!timingSafeEqual(expected, Buffer.from(r.sig, 'hex')))
         return this.reject('bad_signature', 'signature does not match');
     }
