@@ -18,13 +18,14 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const round = (n: number) => Math.round(n * 10) / 10;
 
-const script = [
-  'hello',
-  'when is my bin day',
-  'KF1 3CD',
-  '12',
-  'what are your opening hours',
-  'pothole on Saggar Street',
+// Each message with what the reply must say: a wrong reply counts as a failure, not a fast one.
+const script: Array<[string, RegExp]> = [
+  ['hello', /I am the Kilnford City Council assistant/],
+  ['when is my bin day', /postcode/i],
+  ['KF1 3CD', /house number at KF1 3CD/],
+  ['12', /Collections at 12 Saggar Street/],
+  ['what are your opening hours', /Civic Centre/],
+  ['pothole on Saggar Street', /How big is the pothole\?/],
 ];
 
 export async function run(
@@ -55,7 +56,7 @@ export async function run(
     };
     keep(first);
     const token = /name="_csrf" value="([^"]+)"/.exec(first.body)?.[1] ?? '';
-    for (const message of script) {
+    for (const [message, expected] of script) {
       const started = performance.now();
       const r = await app.inject({
         method: 'POST',
@@ -69,7 +70,20 @@ export async function run(
       });
       times.push(performance.now() - started);
       keep(r);
-      if (r.statusCode !== 200) failures++;
+      const said =
+        r.statusCode === 200
+          ? (JSON.parse(r.body) as { messages: Array<{ author: string; body: string }> }).messages
+              .filter((m) => m.author === 'bot')
+              .map((m) => m.body)
+              .join(' ')
+          : '';
+      if (!expected.test(said)) {
+        failures++;
+        if (failures <= 3)
+          console.error(
+            `unexpected reply to “${message}” (${r.statusCode}): ${said || r.body.slice(0, 200)}`,
+          );
+      }
     }
   }
 

@@ -387,7 +387,7 @@ export const utterances: Array<[string, string, string?]> = [
     'i am finding it hard to cope at home since my operation',
     '',
   ],
-  ['service.ask-for-an-adult-social-care-assessment', 'socail care assesment', ''],
+  ['service.ask-for-an-adult-social-care-assessment', 'can i get a socail care assesment for my grandad', ''],
   // ---- Planning advice ----
   ['service.ask-for-pre-application-planning-advice', 'do i need permission to build a loft conversion', ''],
   ['service.ask-for-pre-application-planning-advice', 'planning permision for a porch', ''],
