@@ -163,6 +163,11 @@ describe('Plan: a householder application from first question to decision', () =
       await officer.mainText(),
       /Consultation started: \d+ neighbour letters to print, 1 consultees emailed/,
     );
+    assert.match(await officer.mainText(), /Neighbour letters to print \(PDF, one page an address\)/);
+    const letters = await officer.page.request.get(
+      `/staff/planning/applications/${reference}/neighbour-letters.pdf`,
+    );
+    assert.equal(letters.headers()['content-type'], 'application/pdf');
 
     // Twenty-one days on, the consultation has closed.
     const row = (await e2e.kiln.services.planning.service.findByReference(e2e.kiln.platform.db, reference))!;
