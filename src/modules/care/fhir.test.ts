@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'fhir-kit-client';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
+import { sql } from 'kysely';
 import { tables } from '../../platform/db/index.ts';
+import { REVINCLUDE_LIMIT } from './fhir-repository.ts';
 import { bundleProblems, fhirSchemaProblems } from './fhir-schema.test-support.ts';
 import { NHS_NUMBER_SYSTEM } from './nhs-number.ts';
 
@@ -597,6 +599,31 @@ describe('FHIR R4 API, driven by fhir-kit-client', () => {
     );
     assert.equal(onCondition.status, 400);
     assert.match(onCondition.data.issue[0].diagnostics, /Supported: none/);
+
+    // More than the cap: the newest come, and an OperationOutcome in the Bundle says so.
+    const alex = (
+      (await client.search({ resourceType: 'Patient', searchParams: { identifier: ALEX } })) as Json
+    ).entry[0].resource;
+    await sql`insert into care_observations (person_id, code, display, value_quantity, unit, effective_at)
+      select ${alex.id}::uuid, 'heart-rate', 'Heart rate', 60 + g % 30, '/min', now() - g * interval '1 hour'
+        from generate_series(1, ${REVINCLUDE_LIMIT + 5}) g`.execute(kiln.platform.db);
+    const capped = (await client.search({
+      resourceType: 'Patient',
+      searchParams: { _id: alex.id, _revinclude: 'Observation:subject' },
+    })) as Json;
+    assert.deepEqual(bundleProblems(capped), []);
+    const kinds = capped.entry.map((e: Json) => `${e.resource.resourceType}/${e.search.mode}`);
+    assert.equal(kinds.filter((k: string) => k === 'Observation/include').length, REVINCLUDE_LIMIT);
+    assert.equal(kinds.at(-1), 'OperationOutcome/outcome');
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from care_observations where person_id = ${alex.id}`.execute(
+      kiln.platform.db,
+    );
+    assert.ok(rows[0]!.n > REVINCLUDE_LIMIT);
+    assert.equal(
+      capped.entry.at(-1).resource.issue[0].diagnostics,
+      `_revinclude=Observation:subject gave the newest ${REVINCLUDE_LIMIT} of ${rows[0]!.n}: search Observation?patient=<id> to page through them all`,
+    );
 
     const outsider = fhirClient(
       await token(await staffPractitioner('childrenworker@kilnford.example'), ['patient/*.read']),

@@ -5,7 +5,7 @@ import type { Platform } from '../../platform/module.ts';
 import { formatNhsNumber } from './nhs-number.ts';
 import type { CareRecord } from './record.ts';
 import type { Referrals } from './referrals.ts';
-import { dateFrom } from './routes-public.ts';
+import { dateFrom, notFound } from './routes-public.ts';
 
 type Fields = Record<string, unknown>;
 const field = (body: Fields, key: string) => {
@@ -35,8 +35,6 @@ export function registerAccountRoutes(
 ) {
   const { referrals, record } = deps;
   const signedIn = { preHandler: requireResident };
-  const notFound = (reply: FastifyReply) =>
-    reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
 
   app.get('/account/care', signedIn, async (request, reply) => {
     const residentId = request.resident!.id;

@@ -213,6 +213,8 @@ export async function registerFhirRoutes(
         viewerOfToken(holder, breakGlassReason(request));
       const typeOf = (request: FastifyRequest) => (request.params as { type: string }).type;
       const known = (type: string): type is FhirType => (fhirTypes as readonly string[]).includes(type);
+      const unknownType = (reply: FastifyReply, type: string) =>
+        outcome(reply, 404, 'not-supported', `Resource type ${type} is not supported by this server`);
 
       function failure(reply: FastifyReply, error: unknown) {
         if (error instanceof FhirSearchError) return outcome(reply, error.status, error.code, error.message);
@@ -256,13 +258,7 @@ export async function registerFhirRoutes(
 
       f.get('/:type', { config: rate }, async (request, reply) => {
         const type = typeOf(request);
-        if (!known(type))
-          return outcome(
-            reply,
-            404,
-            'not-supported',
-            `Resource type ${type} is not supported by this server`,
-          );
+        if (!known(type)) return unknownType(reply, type);
         const holder = await authorise(request, reply, type, 'read');
         if (!holder) return reply;
         const query = request.query as Record<string, string | string[]>;
@@ -313,18 +309,22 @@ export async function registerFhirRoutes(
         }
       });
 
-      f.get('/:type/:id', { config: rate }, async (request, reply) => {
+      /** The type and id in the address, with the token's holder if it may read them; else the refusal is sent. */
+      async function readerOf(request: FastifyRequest, reply: FastifyReply) {
         const type = typeOf(request);
         const id = (request.params as { id: string }).id;
-        if (!known(type))
-          return outcome(
-            reply,
-            404,
-            'not-supported',
-            `Resource type ${type} is not supported by this server`,
-          );
+        if (!known(type)) {
+          unknownType(reply, type);
+          return null;
+        }
         const holder = await authorise(request, reply, type, 'read', type === 'Patient' ? id : undefined);
-        if (!holder) return reply;
+        return holder ? { type, id, holder } : null;
+      }
+
+      f.get('/:type/:id', { config: rate }, async (request, reply) => {
+        const reader = await readerOf(request, reply);
+        if (!reader) return reply;
+        const { type, id, holder } = reader;
         try {
           return sendVersion(
             reply,
@@ -336,40 +336,13 @@ export async function registerFhirRoutes(
       });
 
       // History: every version of a resource, newest first, and one version by its number.
-      f.get('/:type/:id/_history', { config: rate }, async (request, reply) => {
-        const type = typeOf(request);
-        const id = (request.params as { id: string }).id;
-        if (!known(type))
-          return outcome(
-            reply,
-            404,
-            'not-supported',
-            `Resource type ${type} is not supported by this server`,
-          );
-        const holder = await authorise(request, reply, type, 'read', type === 'Patient' ? id : undefined);
-        if (!holder) return reply;
+      async function history(request: FastifyRequest, reply: FastifyReply, vid?: string) {
+        const reader = await readerOf(request, reply);
+        if (!reader) return reply;
+        const { type, id, holder } = reader;
         try {
           const versions = await repository.history(viewerOf(holder, request), type, id, base(request));
-          return send(reply, 200, historyBundle(base(request), type, id, versions));
-        } catch (error) {
-          return failure(reply, error);
-        }
-      });
-
-      f.get('/:type/:id/_history/:vid', { config: rate }, async (request, reply) => {
-        const type = typeOf(request);
-        const { id, vid } = request.params as { id: string; vid: string };
-        if (!known(type))
-          return outcome(
-            reply,
-            404,
-            'not-supported',
-            `Resource type ${type} is not supported by this server`,
-          );
-        const holder = await authorise(request, reply, type, 'read', type === 'Patient' ? id : undefined);
-        if (!holder) return reply;
-        try {
-          const versions = await repository.history(viewerOf(holder, request), type, id, base(request));
+          if (vid === undefined) return send(reply, 200, historyBundle(base(request), type, id, versions));
           const version = versions.find((v) => versionOf(v) === vid);
           if (!version)
             return outcome(
@@ -382,17 +355,15 @@ export async function registerFhirRoutes(
         } catch (error) {
           return failure(reply, error);
         }
-      });
+      }
+      f.get('/:type/:id/_history', { config: rate }, (request, reply) => history(request, reply));
+      f.get('/:type/:id/_history/:vid', { config: rate }, (request, reply) =>
+        history(request, reply, (request.params as { vid: string }).vid),
+      );
 
       f.post('/:type', { config: rate }, async (request, reply) => {
         const type = typeOf(request);
-        if (!known(type))
-          return outcome(
-            reply,
-            404,
-            'not-supported',
-            `Resource type ${type} is not supported by this server`,
-          );
+        if (!known(type)) return unknownType(reply, type);
         if (!(writableTypes as readonly string[]).includes(type))
           return outcome(
             reply,
@@ -440,13 +411,7 @@ export async function registerFhirRoutes(
       f.put('/:type/:id', { config: rate }, async (request, reply) => {
         const type = typeOf(request);
         const id = (request.params as { id: string }).id;
-        if (!known(type))
-          return outcome(
-            reply,
-            404,
-            'not-supported',
-            `Resource type ${type} is not supported by this server`,
-          );
+        if (!known(type)) return unknownType(reply, type);
         if (!(updatableTypes as readonly string[]).includes(type))
           return outcome(reply, 405, 'not-supported', `${type} cannot be updated through this API`);
         const holder = await authorise(request, reply, type, 'write', type === 'Patient' ? id : undefined);

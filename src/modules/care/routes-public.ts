@@ -40,6 +40,10 @@ const list = (body: Fields, key: string) => {
 type FieldError = { field: string; text: string };
 
 /** A date from GOV.UK day, month and year fields, or an error in their words. */
+/** The not-found page, for an address that names nothing the visitor may see. */
+export const notFound = (reply: FastifyReply) =>
+  reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+
 export function dateFrom(
   body: Fields,
   prefix: string,
@@ -166,8 +170,7 @@ export function registerPublicRoutes(
 
   app.get('/care/directory/services/:id', async (request, reply) => {
     const service = await directory.service((request.params as { id: string }).id);
-    if (!service || service.status !== 'active')
-      return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+    if (!service || service.status !== 'active') return notFound(reply);
     return reply.render('care/views/directory-service.njk', {
       title: service.name,
       navSection: 'services',
@@ -572,10 +575,9 @@ export function registerPublicRoutes(
   app.get('/care/refer/sent/:reference', async (request, reply) => {
     const reference = (request.params as { reference: string }).reference;
     // Only the person who sent it sees what it became; anyone else sees nothing about it.
-    if (request.session.get(SENT) !== reference)
-      return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+    if (request.session.get(SENT) !== reference) return notFound(reply);
     const referral = await referrals.findReferral(reference);
-    if (!referral) return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+    if (!referral) return notFound(reply);
     return page(reply, 'refer-sent', {
       title: 'Referral sent',
       reference,

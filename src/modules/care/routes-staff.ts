@@ -9,7 +9,7 @@ import { encounterKinds } from './fhir-resources.ts';
 import { offeredScopes, type FhirTokens } from './fhir-tokens.ts';
 import { formatNhsNumber, nhsNumberProblem } from './nhs-number.ts';
 import { AccessRefused, RecordNotFound, RecordRuleError, type CareRecord, type Viewer } from './record.ts';
-import { dateFrom } from './routes-public.ts';
+import { dateFrom, notFound } from './routes-public.ts';
 import { organisationKinds } from './schema.ts';
 
 type Fields = Record<string, unknown>;
@@ -29,6 +29,12 @@ const list = (body: Fields, key: string) => {
 const money = (text: string): number | null => {
   const m = text.replace(/[£,\s]/g, '').match(/^(\d{1,7})(?:\.(\d{1,2}))?$/);
   return m ? Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0')) : null;
+};
+
+/** The NHS number field's error, if it is filled in and fails its check digit (or is not 10 digits). */
+const nhsNumberErrors = (nhsNumber: string): FieldError[] => {
+  const problem = nhsNumber ? nhsNumberProblem(nhsNumber) : null;
+  return problem ? [{ field: 'nhsNumber', text: problem }] : [];
 };
 
 const genderItems = ['female', 'male', 'other', 'unknown'];
@@ -61,10 +67,7 @@ export function registerStaffRoutes(
     const nhsNumber = str(q, 'nhsNumber');
     const name = str(q, 'name');
     const errors: FieldError[] = [];
-    if (nhsNumber) {
-      const problem = nhsNumberProblem(nhsNumber);
-      if (problem) errors.push({ field: 'nhsNumber', text: problem });
-    }
+    errors.push(...nhsNumberErrors(nhsNumber));
     const searched = Boolean(nhsNumber || name);
     const results =
       searched && !errors.length
@@ -89,14 +92,22 @@ export function registerStaffRoutes(
     phone: z.string().trim().max(30),
   });
 
+  /** A back-office form reached from /staff/care: 400 with its errors, 200 without. */
+  const formPage = (
+    reply: FastifyReply,
+    view: string,
+    title: string,
+    values: Fields,
+    errors: FieldError[],
+    extra: Record<string, unknown>,
+  ) =>
+    reply
+      .code(errors.length ? 400 : 200)
+      .render(view, { title, navSection: 'care', backLink: '/staff/care', ...extra, values, errors });
+
   const newPersonPage = (reply: FastifyReply, values: Fields, errors: FieldError[] = []) =>
-    reply.code(errors.length ? 400 : 200).render('care/views/staff-person-new.njk', {
-      title: 'Add a person’s care record',
-      navSection: 'care',
-      backLink: '/staff/care',
+    formPage(reply, 'care/views/staff-person-new.njk', 'Add a person’s care record', values, errors, {
       genders: genderItems.map((g) => ({ value: g, text: genderLabels[g], checked: values.gender === g })),
-      values,
-      errors,
     });
 
   app.get('/staff/care/people/new', { config: recordPermission }, async (_request, reply) =>
@@ -106,10 +117,7 @@ export function registerStaffRoutes(
     const body = request.body as Fields;
     const errors: FieldError[] = [];
     const nhsNumber = str(body, 'nhsNumber');
-    if (nhsNumber) {
-      const problem = nhsNumberProblem(nhsNumber);
-      if (problem) errors.push({ field: 'nhsNumber', text: problem });
-    }
+    errors.push(...nhsNumberErrors(nhsNumber));
     const parsed = personSchema.safeParse(
       Object.fromEntries(
         ['givenName', 'familyName', 'gender', 'address', 'postcode', 'phone'].map((k) => [k, str(body, k)]),
@@ -172,8 +180,7 @@ export function registerStaffRoutes(
         errors,
       });
     } catch (error) {
-      if (error instanceof RecordNotFound)
-        return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+      if (error instanceof RecordNotFound) return notFound(reply);
       if (error instanceof AccessRefused)
         return breakGlassPage(reply.code(403), idOf(request), error.message);
       throw error;
@@ -218,8 +225,7 @@ export function registerStaffRoutes(
       );
       return reply.redirect(`/staff/care/people/${idOf(request)}`, 303);
     } catch (error) {
-      if (error instanceof RecordNotFound)
-        return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+      if (error instanceof RecordNotFound) return notFound(reply);
       if (error instanceof RecordRuleError)
         return breakGlassPage(
           reply.code(400),
@@ -248,8 +254,7 @@ export function registerStaffRoutes(
       request.session.set('flash', flash);
       return reply.redirect(`/staff/care/people/${idOf(request)}#${anchor}`, 303);
     } catch (error) {
-      if (error instanceof RecordNotFound)
-        return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+      if (error instanceof RecordNotFound) return notFound(reply);
       if (error instanceof AccessRefused)
         return breakGlassPage(reply.code(403), idOf(request), error.message);
       if (error instanceof RecordRuleError)
@@ -490,8 +495,7 @@ export function registerStaffRoutes(
         .header('Cache-Control', 'no-store')
         .send(doc.content);
     } catch (error) {
-      if (error instanceof RecordNotFound)
-        return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+      if (error instanceof RecordNotFound) return notFound(reply);
       if (error instanceof AccessRefused)
         return reply.code(403).render('pages/error.njk', {
           title: 'You do not have access to this',
@@ -505,20 +509,22 @@ export function registerStaffRoutes(
   // ------------------------------------------------------------ practitioners of other organisations
 
   const practitionerPage = (reply: FastifyReply, values: Fields, errors: FieldError[] = []) =>
-    reply.code(errors.length ? 400 : 200).render('care/views/staff-practitioner-new.njk', {
-      title: 'Add a professional from another organisation',
-      navSection: 'care',
-      backLink: '/staff/care',
-      kinds: organisationKinds
-        .filter((k) => k !== 'council')
-        .map((k) => ({
-          value: k,
-          text: k.replace('_', ' ').replace(/^./, (c) => c.toUpperCase()),
-          selected: values.organisationKind === k,
-        })),
+    formPage(
+      reply,
+      'care/views/staff-practitioner-new.njk',
+      'Add a professional from another organisation',
       values,
       errors,
-    });
+      {
+        kinds: organisationKinds
+          .filter((k) => k !== 'council')
+          .map((k) => ({
+            value: k,
+            text: k.replace('_', ' ').replace(/^./, (c) => c.toUpperCase()),
+            selected: values.organisationKind === k,
+          })),
+      },
+    );
   app.get('/staff/care/practitioners/new', { config: recordPermission }, async (_request, reply) =>
     practitionerPage(reply, {}),
   );
@@ -643,7 +649,7 @@ export function registerStaffRoutes(
   );
   app.get('/staff/care/directory/services/:id', { config: directoryPermission }, async (request, reply) => {
     const s = await directory.service(idOf(request));
-    if (!s) return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+    if (!s) return notFound(reply);
     const l = s.locations[0];
     return servicePage(reply, s.id, {
       organisationName: s.organisation_name,
@@ -682,8 +688,7 @@ export function registerStaffRoutes(
     saveService(request, reply, null),
   );
   app.post('/staff/care/directory/services/:id', { config: directoryPermission }, async (request, reply) => {
-    if (!(await directory.service(idOf(request))))
-      return reply.code(404).render('pages/not-found.njk', { title: 'Page not found' });
+    if (!(await directory.service(idOf(request)))) return notFound(reply);
     return saveService(request, reply, idOf(request));
   });
 }

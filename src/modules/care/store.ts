@@ -1,4 +1,4 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { tables, type Db } from '../../platform/db/index.ts';
 import type { CareTables } from './schema.ts';
 
@@ -508,6 +508,18 @@ async function paged<R>(
   return { total: Number(c.n), rows: r };
 }
 
+/** A window of one part of the record: how many rows match in all, and the rows in the window. */
+function inWindow<DB, TB extends keyof DB, O, R>(
+  base: SelectQueryBuilder<DB, TB, O>,
+  w: Window,
+  rows: (q: SelectQueryBuilder<DB, TB, O>) => SelectQueryBuilder<DB, TB, R>,
+) {
+  return paged(
+    base.select((eb) => eb.fn.countAll<number>().as('n')).$castTo<{ n: number }>(),
+    rows(base).offset(w.offset).limit(w.limit),
+  );
+}
+
 function dated<Q extends { where(...args: never[]): Q }>(q: Q, column: string, w: Window): Q {
   let out = q;
   if (w.id !== undefined)
@@ -525,10 +537,7 @@ export async function relatedPeople(db: Db, w: Window) {
     'created_at',
     w,
   );
-  return paged(
-    base.select((eb) => eb.fn.countAll<number>().as('n')),
-    base.selectAll().orderBy('created_at').orderBy('id').offset(w.offset).limit(w.limit),
-  );
+  return inWindow(base, w, (q) => q.selectAll().orderBy('created_at').orderBy('id'));
 }
 
 export async function insertRelatedPerson(db: Db, row: Omit<T['care_related_people'], 'id' | 'created_at'>) {
@@ -545,15 +554,12 @@ export async function conditions(db: Db, w: Window) {
     'recorded_at',
     w,
   );
-  return paged(
-    base.select((eb) => eb.fn.countAll<number>().as('n')),
-    base
+  return inWindow(base, w, (q) =>
+    q
       .select(['id', 'person_id', 'code', 'display', 'clinical_status', 'recorded_by', 'recorded_at'])
       .select(day('onset_date').as('onset_date'))
       .orderBy('recorded_at', 'desc')
-      .orderBy('id')
-      .offset(w.offset)
-      .limit(w.limit),
+      .orderBy('id'),
   );
 }
 
@@ -575,15 +581,12 @@ export async function medications(db: Db, w: Window) {
     'recorded_at',
     w,
   );
-  return paged(
-    base.select((eb) => eb.fn.countAll<number>().as('n')),
-    base
+  return inWindow(base, w, (q) =>
+    q
       .select(['id', 'person_id', 'code', 'display', 'dosage', 'status', 'recorded_by', 'recorded_at'])
       .select(day('effective_from').as('effective_from'))
       .orderBy('recorded_at', 'desc')
-      .orderBy('id')
-      .offset(w.offset)
-      .limit(w.limit),
+      .orderBy('id'),
   );
 }
 
@@ -600,9 +603,8 @@ export async function insertMedication(
 
 export async function carePlans(db: Db, w: Window) {
   const base = dated(t(db).selectFrom('care_plans').where('person_id', 'in', w.personIds), 'created_at', w);
-  return paged(
-    base.select((eb) => eb.fn.countAll<number>().as('n')),
-    base
+  return inWindow(base, w, (q) =>
+    q
       .select([
         'id',
         'person_id',
@@ -616,9 +618,7 @@ export async function carePlans(db: Db, w: Window) {
       ])
       .select([day('period_start').as('period_start'), day('period_end').as('period_end')])
       .orderBy('created_at', 'desc')
-      .orderBy('id')
-      .offset(w.offset)
-      .limit(w.limit),
+      .orderBy('id'),
   );
 }
 
@@ -643,10 +643,7 @@ export async function encounters(db: Db, w: Window) {
     'start_at',
     w,
   );
-  return paged(
-    base.select((eb) => eb.fn.countAll<number>().as('n')),
-    base.selectAll().orderBy('start_at', 'desc').orderBy('id').offset(w.offset).limit(w.limit),
-  );
+  return inWindow(base, w, (q) => q.selectAll().orderBy('start_at', 'desc').orderBy('id'));
 }
 
 export async function insertEncounter(
@@ -670,10 +667,7 @@ export async function observations(db: Db, w: Window) {
     'effective_at',
     w,
   );
-  return paged(
-    base.select((eb) => eb.fn.countAll<number>().as('n')),
-    base.selectAll().orderBy('effective_at', 'desc').orderBy('id', 'desc').offset(w.offset).limit(w.limit),
-  );
+  return inWindow(base, w, (q) => q.selectAll().orderBy('effective_at', 'desc').orderBy('id', 'desc'));
 }
 
 /** The newest observations of one person without counting them all (a person may have thousands). */
@@ -702,10 +696,7 @@ export async function insertObservation(
 
 export async function flags(db: Db, w: Window) {
   const base = dated(t(db).selectFrom('care_flags').where('person_id', 'in', w.personIds), 'period_start', w);
-  return paged(
-    base.select((eb) => eb.fn.countAll<number>().as('n')),
-    base.selectAll().orderBy('period_start', 'desc').orderBy('id').offset(w.offset).limit(w.limit),
-  );
+  return inWindow(base, w, (q) => q.selectAll().orderBy('period_start', 'desc').orderBy('id'));
 }
 
 export async function insertFlag(
@@ -783,10 +774,7 @@ export async function documents(db: Db, w: Window) {
     'created_at',
     w,
   );
-  return paged(
-    base.select((eb) => eb.fn.countAll<number>().as('n')),
-    base.selectAll().orderBy('created_at', 'desc').orderBy('id').offset(w.offset).limit(w.limit),
-  );
+  return inWindow(base, w, (q) => q.selectAll().orderBy('created_at', 'desc').orderBy('id'));
 }
 
 export async function insertDocument(db: Db, row: Omit<T['care_documents'], 'id' | 'created_at'>) {
