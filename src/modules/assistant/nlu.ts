@@ -150,6 +150,15 @@ const informal: Record<string, string> = {
   binmen: 'bin men',
 };
 
+// Words that say nothing about what a message is about.
+const stopWords = new Set(
+  (
+    'the and you your are for not but all any can how what when where who why which will with this that there ' +
+    'them they their have has had was were been being its his her our out get got one about from into over ' +
+    'please just some than then too very also would could should does did may might must shall yes yeah okay'
+  ).split(' '),
+);
+
 /**
  * The assistant's understanding: an NLP.js neural classifier trained from the catalogue and
  * content, after a spelling repair against the training vocabulary, with a score threshold and
@@ -158,6 +167,8 @@ const informal: Record<string, string> = {
 export class Nlu {
   private nlp: NlpInstance | null = null;
   private vocabulary = new Set<string>();
+  /** Words of the things the assistant does (not of the out-of-scope examples). */
+  private inScopeWords = new Set<string>();
   private byLength = new Map<number, string[]>();
   private cache = new Map<string, Understanding>();
   trainedOn = '';
@@ -178,10 +189,14 @@ export class Nlu {
       container,
     );
     const vocabulary = new Set<string>();
+    const inScopeWords = new Set<string>();
     for (const { intent, examples } of intents)
       for (const example of examples) {
         nlp.addDocument('en', example, intent);
-        for (const token of example.toLowerCase().match(tokenPattern) ?? []) vocabulary.add(token);
+        for (const token of example.toLowerCase().match(tokenPattern) ?? []) {
+          vocabulary.add(token);
+          if (intent !== 'None') inScopeWords.add(token);
+        }
       }
     await nlp.train();
     const byLength = new Map<number, string[]>();
@@ -189,6 +204,7 @@ export class Nlu {
     this.nlp = nlp;
     this.intents = new Set(intents.map((i) => i.intent));
     this.vocabulary = vocabulary;
+    this.inScopeWords = inScopeWords;
     this.byLength = byLength;
     this.cache.clear();
   }
@@ -228,6 +244,12 @@ export class Nlu {
       .join(' ');
   }
 
+  /** Not one word of substance in the message is a word of anything the assistant does. */
+  private offTopic(clean: string): boolean {
+    const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
+    return content.length > 0 && !content.some((w) => this.inScopeWords.has(w));
+  }
+
   async understand(text: string): Promise<Understanding> {
     if (!this.nlp) throw new Error('The assistant has not been trained');
     const clean = this.normalise(text.slice(0, 500));
@@ -235,6 +257,7 @@ export class Nlu {
     if (cached) return cached;
     let result: Understanding;
     if (!clean.trim()) result = { intent: 'none', score: 0, guess: 'none' };
+    else if (this.keywords && this.offTopic(clean)) result = { intent: 'none', score: 0, guess: 'none' };
     else {
       const r = await this.nlp.process('en', clean);
       const guess = r.intent === 'None' ? 'none' : r.intent;
