@@ -18,6 +18,7 @@ function holdsNul(value: unknown, depth = 0): boolean {
  * NUL in a reference reaches the database and fails there as a server error.
  */
 export function registerInputGuard(app: FastifyInstance): void {
+  registerSafeRedirects(app);
   app.addHook('preValidation', async (request) => {
     if (
       /%00/.test(request.url) ||
@@ -27,5 +28,27 @@ export function registerInputGuard(app: FastifyInstance): void {
     ) {
       throw new HttpError(400, 'Bad request', 'The request holds a character that is not allowed.');
     }
+  });
+}
+
+/** Percent-encodes what may not stand in a header: bytes outside printable ASCII, as UTF-8. */
+export function headerSafeLocation(location: string): string {
+  return location.replace(/[^\x21-\x7e]+/g, (run) =>
+    [...Buffer.from(run, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+/**
+ * Redirects built from what a visitor typed (a reference or name in the address) may carry
+ * characters a header cannot: Node refuses them and the answer became a 500. Encode them instead,
+ * as a browser would have.
+ */
+export function registerSafeRedirects(app: FastifyInstance): void {
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const location = reply.getHeader('location');
+    if (typeof location === 'string' && /[^\x21-\x7e]/.test(location)) {
+      reply.header('location', headerSafeLocation(location));
+    }
+    return payload;
   });
 }
