@@ -19,7 +19,16 @@ import {
   type PriceItem,
 } from './schema.ts';
 import * as store from './store.ts';
-import { addDays, formatDay, formatTime, isDay, londonInstant, londonTime, weekdayOf } from './times.ts';
+import {
+  addDays,
+  formatDay,
+  formatTime,
+  isDay,
+  formatClock,
+  londonInstant,
+  londonParts,
+  weekdayOf,
+} from './times.ts';
 
 /** A rule of booking was broken; nothing changed. `message` is fit to show to the person. */
 export class BookingError extends Error {
@@ -249,10 +258,14 @@ function toBookable(row: store.BookableRow, site: store.SiteRow | undefined | nu
 }
 
 export function describeWhen(startsAt: Date, endsAt: Date): string {
-  const day = formatDay(londonDay(startsAt));
-  if (endsAt.getTime() - startsAt.getTime() >= 86_400_000 - 3_600_000 && londonTime(startsAt) === '00:00')
-    return day;
-  return `${day}, ${formatTime(startsAt)} to ${formatTime(endsAt)}`;
+  return describeParts(londonParts(startsAt), startsAt, endsAt);
+}
+
+/** describeWhen, given the start's London day and time already worked out. */
+function describeParts(start: { day: string; time: string }, startsAt: Date, endsAt: Date): string {
+  const day = formatDay(start.day);
+  if (endsAt.getTime() - startsAt.getTime() >= 86_400_000 - 3_600_000 && start.time === '00:00') return day;
+  return `${day}, ${formatClock(start.time)} to ${formatTime(endsAt)}`;
 }
 
 export function toBooking(row: store.BookingWithSlot): Booking {
@@ -418,13 +431,13 @@ export function createBookingsService(
   }
 
   function toSlot(startsAt: Date, endsAt: Date, capacity: number, remaining: number): Slot {
-    const day = londonDay(startsAt);
+    const start = londonParts(startsAt);
     return {
       startsAt,
       endsAt,
-      day,
-      time: londonTime(startsAt),
-      label: describeWhen(startsAt, endsAt),
+      day: start.day,
+      time: start.time,
+      label: describeParts(start, startsAt, endsAt),
       capacity,
       remaining: Math.max(0, remaining),
     };
@@ -448,7 +461,11 @@ export function createBookingsService(
       store.closuresOverlapping(conn, { siteIds, bookableIds: ids }, from, to),
     ]);
     const byBookable = new Map<string, store.SlotRow[]>();
-    for (const r of rows) byBookable.set(r.bookable_id, [...(byBookable.get(r.bookable_id) ?? []), r]);
+    for (const r of rows) {
+      const list = byBookable.get(r.bookable_id);
+      if (list) list.push(r);
+      else byBookable.set(r.bookable_id, [r]);
+    }
     const result = new Map<string, Slot[]>();
     for (const b of bookables) {
       const site = await siteOf(conn, b.site_id);
@@ -1004,9 +1021,7 @@ export function createBookingsService(
       slugs: string[],
       range: { from: string; to: string },
     ): Promise<Map<string, Slot[]>> {
-      const rows = (await Promise.all(slugs.map((s) => store.bookableBySlug(conn, s)))).filter(
-        (r): r is store.BookableRow => Boolean(r),
-      );
+      const rows = await store.bookablesBySlugs(conn, slugs);
       const byId = await availabilityOf(conn, rows, range.from, range.to);
       return new Map(rows.map((r) => [r.slug, byId.get(r.id) ?? []]));
     },

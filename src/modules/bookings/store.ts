@@ -67,6 +67,13 @@ export async function updateBookable(db: Db, id: string, patch: Partial<Bookable
 
 export const bookableBySlug = (db: Db, slug: string) =>
   t(db).selectFrom('booking_bookables').selectAll().where('slug', '=', slug).executeTakeFirst();
+/** Bookables by slug, in one query, in the order asked for (unknown slugs left out). */
+export async function bookablesBySlugs(db: Db, slugs: string[]): Promise<BookableRow[]> {
+  if (!slugs.length) return [];
+  const rows = await t(db).selectFrom('booking_bookables').selectAll().where('slug', 'in', slugs).execute();
+  const bySlug = new Map(rows.map((r) => [r.slug, r]));
+  return slugs.map((s) => bySlug.get(s)).filter((r): r is BookableRow => Boolean(r));
+}
 export const bookableById = (db: Db, id: string) =>
   t(db).selectFrom('booking_bookables').selectAll().where('id', '=', id).executeTakeFirst();
 
