@@ -148,7 +148,11 @@ async function main() {
         ['events in the warehouse before the incremental load', first.events, '10,000,000'],
         ['  setup: migrations, demo data, events written, first load (s)', seconds(setup), ''],
         [`incremental load of ${loaded.events} new events (s)`, seconds(incremental), '< 10'],
-        [`success-measures page over HTTP, ${times.length} requests: median (ms)`, round(percentile(times, 50)), ''],
+        [
+          `success-measures page over HTTP, ${times.length} requests: median (ms)`,
+          round(percentile(times, 50)),
+          '',
+        ],
         ['  p99 (ms)', round(percentile(times, 99)), '< 300'],
       ],
     );

@@ -208,4 +208,8 @@ export const insightsMigrations: Record<string, Migration> = {
     exception when others then null;
     end $$;
   `),
+  // The case.created event a case's SLA due date came from: the latest by id wins, in any load order.
+  '2026-11-25-2215-insights-case-sla-event': sqlMigration(`
+    alter table analytics.case_sla add column event_id bigint not null default 0;
+  `),
 };

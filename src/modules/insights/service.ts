@@ -82,21 +82,31 @@ export function createInsightsService(
   let reader: Promise<store.ReaderConnection | null> | null = null;
   function explorerConnection(): Promise<store.ReaderConnection | null> {
     const connection = platform.database.jobConnection;
-    if (platform.database.kind !== 'postgres' || !('connectionString' in connection)) return Promise.resolve(null);
-    const password = createHmac('sha256', platform.config.sessionSecret).update('insights-reader').digest('hex');
+    if (platform.database.kind !== 'postgres' || !('connectionString' in connection))
+      return Promise.resolve(null);
+    const password = createHmac('sha256', platform.config.sessionSecret)
+      .update('insights-reader')
+      .digest('hex');
     reader ??= store.openReaderConnection(db, connection.connectionString, password).catch(() => null);
     return reader;
   }
 
-  async function enrich(tx: Db, created: Array<{ caseId: string; reference: string | null }>) {
+  async function enrich(
+    tx: Db,
+    created: Array<{ caseId: string; reference: string | null; eventId: number }>,
+  ) {
     if (!deps.caseDueAt) return;
-    // A case is created once, but its event may be delivered in a batch twice (a rebuild, a retry).
-    const due = new Map<string, Date | null>();
-    for (const c of created) due.set(c.caseId, c.reference ? await deps.caseDueAt(tx, c.reference) : null);
-    await store.saveCaseSla(
-      tx,
-      [...due].map(([caseId, dueAt]) => ({ caseId, dueAt })),
-    );
+    // The latest case.created of each case in the batch (a case's event may be delivered twice).
+    const latest = new Map<string, { reference: string | null; eventId: number }>();
+    for (const c of created) if ((latest.get(c.caseId)?.eventId ?? -1) < c.eventId) latest.set(c.caseId, c);
+    const rows = [];
+    for (const [caseId, c] of latest)
+      rows.push({
+        caseId,
+        eventId: c.eventId,
+        dueAt: c.reference ? await deps.caseDueAt(tx, c.reference) : null,
+      });
+    await store.saveCaseSla(tx, rows);
   }
 
   /** Loads every new event into the warehouse, batch by batch, until none is left. */

@@ -33,7 +33,10 @@ export interface LoadResult {
 export async function loadBatch(
   db: Db,
   options: { batch: number; gapSeconds: number },
-  enrich: (tx: Db, created: Array<{ caseId: string; reference: string | null }>) => Promise<void>,
+  enrich: (
+    tx: Db,
+    created: Array<{ caseId: string; reference: string | null; eventId: number }>,
+  ) => Promise<void>,
 ): Promise<{ events: LoadResult; audit: LoadResult }> {
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(${LOAD_LOCK})`.execute(tx);
@@ -88,7 +91,7 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
   const ids = sql`((x.id > ${high} and x.id <= ${upto}) or x.id = any(${sql.val(gaps)}::bigint[]))`;
 
   let loaded = 0;
-  let created: Array<{ caseId: string; reference: string | null }> = [];
+  let created: Array<{ caseId: string; reference: string | null; eventId: number }> = [];
   const cases = new Set<string>();
   const payments = new Set<string>();
   const bookings = new Set<string>();
@@ -136,23 +139,29 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
       if (r.subject_type === 'payment') payments.add(r.subject_id);
       if (r.type === 'booking.held' || r.type === 'booking.confirmed') bookings.add(r.subject_id);
       if (r.type === 'signing.paperless_changed') paperless.add(r.subject_id);
-      if (r.type === 'case.created') created.push({ caseId: r.subject_id, reference: r.reference });
+      if (r.type === 'case.created')
+        created.push({ caseId: r.subject_id, reference: r.reference, eventId: Number(r.event_id) });
     }
     if (created.length > 0) {
       // case.created carries the case's SLA due date (null when its service has none). Older events
       // without it are left to `enrich`, which asks the cases module.
-      const { rows: carried } = await sql<{ case_id: string }>`
-        insert into analytics.case_sla as s (case_id, due_at)
-        select distinct on (e.subject_id) e.subject_id,
-               case when ${field('slaDueAt')} ~ ${sql.lit(TIMESTAMP)} then ${field('slaDueAt')}::timestamptz end
-          from domain_events e
-         where ${idsFor(sql`e.id`, high, upto, gaps)}
-           and e.type = 'case.created' and (e.payload -> 'slaDueAt') is not null
-         order by e.subject_id, e.id desc
-        on conflict (case_id) do update set due_at = excluded.due_at
-        returning case_id`.execute(tx);
-      const done = new Set(carried.map((r) => r.case_id));
-      created = created.filter((c) => !done.has(c.caseId));
+      // A case's due date comes from its latest case.created (by id), whatever order they load in.
+      const { rows: carried } = await sql<{ id: number }>`
+        with carried as (
+          select e.id, e.subject_id,
+                 case when ${field('slaDueAt')} ~ ${sql.lit(TIMESTAMP)} then ${field('slaDueAt')}::timestamptz end as due_at
+            from domain_events e
+           where ${idsFor(sql`e.id`, high, upto, gaps)}
+             and e.type = 'case.created' and (e.payload -> 'slaDueAt') is not null),
+        saved as (
+          insert into analytics.case_sla as s (case_id, due_at, event_id)
+          select distinct on (subject_id) subject_id, due_at, id from carried order by subject_id, id desc
+          on conflict (case_id) do update set due_at = excluded.due_at, event_id = excluded.event_id
+           where s.event_id < excluded.event_id
+          returning 1)
+        select id from carried`.execute(tx);
+      const done = new Set(carried.map((r) => Number(r.id)));
+      created = created.filter((c) => !done.has(c.eventId));
     }
     // Dimensions are idempotent: every fact in this batch's ids adds its codes.
     if (rows.length > 0) await addDimensions(tx, idsFor(sql`f.event_id`, high, upto, gaps));
@@ -170,7 +179,8 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
 
   // Ids in the range that are not there yet: remember them, and forget the ones now filled.
   let newGaps = 0;
-  if (upto > high) {
+  // Every id in the range present (the usual case): nothing to look for.
+  if (upto > high && scanned < upto - high) {
     const { rows } = await sql<{ n: number }>`
       with missing as (
         insert into insights_load_gaps (source, id)
@@ -224,13 +234,18 @@ async function addDimensions(tx: Db, ids: RawBuilder<unknown>) {
               on conflict do nothing`.execute(tx);
 }
 
-/** SLA due dates of newly loaded cases. */
-export async function saveCaseSla(tx: Db, rows: Array<{ caseId: string; dueAt: Date | null }>) {
+/** SLA due dates of newly loaded cases, from the case (events from before slaDueAt was published). */
+export async function saveCaseSla(
+  tx: Db,
+  rows: Array<{ caseId: string; dueAt: Date | null; eventId: number }>,
+) {
   if (rows.length === 0) return;
-  await sql`insert into analytics.case_sla (case_id, due_at)
+  await sql`insert into analytics.case_sla as s (case_id, due_at, event_id)
             select * from unnest(${sql.val(rows.map((r) => r.caseId))}::text[],
-                                 ${sql.val(rows.map((r) => r.dueAt))}::timestamptz[])
-            on conflict (case_id) do update set due_at = excluded.due_at`.execute(tx);
+                                 ${sql.val(rows.map((r) => r.dueAt))}::timestamptz[],
+                                 ${sql.val(rows.map((r) => r.eventId))}::bigint[])
+            on conflict (case_id) do update set due_at = excluded.due_at, event_id = excluded.event_id
+             where s.event_id < excluded.event_id`.execute(tx);
 }
 
 const last = (expr: string, filter: string) =>
