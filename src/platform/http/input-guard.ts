@@ -1,15 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from './errors.ts';
 
-/** Whether a parsed value holds U+0000 in any string or key (file contents are not strings). */
-function holdsNul(value: unknown, depth = 0): boolean {
+/**
+ * Whether a parsed value holds U+0000 in any string or key (file contents are not strings). Each
+ * object is looked at once: a multipart field links back to all the fields, so a walk without
+ * `seen` grows exponentially with the number of fields.
+ */
+function holdsNul(value: unknown, seen = new WeakSet<object>(), depth = 0): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
-  if (!value || typeof value !== 'object' || depth > 32) return false;
-  if (Array.isArray(value)) return value.some((v) => holdsNul(v, depth + 1));
+  if (!value || typeof value !== 'object' || depth > 32 || seen.has(value)) return false;
+  seen.add(value);
+  if (Array.isArray(value)) return value.some((v) => holdsNul(v, seen, depth + 1));
   // Only plain data: an upload's stream or buffer is the file itself, not text.
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return false;
-  return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v, depth + 1));
+  return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v, seen, depth + 1));
 }
 
 /**
