@@ -186,4 +186,27 @@ describe('Book in the browser', () => {
       2,
     );
   });
+  test('an officer changes a site’s opening hours and a computer’s settings', async () => {
+    const officer = await e2e.visitor({ viewport: 'mobile', javaScript: false });
+    await signInStaff(officer, 'officer@kilnford.example');
+    await officer.goto('/staff/bookings');
+    await officer.follow('Change Wharf Street Library’s opening hours');
+    assert.equal(await officer.heading(), 'Change Wharf Street Library');
+    await officer.fill('Saturday', '10-1');
+    await officer.submit('Save the site', { status: 400 });
+    assert.deepEqual(await officer.errorSummary(), [
+      'Enter Saturday’s opening hours like 09:00-17:00, with times separated by a comma',
+    ]);
+    await officer.fill('Saturday', '10:00-13:00');
+    await officer.submit('Save the site');
+    assert.match(await officer.mainText(), /Wharf Street Library saved/);
+    await officer.follow('Public computer, Wharf Street Library');
+    await officer.follow('Change the settings of Public computer, Wharf Street Library');
+    await officer.fill('Places at each time', 'four');
+    await officer.submit('Save the settings', { status: 400 });
+    assert.deepEqual(await officer.errorSummary(), ['Enter the number of places as a whole number, like 1']);
+    await officer.fill('Places at each time', '5');
+    await officer.submit('Save the settings');
+    assert.match(await officer.mainText(), /settings saved/);
+  });
 });
