@@ -27,10 +27,17 @@ class Proxy {
   async open() {
     this.server = createServer((client) => {
       const upstream = connect(Number(server.port || 5432), server.hostname);
-      for (const s of [client, upstream]) {
+      // What one side suffers (reset, close) the other sees, as across a real network.
+      for (const [s, peer] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
         this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {});
+        s.on('close', () => {
+          this.sockets.delete(s);
+          peer.destroy();
+        });
+        s.on('error', () => peer.destroy());
       }
       client.pipe(upstream).pipe(client);
     });

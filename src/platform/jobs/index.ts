@@ -60,6 +60,9 @@ export class Jobs {
       schema: 'pgboss',
       // Maintenance and monitoring touch every queue; on the embedded database keep them rare.
       maintenanceIntervalSeconds: 300,
+      // Processes that only send jobs (kiln web) leave maintenance and cron timekeeping to workers.
+      supervise: options.runWorkers,
+      schedule: options.runWorkers,
       max: 4,
     } as PgBoss.ConstructorOptions);
     this.boss.on('error', (error) => this.options.log?.('job queue error', error));
