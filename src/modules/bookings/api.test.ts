@@ -146,6 +146,32 @@ describe('Book: /api/v1/bookings for API clients', () => {
     assert.equal(refused.json().code, 'not_allowed');
   });
 
+  test('the same Idempotency-Key sent five times at once makes one booking', async () => {
+    const service = kiln.services.bookings.service;
+    await service.createBookable(staff, {
+      slug: 'api-retry',
+      kind: 'session',
+      category: 'class',
+      title: 'Retry class',
+      capacity: 5,
+    });
+    const startsAt = londonInstant(workingDayAhead(8), '11:00');
+    await service.addSlot(staff, 'api-retry', { startsAt, endsAt: new Date(startsAt.getTime() + 3_600_000) });
+    const body = { bookable: 'api-retry', startsAt: startsAt.toISOString(), person: { name: 'Ray Retry' } };
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        call('POST', '/api/v1/bookings', body, { 'idempotency-key': 'retry-1' }),
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.statusCode).sort(), [200, 200, 200, 200, 201]);
+    assert.equal(new Set(answers.map((a) => a.json().reference)).size, 1);
+    const [slot] = await service.sessions(kiln.platform.db, 'api-retry', {
+      from: londonDay(startsAt),
+      to: londonDay(startsAt),
+    });
+    assert.equal(slot!.taken, 1);
+  });
+
   test('the cancellation window applies to API clients; unknown bookables are 404', async () => {
     const service = kiln.services.bookings.service;
     await service.createBookable(staff, {
