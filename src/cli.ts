@@ -213,7 +213,13 @@ async function migrateCommand(config: Config, argv: string[]): Promise<number> {
     console.log(`Database ready (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return 0;
   } catch (error) {
-    console.error(`Migration failed: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    // migrate() names the migration that failed; a connection error names none.
+    console.error(
+      message.startsWith('Migration ') && !message.startsWith('Migration (unknown)')
+        ? message
+        : `Migration failed: ${error instanceof Error && error.cause instanceof Error ? error.cause.message : message}`,
+    );
     return 1;
   }
 }
