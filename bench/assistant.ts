@@ -5,6 +5,8 @@
 // in the path. Conversations run concurrently; every reply's time is kept.
 // Run alone: `node --import tsx bench/assistant.ts`
 //   BENCH_ASSISTANT_CONVERSATIONS (1000) conversations, BENCH_ASSISTANT_CONCURRENCY (1000) at once.
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,44 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/platform/db/index.ts';
 import { seedDemoData } from '../src/seed/index.ts';
 import { describeMachine } from './support/machine.ts';
+import { cpuSeconds } from './support/processes.ts';
+
+/**
+ * Counts the statements sent to the database (embedded or PostgreSQL), BEGIN and COMMIT included,
+ * by their first words, so that round trips per reply can be printed beside the times.
+ */
+function countStatements() {
+  const counts = new Map<string, number>();
+  let counting = false;
+  const kind = (text: unknown) => {
+    const sqlText = typeof text === 'string' ? text : ((text as { text?: string } | null)?.text ?? '');
+    const words = sqlText.trim().replace(/\s+/g, ' ').toLowerCase();
+    const table = /(?:from|into|update) "?([a-z_]+)"?/.exec(words)?.[1];
+    return `${words.split(' ')[0]}${table ? ' ' + table : ''}`;
+  };
+  const wrap = (proto: Record<string, unknown>, method: string) => {
+    const original = proto[method] as (...args: unknown[]) => unknown;
+    proto[method] = function (this: unknown, ...args: unknown[]) {
+      if (counting) {
+        const k = kind(args[0]);
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      return original.apply(this, args);
+    };
+    return () => void (proto[method] = original);
+  };
+  const restore = process.env.DATABASE_URL
+    ? [wrap(pg.Client.prototype as never, 'query')]
+    : [wrap(PGlite.prototype as never, 'query'), wrap(PGlite.prototype as never, 'exec')];
+  return {
+    start: () => void (counting = true),
+    stop: () => {
+      counting = false;
+      for (const r of restore) r();
+      return counts;
+    },
+  };
+}
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -46,6 +86,7 @@ export async function run(
   await kiln.services.assistant.service.ensureTrained();
   const app = kiln.app;
   const times: number[] = [];
+  const statements = countStatements();
   let failures = 0;
 
   async function conversation() {
@@ -87,6 +128,11 @@ export async function run(
     }
   }
 
+  // The requests are injected into this process, so its CPU time is Kiln's (with the embedded
+  // database's, and the small cost of building the requests): per reply, it holds on a busy machine.
+  const cpuBefore = cpuSeconds(process.pid);
+  statements.start();
+  const from = Number(process.hrtime.bigint() / 1000n);
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -98,6 +144,10 @@ export async function run(
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds(process.pid) - cpuBefore;
+  // The load's window on the monotonic clock (microseconds), to read a CPU profile of this run by.
+  const window = { from, to: Number(process.hrtime.bigint() / 1000n) };
+  const counts = statements.stop();
   await kiln.close();
   await database.close();
   const sorted = [...times].sort((a, b) => a - b);
@@ -109,7 +159,14 @@ export async function run(
     p50Ms: round(percentile(sorted, 50)),
     p99Ms: round(percentile(sorted, 99)),
     repliesPerSecond: round(times.length / seconds),
+    cpuMsPerReply: round((cpu * 1000) / times.length),
+    // A page load (GET /assistant) per conversation is counted with its replies.
+    statementsPerReply: round([...counts.values()].reduce((a, b) => a + b, 0) / times.length),
+    statements: Object.fromEntries(
+      [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round(v / times.length)]),
+    ),
     database: process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite',
+    window,
   };
 }
 
@@ -122,6 +179,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   );
   console.log(`  reply time p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms`);
   console.log(`  throughput ${figures.repliesPerSecond} replies/s, failures ${figures.failures}`);
+  console.log(
+    `  CPU ${figures.cpuMsPerReply} ms per reply (this process: Kiln${figures.database === 'embedded PGlite' ? ' and its embedded database' : ''}), ${figures.statementsPerReply} database statements per reply`,
+  );
+  console.log(
+    `  statements per reply: ${Object.entries(figures.statements)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   console.log(
     `  machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.os}`,
   );

@@ -271,3 +271,87 @@ describe('handover to an adviser', () => {
     }
   });
 });
+
+describe('web chat with JavaScript (the widget’s JSON)', () => {
+  /** A widget's conversation: the page's cookies and token, then messages asking for JSON. */
+  async function widget() {
+    const cookies = new Map<string, string>();
+    const keep = (r: { cookies: unknown }) => {
+      for (const c of r.cookies as Array<{ name: string; value: string }>) cookies.set(c.name, c.value);
+    };
+    const first = await kiln.app.inject({ method: 'GET', url: '/assistant' });
+    keep(first);
+    const token = /name="_csrf" value="([^"]+)"/.exec(first.body)?.[1] ?? '';
+    return async (message: string) => {
+      const r = await kiln.app.inject({
+        method: 'POST',
+        url: '/assistant',
+        headers: {
+          accept: 'application/json',
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        },
+        payload: new URLSearchParams({ _csrf: token, message }).toString(),
+      });
+      keep(r);
+      assert.equal(r.statusCode, 200, r.body.slice(0, 300));
+      return r.json() as { status: string; messages: Array<{ id: number; author: string; body: string }> };
+    };
+  }
+  const conversationOf = async (messageId: number) =>
+    (
+      await kiln.platform.db
+        .selectFrom('assistant_messages')
+        .select('conversation_id')
+        .where('id', '=', messageId)
+        .executeTakeFirstOrThrow()
+    ).conversation_id as string;
+
+  test('each reply carries just that turn’s messages, in order; an ended conversation gives way to a new one', async () => {
+    const send = await widget();
+    let turn = await send('hello');
+    assert.equal(turn.status, 'bot');
+    assert.deepEqual(
+      turn.messages.map((m) => m.author),
+      ['resident', 'bot'],
+    );
+    assert.equal(turn.messages[0]!.body, 'hello');
+    assert.match(turn.messages[1]!.body, /I am the Kilnford City Council assistant/);
+    const first = await conversationOf(turn.messages[0]!.id);
+
+    turn = await send('what are your opening hours');
+    assert.deepEqual(
+      turn.messages.map((m) => m.author),
+      ['resident', 'bot'],
+    );
+    assert.ok(turn.messages[0]!.id < turn.messages[1]!.id);
+    assert.match(turn.messages[1]!.body, /9am to 5pm/);
+    assert.equal(await conversationOf(turn.messages[0]!.id), first);
+    const transcript = await kiln.services.assistant.service.messages(first);
+    assert.equal(transcript.length, 4, 'two turns, two messages each, all kept');
+
+    // The line goes quiet and the conversation ends: the next message opens a new one.
+    await kiln.services.assistant.service.hangUp(first, 'The chat was idle');
+    turn = await send('what are your opening hours');
+    assert.equal(turn.status, 'bot');
+    assert.match(turn.messages.at(-1)!.body, /9am to 5pm/);
+    const second = await conversationOf(turn.messages[0]!.id);
+    assert.notEqual(second, first);
+    assert.equal((await kiln.services.assistant.service.find(first))?.status, 'closed');
+    assert.equal(
+      (await kiln.services.assistant.service.messages(first)).length,
+      5,
+      'the ended conversation got only the closing note',
+    );
+
+    // With an adviser, the reply is the resident's message alone.
+    turn = await send('I want to talk to a person');
+    assert.equal(turn.status, 'waiting');
+    turn = await send('are you there?');
+    assert.equal(turn.status, 'waiting');
+    assert.deepEqual(
+      turn.messages.map((m) => [m.author, m.body]),
+      [['resident', 'are you there?']],
+    );
+  });
+});

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Platform } from '../../platform/module.ts';
 import { rootDir } from '../../platform/views/index.ts';
 import type { MessageRow } from './store.ts';
-import { AssistantError, type AssistantService } from './service.ts';
+import { AssistantError, type AssistantService, type Turn } from './service.ts';
 
 const SESSION_KEY = 'assistant';
 const assetsDir = join(rootDir, 'src/modules/assistant/assets');
@@ -83,27 +83,35 @@ export function registerChatRoutes(app: FastifyInstance, platform: Platform, ass
             : '';
         return page(request, reply, [{ field: 'message', text: error }], typed);
       }
-      let conversation = await conversationOf(request);
-      if (!conversation) {
-        conversation = await assistant.open('web', null, request.resident?.id ?? null);
+      // The conversation in the session takes the message; its own read (inside the service) finds
+      // a conversation that has ended or gone, and then a new one is opened for it, as it would be
+      // for a first message. One read of the conversation per message, not three, and no read of
+      // the whole transcript: the reply carries the rows this turn wrote.
+      const residentId = request.resident?.id ?? null;
+      const known = (request.session.get(SESSION_KEY) as { conversationId?: string } | undefined)
+        ?.conversationId;
+      let turn: Turn | undefined;
+      if (known) {
+        try {
+          turn = await assistant.message(known, text, { residentId });
+        } catch (e) {
+          if (!(e instanceof AssistantError) || ![404, 409].includes(e.status)) throw e;
+        }
+      }
+      if (!turn) {
+        const conversation = await assistant.open('web', null, residentId);
         request.session.set(SESSION_KEY, { conversationId: conversation.id });
+        try {
+          turn = await assistant.message(conversation.id, text, { residentId });
+        } catch (e) {
+          if (!(e instanceof AssistantError)) throw e;
+          request.session.set(SESSION_KEY, undefined);
+          if (wantsJson(request)) return reply.code(e.status).send({ error: e.message });
+          return reply.redirect('/assistant');
+        }
       }
-      const before = (await assistant.messages(conversation.id)).at(-1);
-      try {
-        await assistant.message(conversation.id, text, { residentId: request.resident?.id ?? null });
-      } catch (e) {
-        if (!(e instanceof AssistantError)) throw e;
-        request.session.set(SESSION_KEY, undefined);
-        if (wantsJson(request)) return reply.code(e.status).send({ error: e.message });
-        return reply.redirect('/assistant');
-      }
-      if (wantsJson(request)) {
-        const messages = (await assistant.messages(conversation.id, before ? Number(before.id) : 0)).map(
-          viewMessage,
-        );
-        const now = await assistant.find(conversation.id);
-        return reply.send({ status: now?.status, messages });
-      }
+      if (wantsJson(request))
+        return reply.send({ status: turn.status, messages: turn.messages.map(viewMessage) });
       return reply.redirect('/assistant#latest');
     },
   );

@@ -35,6 +35,8 @@ export interface Turn {
   outOfHours: boolean;
   end: boolean;
   submitted?: { reference: string };
+  /** The transcript's new rows: the resident's message and the bot's replies, in order. */
+  messages: store.MessageRow[];
 }
 
 export interface AssistantDeps {
@@ -120,8 +122,10 @@ export function createAssistantService(platform: Platform, deps: AssistantDeps, 
   }
 
   /** Sends the bot's or an adviser's words to a text message conversation. */
+  const textsBack = (conversation: store.ConversationRow, replies: Reply[]) =>
+    conversation.channel === 'sms' && Boolean(conversation.external_id) && replies.length > 0;
   async function textBack(tx: Db, conversation: store.ConversationRow, replies: Reply[]): Promise<void> {
-    if (conversation.channel !== 'sms' || !conversation.external_id || replies.length === 0) return;
+    if (!textsBack(conversation, replies) || !conversation.external_id) return;
     await notify.send(
       tx,
       { channel: 'sms', recipient: conversation.external_id, residentId: conversation.resident_id },
@@ -166,11 +170,13 @@ export function createAssistantService(platform: Platform, deps: AssistantDeps, 
         const base = { conversationId, handedOver: false, outOfHours: false, end: false };
         if (conversation.status === 'waiting' || conversation.status === 'agent') {
           // With (or waiting for) an adviser: the message is for them.
-          await store.insertMessages(db, conversationId, [
-            { author: 'resident', body: cleanForStore(said) || '(empty message)' },
-          ]);
-          await store.saveConversation(db, conversationId, {});
-          return { ...base, status: conversation.status, replies: [] };
+          const written = await store.recordTurn(
+            db,
+            conversationId,
+            [{ author: 'resident', body: cleanForStore(said) || '(empty message)' }],
+            {},
+          );
+          return { ...base, status: conversation.status, replies: [], messages: written };
         }
         const party: Party = {
           conversationId,
@@ -206,24 +212,35 @@ export function createAssistantService(platform: Platform, deps: AssistantDeps, 
         const understanding = outcome.understanding
           ? { intent: outcome.understanding.intent, score: Number(outcome.understanding.score.toFixed(3)) }
           : undefined;
-        await db.transaction().execute(async (tx) => {
-          await store.insertMessages(tx, conversationId, [
-            { author: 'resident', body: cleanForStore(said) || '(empty message)', meta: understanding },
-            ...replies.map((r) => ({
-              author: 'bot' as const,
-              body: r.text,
-              meta: r.options || r.link ? { options: r.options, link: r.link } : undefined,
-            })),
-          ]);
-          await store.saveConversation(tx, conversationId, {
-            state: outcome.state,
-            status,
-            ...(residentId && !conversation.resident_id ? { resident_id: residentId } : {}),
-          });
-          await textBack(tx, conversation, replies);
-        });
+        const turn = [
+          {
+            author: 'resident' as const,
+            body: cleanForStore(said) || '(empty message)',
+            meta: understanding,
+          },
+          ...replies.map((r) => ({
+            author: 'bot' as const,
+            body: r.text,
+            meta: r.options || r.link ? { options: r.options, link: r.link } : undefined,
+          })),
+        ];
+        const change = {
+          state: outcome.state,
+          status,
+          ...(residentId && !conversation.resident_id ? { resident_id: residentId } : {}),
+        };
+        // A text message conversation sends the replies in the same transaction; any other
+        // channel's turn is one statement, as atomic and one round trip instead of four.
+        const written = textsBack(conversation, replies)
+          ? await db.transaction().execute(async (tx) => {
+              const rows = await store.recordTurn(tx, conversationId, turn, change);
+              await textBack(tx, conversation, replies);
+              return rows;
+            })
+          : await store.recordTurn(db, conversationId, turn, change);
         return {
           ...base,
+          messages: written,
           status,
           replies,
           handedOver,

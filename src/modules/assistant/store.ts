@@ -85,6 +85,45 @@ export async function insertMessages(
     .execute();
 }
 
+/**
+ * One turn's messages written and the conversation changed in a single statement (one round trip,
+ * atomic without a transaction): the inserted messages come back in order.
+ */
+export async function recordTurn(
+  db: Db,
+  conversationId: string,
+  messages: Array<{ author: MessageAuthor; body: string; agentId?: string | null; meta?: unknown }>,
+  change: Parameters<typeof saveConversation>[2],
+): Promise<MessageRow[]> {
+  const values: Record<string, unknown> = { ...change, updated_at: new Date() };
+  if ('state' in change) values.state = JSON.stringify(change.state ?? {});
+  if (messages.length === 0) {
+    await saveConversation(db, conversationId, change);
+    return [];
+  }
+  return t(db)
+    .with('changed', (q) =>
+      q
+        .updateTable('assistant_conversations')
+        .set(values as never)
+        .where('id', '=', conversationId)
+        .returning('id'),
+    )
+    .insertInto('assistant_messages')
+    .values(
+      messages.map((m) => ({
+        conversation_id: conversationId,
+        author: m.author,
+        body: m.body,
+        agent_id: m.agentId ?? null,
+        meta: m.meta === undefined ? null : JSON.stringify(m.meta),
+      })) as never,
+    )
+    .returningAll()
+    .execute()
+    .then((rows) => rows.sort((a, b) => Number(a.id) - Number(b.id)));
+}
+
 export function listMessages(db: Db, conversationId: string, afterId = 0): Promise<MessageRow[]> {
   return t(db)
     .selectFrom('assistant_messages')
