@@ -26,14 +26,19 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
     throw error;
   };
 
-  app.get('/staff/bookings', { config: desk }, async (request, reply) => {
+  async function homePage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values: Record<string, string> = {},
+    errors: Array<{ field: string; text: string }> = [],
+  ) {
     const [sites, bookables, closures] = await Promise.all([
       service.listSites(db),
       service.findBookables(db, { includeInactive: true }),
       service.upcomingClosures(db),
     ]);
     const mine = bookables.filter((b) => b.kind === 'calendar' && b.ownerStaffId === request.staff!.id);
-    return reply.render('bookings/views/staff-home.njk', {
+    return reply.code(errors.length ? 400 : 200).render('bookings/views/staff-home.njk', {
       title: 'Bookings',
       navSection: 'bookings',
       sites,
@@ -48,8 +53,12 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
       })),
       mine,
       canManage: can(request.staff!.role, 'bookings:manage'),
+      values,
+      errors,
     });
-  });
+  }
+
+  app.get('/staff/bookings', { config: desk }, (request, reply) => homePage(request, reply));
 
   // ---- The desk: today's bookings at a site ----
 
@@ -506,19 +515,42 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
 
   app.post('/staff/bookings/closures', { config: manage }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const from = str(body.from);
-    const to = str(body.to) || from;
-    const site = str(body.site);
-    const reason = str(body.reason).trim();
-    if (!isDay(from) || !isDay(to) || to < from || !reason) {
-      request.session.set('flash', 'To close a site, enter the first and last day (YYYY-MM-DD) and a reason');
-      return reply.redirect('/staff/bookings', 303);
-    }
+    const values = {
+      site: str(body.site),
+      from: str(body.from).trim(),
+      to: str(body.to).trim(),
+      reason: str(body.reason).trim(),
+    };
+    const to = values.to || values.from;
+    const errors: Array<{ field: string; text: string }> = [];
+    if (values.site && !(await service.getSite(db, values.site)))
+      errors.push({ field: 'closure-site', text: 'Choose a site from the list' });
+    if (!isDay(values.from))
+      errors.push({
+        field: 'closure-from',
+        text: 'Enter the first day closed as YYYY-MM-DD, like 2026-12-24',
+      });
+    else if (values.from < londonDay())
+      errors.push({ field: 'closure-from', text: 'The first day closed must be today or later' });
+    if (values.to && !isDay(values.to))
+      errors.push({
+        field: 'closure-to',
+        text: 'Enter the last day closed as YYYY-MM-DD, or leave it blank',
+      });
+    else if (isDay(values.from) && to < values.from)
+      errors.push({ field: 'closure-to', text: 'The last day closed must be on or after the first' });
+    else if (isDay(values.from) && addDays(values.from, 366) < to)
+      errors.push({ field: 'closure-to', text: 'Close for at most a year at a time' });
+    if (!values.reason)
+      errors.push({ field: 'closure-reason', text: 'Enter the reason, shown to residents' });
+    else if (values.reason.length > 200)
+      errors.push({ field: 'closure-reason', text: 'The reason must be 200 characters or fewer' });
+    if (errors.length) return homePage(request, reply, values, errors);
     await service.addClosure(actorOf(request) as never, {
-      site: site || null,
-      startsAt: londonInstant(from, '00:00'),
+      site: values.site || null,
+      startsAt: londonInstant(values.from, '00:00'),
       endsAt: londonInstant(addDays(to, 1), '00:00'),
-      reason,
+      reason: values.reason,
     });
     request.session.set('flash', 'Closure added: nobody can book at that time');
     return reply.redirect('/staff/bookings', 303);

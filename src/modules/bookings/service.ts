@@ -976,6 +976,8 @@ export function createBookingsService(
         .transaction()
         .execute(async (tx) => {
           const site = input.site ? await store.siteBySlug(tx, input.site) : null;
+          // An unknown site must not become a closure of everywhere.
+          if (input.site && !site) throw new BookingError('There is no site with that name', 'not_found');
           const bookable = input.bookable ? await mustBookable(tx, input.bookable) : null;
           const closure = await store.insertClosure(tx, {
             site_id: site?.id ?? null,

@@ -183,4 +183,59 @@ describe('Book: staff change sites and bookables', () => {
     const found = await service.findBookables(db, { category: 'library-pc' });
     assert.ok(!found.some((b) => b.slug === 'central-library-pc'));
   });
+  test('closures: validated, audited, and nobody can book a closed day', async () => {
+    const agent = await staffClient(kiln, 'agent@kilnford.example');
+    await agent.get('/staff/bookings');
+    const day = addDays(nextWednesday(), 7);
+    assert.equal(
+      (await agent.post('/staff/bookings/closures', { site: 'wharf-library', from: day, reason: 'Training' }))
+        .statusCode,
+      403,
+    );
+    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    await officer.get('/staff/bookings');
+    const bad = await officer.post('/staff/bookings/closures', {
+      site: 'no-such-site',
+      from: '24/12/2026',
+      to: '',
+      reason: '',
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(page(bad.body).errorSummary(), [
+      'Choose a site from the list',
+      'Enter the first day closed as YYYY-MM-DD, like 2026-12-24',
+      'Enter the reason, shown to residents',
+    ]);
+    const backwards = await officer.post('/staff/bookings/closures', {
+      site: 'wharf-library',
+      from: day,
+      to: addDays(day, -1),
+      reason: 'Training',
+    });
+    assert.deepEqual(page(backwards.body).errorSummary(), [
+      'The last day closed must be on or after the first',
+    ]);
+
+    const service = kiln.services.bookings.service;
+    const before = await service.availability(kiln.platform.db, 'wharf-library-pc', { from: day, to: day });
+    assert.ok(before.length > 0, 'the day has times before the closure');
+    const added = await officer.post('/staff/bookings/closures', {
+      site: 'wharf-library',
+      from: day,
+      to: '',
+      reason: 'Staff training',
+    });
+    assert.equal(added.statusCode, 303, page(added.body).errorSummary().join());
+    assert.deepEqual(
+      await service.availability(kiln.platform.db, 'wharf-library-pc', { from: day, to: day }),
+      [],
+    );
+    // Only that site: the Central Library is open.
+    assert.ok(
+      (await service.availability(kiln.platform.db, 'central-library-pc', { from: day, to: day })).length > 0,
+    );
+    const entry = await auditOf(kiln, 'booking.closure_added');
+    assert.equal(entry?.actor_type, 'staff');
+    assert.equal(entry?.detail.reason, 'Staff training');
+  });
 });
