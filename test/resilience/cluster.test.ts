@@ -109,6 +109,12 @@ interface KilnProcess {
   output: () => string;
 }
 
+/** Processes that stopped without being told to. */
+const unexpectedExits: string[] = [];
+
+/** What the run measured and saw, printed at the end. */
+const figures: string[] = [];
+
 const dataDir = mkdtempSync(join(tmpdir(), 'kiln-cluster-data-'));
 
 function kilnEnv(database: PrivatePostgres): NodeJS.ProcessEnv {
@@ -160,6 +166,12 @@ async function startKiln(
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  child.once('exit', (code, signal) => {
+    if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && code !== 0) {
+      unexpectedExits.push(`${name} (code ${code})`);
+      figures.push(`${name} exited by itself (code ${code}, signal ${signal}):\n${tail.slice(-3000)}`);
+    }
+  });
   const deadline = Date.now() + 180_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited while starting:\n${tail}`);
@@ -498,7 +510,6 @@ async function runLoad(seconds: number, during?: (elapsed: number) => Promise<vo
 
 const database = new PrivatePostgres();
 let worker: KilnProcess;
-const figures: string[] = [];
 
 before(async () => {
   await database.init();
@@ -523,6 +534,8 @@ before(async () => {
 });
 
 after(async () => {
+  if (process.env.CLUSTER_LOGS)
+    for (const p of [...webs, worker]) figures.push(`--- ${p.name}\n${p.output()}`);
   console.log(figures.join('\n'));
   await Promise.all([...webs, worker].filter(Boolean).map((p) => stopKiln(p)));
   await database.destroy();
@@ -693,6 +706,7 @@ describe('Kiln as a cluster under load and faults', () => {
     assert.equal(outage.api?.status, 503, 'an API call while the database is away');
     assert.match(outage.api!.headers.get('content-type') ?? '', /application\/problem\+json/);
     assert.ok(outage.recoveredSeconds! < 15, `recovered in ${outage.recoveredSeconds} s`);
+    assert.deepEqual(unexpectedExits, [], 'every process rode out the faults it was not killed by');
     const c = await checkAcknowledged('faults');
     figures.push(
       `faults: acknowledged ${c.open311} Open311 posts, ${c.paid} paid requests, ${c.bookings} bookings, all stored; ${c.emails} emails, each once (${c.retried} retried, ${c.heldByKilledWorker} held by the killed worker until pg-boss expires its jobs); no payment twice; ${opFailures} of ${ops} operations failed`,
