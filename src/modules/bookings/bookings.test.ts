@@ -7,20 +7,7 @@ import { londonDay } from '../../platform/time.ts';
 import { isWorkingDay } from '../../platform/working-days.ts';
 import { BookingError, NO_LONGER_AVAILABLE } from './index.ts';
 import { addDays, londonInstant } from './times.ts';
-
-async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/sign-in');
-  await client.post('/sign-in', { email });
-  const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
-  const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
-  await client.get(link);
-  const res = await client.post('/sign-in/link', {
-    token: new URL(link, 'http://x').searchParams.get('token')!,
-  });
-  assert.equal(res.statusCode, 303);
-  return client;
-}
+import { residentClient } from '../../../test/support/resident.ts';
 
 function nextWorkingDay(after = 1): string {
   let day = addDays(londonDay(), after);
@@ -32,7 +19,7 @@ async function residentId(kiln: TestKiln, email: string): Promise<string> {
   const r = await kiln.services.bookings.service.findResident(kiln.platform.db, email);
   if (r) return r.id;
   // A second resident for the journeys: made through sign-in, as a person would be.
-  await signInResident(kiln, email);
+  await residentClient(kiln, email);
   return (await kiln.services.bookings.service.findResident(kiln.platform.db, email))!.id;
 }
 
@@ -52,7 +39,7 @@ describe('Book: residents, the desk, holds and the waiting list', () => {
   after(async () => kiln.close());
 
   test('a resident finds a library computer, books it without JavaScript, gets the email and calendar file, and cancels', async () => {
-    const client = await signInResident(kiln, 'resident@kilnford.example');
+    const client = await residentClient(kiln, 'resident@kilnford.example');
     const day = nextWorkingDay(2);
     const found = await client.get(`/book?category=library-pc&date=${day}`);
     assert.equal(found.statusCode, 200);
@@ -91,7 +78,7 @@ describe('Book: residents, the desk, holds and the waiting list', () => {
     assert.equal(forged.statusCode, 404);
 
     // Someone else cannot see it.
-    const other = await signInResident(kiln, 'someone.else@example.com');
+    const other = await residentClient(kiln, 'someone.else@example.com');
     assert.equal((await other.get(`/bookings/${reference}`)).statusCode, 404);
 
     const mine = await client.get('/account/bookings');
@@ -110,7 +97,7 @@ describe('Book: residents, the desk, holds and the waiting list', () => {
     assert.equal(refused.statusCode, 303);
     assert.match(String(refused.headers.location), /^\/sign-in/);
 
-    const client = await signInResident(kiln, 'resident@kilnford.example');
+    const client = await residentClient(kiln, 'resident@kilnford.example');
     await client.get('/book/central-library-pc');
     const closed = await client.post('/book/central-library-pc', {
       startsAt: londonInstant(nextWorkingDay(3), '03:00').toISOString(),
@@ -291,7 +278,7 @@ describe('Book: residents, the desk, holds and the waiting list', () => {
   });
 
   test('bulky waste: out-of-area addresses are refused; an in-area collection is quoted, held, paid and confirmed', async () => {
-    const client = await signInResident(kiln, 'resident@kilnford.example');
+    const client = await residentClient(kiln, 'resident@kilnford.example');
     const outside = await client.get('/book/bulky-waste/address?postcode=ST1%201AA');
     assert.equal(outside.statusCode, 400);
     assert.match(page(outside.body).errorSummary()[0]!, /only collect from addresses in Kilnford/);
@@ -368,7 +355,7 @@ describe('Book: residents, the desk, holds and the waiting list', () => {
         channel: 'desk',
       })
       .catch(() => undefined);
-    const client = await signInResident(kiln, 'resident@kilnford.example');
+    const client = await residentClient(kiln, 'resident@kilnford.example');
     const payments = kiln.services.payments.service;
     const payment = (await payments.getPayment(kiln.platform.db, held.payment!.id))!;
     const { nextUrl } = await payments.startCardPayment(payment, `/bookings/${held.reference}`);

@@ -9,20 +9,7 @@ import { addWorkingDays, isWorkingDay } from '../../platform/working-days.ts';
 import { directDebitCollection, quoteTradeWaste } from './business.ts';
 import * as store from './store.ts';
 import { addDays, dayString } from './times.ts';
-
-async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/sign-in');
-  await client.post('/sign-in', { email });
-  const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
-  const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
-  await client.get(link);
-  const res = await client.post('/sign-in/link', {
-    token: new URL(link, 'http://x').searchParams.get('token')!,
-  });
-  assert.equal(res.statusCode, 303);
-  return client;
-}
+import { residentClient } from '../../../test/support/resident.ts';
 
 describe('Business services: a trade waste quote becomes a contract, invoices and a transfer note', () => {
   let kiln: TestKiln;
@@ -67,7 +54,7 @@ describe('Business services: a trade waste quote becomes a contract, invoices an
     const needsSignIn = await anonymous.get(accept);
     assert.match(String(needsSignIn.headers.location), /^\/sign-in/);
 
-    const owner = await signInResident(kiln, 'owner@kilnford-cafe.example');
+    const owner = await residentClient(kiln, 'owner@kilnford-cafe.example');
     const form = await owner.get(accept);
     assert.equal(page(form.body).heading(), 'Accept the quote');
     const fields = { stream: 'general', size: '240', bins: '2', frequency: 'weekly' };
@@ -109,7 +96,7 @@ describe('Business services: a trade waste quote becomes a contract, invoices an
     const doc = await PDFDocument.load(pdf.rawPayload);
     assert.equal(doc.getTitle(), `Waste transfer note ${reference}`);
     // Another person cannot see the contract.
-    const stranger = await signInResident(kiln, 'stranger@example.com');
+    const stranger = await residentClient(kiln, 'stranger@example.com');
     assert.equal((await stranger.get(`/business/contracts/${reference}`)).statusCode, 404);
     assert.equal(
       (await stranger.get(`/business/contracts/${reference}/waste-transfer-note.pdf`)).statusCode,

@@ -5,6 +5,7 @@ import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
 import { demoResident } from '../../seed/index.ts';
+import { residentClient } from '../../../test/support/resident.ts';
 
 const base = '/services/report-a-street-problem';
 
@@ -14,20 +15,6 @@ async function answer(client: Client, path: string, fields: Record<string, strin
   const res = await client.post(path, fields);
   assert.equal(res.statusCode, 303, `${path}: ${page(res.body).errorSummary().join(', ')}`);
   return String(res.headers.location);
-}
-
-async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/sign-in');
-  await client.post('/sign-in', { email });
-  const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
-  const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
-  await client.get(link);
-  const res = await client.post('/sign-in/link', {
-    token: new URL(link, 'http://x').searchParams.get('token')!,
-  });
-  assert.equal(res.statusCode, 303);
-  return client;
 }
 
 async function casesFor(kiln: TestKiln) {
@@ -191,7 +178,7 @@ describe('resident journey', () => {
   });
 
   test('a signed-in resident is not asked for an email, and finds a saved draft when they come back', async () => {
-    const client = await signInResident(kiln, demoResident.email);
+    const client = await residentClient(kiln, demoResident.email);
     await client.get(`${base}/start`);
     await answer(client, `${base}/questions/problem`, { problem: 'fly-tipping' });
     const drafts = await kiln.services.catalogue.service.listDrafts(
@@ -207,7 +194,7 @@ describe('resident journey', () => {
       [['Report a street problem', `${base}/resume`]],
     );
     // A new browser session: the start page offers the saved answers.
-    const later = await signInResident(kiln, demoResident.email);
+    const later = await residentClient(kiln, demoResident.email);
     const start = await later.get(base);
     assert.ok(
       page(start.body)

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
+import { residentClient } from '../../../test/support/resident.ts';
 
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
@@ -189,7 +190,7 @@ describe('Engage: a consultation from draft to "you said, we did"', () => {
   });
 
   test('a signed-in resident responds once; staff enter a response given in person', async () => {
-    const resident = await signInResident(kiln, 'resident@kilnford.example');
+    const resident = await residentClient(kiln, 'resident@kilnford.example');
     await resident.get(`/consultations/${slug}/respond`);
     const [q1, , q3] = questionIds.map((id) => `q-${id}`) as [string, string, string];
     const sent = await resident.post(`/consultations/${slug}/respond`, {
@@ -356,17 +357,3 @@ describe('Engage: a consultation from draft to "you said, we did"', () => {
     assert.equal(outcome.statusCode, 200);
   });
 });
-
-async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/sign-in');
-  await client.post('/sign-in', { email });
-  const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
-  const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
-  await client.get(link);
-  const res = await client.post('/sign-in/link', {
-    token: new URL(link, 'http://x').searchParams.get('token')!,
-  });
-  assert.equal(res.statusCode, 303);
-  return client;
-}

@@ -5,19 +5,7 @@ import type { TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 
 /** A resident signed in through the emailed link, as a person does it. */
-export async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/sign-in');
-  await client.post('/sign-in', { email });
-  const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
-  const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
-  await client.get(link);
-  const res = await client.post('/sign-in/link', {
-    token: new URL(link, 'http://x').searchParams.get('token')!,
-  });
-  assert.equal(res.statusCode, 303);
-  return client;
-}
+export { residentClient as signInResident } from '../../../test/support/resident.ts';
 
 /** A one-page PDF, like a scanned plan. */
 export async function samplePdf(text = 'Proposed ground floor plan'): Promise<Buffer> {
