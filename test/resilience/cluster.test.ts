@@ -253,6 +253,9 @@ async function request(
       const body = await r.text();
       stats.latencies.push(performance.now() - t0);
       const key = String(r.status);
+      if (r.status >= 500 && r.status !== 503 && stats.samples.length < 8) {
+        stats.samples.push(`${method} ${path}: ${r.status} ${body.slice(0, 160).replace(/\s+/g, ' ')}`);
+      }
       stats.statuses.set(key, (stats.statuses.get(key) ?? 0) + 1);
       stats.finished = performance.now();
       return { status: r.status, headers: r.headers, body, url: path };
