@@ -710,6 +710,12 @@ describe('Kiln as a cluster under load and faults', () => {
     assert.match(outage.api!.headers.get('content-type') ?? '', /application\/problem\+json/);
     assert.ok(outage.recoveredSeconds! < 15, `recovered in ${outage.recoveredSeconds} s`);
     assert.deepEqual(unexpectedExits, [], 'every process rode out the faults it was not killed by');
+    // While the database is away the answer is 503 (try again), never 500 (something is broken).
+    assert.equal(
+      f.statuses['500'] ?? 0,
+      0,
+      `500 answers under faults: ${f.samples.filter((x) => / 500 /.test(x)).join('; ')}`,
+    );
     const c = await checkAcknowledged('faults');
     figures.push(
       `faults: acknowledged ${c.open311} Open311 posts, ${c.paid} paid requests, ${c.bookings} bookings, all stored; ${c.emails} emails, each once (${c.retried} retried, ${c.heldByKilledWorker} held by the killed worker until pg-boss expires its jobs); no payment twice; ${opFailures} of ${ops} operations failed`,
