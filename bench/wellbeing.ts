@@ -139,6 +139,9 @@ interface PublisherTask {
  */
 class HubConnection {
   acked = 0;
+  /** Readings unacknowledged when the broker closed the connection. */
+  lost = 0;
+  closed = false;
   private nextId = 1;
   private readonly waiting = new Set<number>();
   private buffered = Buffer.alloc(0);
@@ -153,6 +156,11 @@ class HubConnection {
     const hub = new HubConnection(socket);
     socket.on('data', (chunk: Buffer) => hub.read(chunk));
     socket.on('error', () => {});
+    socket.on('close', () => {
+      hub.closed = true;
+      hub.lost += hub.waiting.size;
+      hub.waiting.clear();
+    });
     const str = (t: string) => {
       const b = Buffer.from(t);
       return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
@@ -274,6 +282,7 @@ async function publisher(task: PublisherTask) {
       const hub = task.hubs[h % task.hubs.length]!;
       const client = clients[h % clients.length]!;
       h++;
+      if (client.closed) continue; // the broker closed it: counted below
       const sensor = hub.sensors[h % hub.sensors.length]!;
       const seq = (seqs.get(sensor) ?? 0) + 1;
       seqs.set(sensor, seq);
@@ -286,8 +295,9 @@ async function publisher(task: PublisherTask) {
       client.publish(topic, JSON.stringify(body));
     }
     for (const c of clients) c.uncork();
-    // Never more than a second's worth waiting for acknowledgement: the broker sets the pace.
-    while (inflight() > task.rate) await sleep(5);
+    // Never more than a second's worth waiting for acknowledgement: the broker sets the pace
+    // (for up to a minute without any acknowledgement).
+    for (let waited = 0; inflight() > task.rate && waited < 60_000; waited += 5) await sleep(5);
     await sleep(tickMs);
   }
   // Every reading acknowledged (or a minute without progress: the rest count as failed).
@@ -304,8 +314,16 @@ async function publisher(task: PublisherTask) {
   const seconds = (Date.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const acked = clients.reduce((n, c) => n + c.acked, 0);
-  await Promise.all(clients.map((c) => c.close()));
-  process.send!({ sent, acked, failed: sent - acked, seconds, cpuMicros: cpu.user + cpu.system });
+  const closedByBroker = clients.filter((c) => c.closed).length;
+  await Promise.all(clients.filter((c) => !c.closed).map((c) => c.close()));
+  process.send!({
+    sent,
+    acked,
+    failed: sent - acked,
+    closedByBroker,
+    seconds,
+    cpuMicros: cpu.user + cpu.system,
+  });
 }
 
 async function run(mode: 'aedes' | 'mosquitto', broker: Mosquitto | null) {
@@ -384,9 +402,11 @@ async function run(mode: 'aedes' | 'mosquitto', broker: Mosquitto | null) {
           failed: number;
           seconds: number;
           cpuMicros: number;
+          closedByBroker: number;
         }>((resolve, reject) => {
           child.once('message', (m) => resolve(m as never));
           child.once('error', reject);
+          child.once('exit', (code) => reject(new Error(`a publisher exited (${code}) without its figures`)));
         });
       }),
     );
@@ -478,6 +498,8 @@ async function run(mode: 'aedes' | 'mosquitto', broker: Mosquitto | null) {
       acked,
       stored,
       lost: acked - stored,
+      failed: results.reduce((a, r) => a + r.failed, 0),
+      closedByBroker: results.reduce((a, r) => a + r.closedByBroker, 0),
       brokerDropped: droppedAfter === null || droppedBefore === null ? null : droppedAfter - droppedBefore,
       droppedLogLines: mode === 'mosquitto' ? (broker?.droppedLogLines() ?? null) : null,
       config: mode === 'mosquitto' ? broker!.config : 'in-process (aedes)',
@@ -574,7 +596,9 @@ if (process.argv.includes('--publisher')) {
     console.log(
       `${r.mode}: broker configuration ${r.config}` +
         (r.droppedLogLines ? `; its log says messages were dropped (${r.droppedLogLines} lines)` : '') +
-        (r.lost === 0 ? '; count in = count stored' : `; ${r.lost} LOST (acknowledged, not stored)`),
+        (r.lost === 0 ? '; count in = count stored' : `; ${r.lost} LOST (acknowledged, not stored)`) +
+        (r.failed ? `; ${r.failed} sent but not acknowledged` : '') +
+        (r.closedByBroker ? `; the broker closed ${r.closedByBroker} hub connections` : ''),
     );
   }
   console.log(

@@ -96,9 +96,21 @@ export class DeviceDirectory {
     private readonly ttlMs = 30_000,
   ) {}
 
-  async get(ref: string): Promise<Device | null> {
+  /** Look-ups under way: when an entry expires under load, thousands of readings wait on one query. */
+  private readonly loading = new Map<string, Promise<Device | null>>();
+
+  get(ref: string): Promise<Device | null> {
     const hit = this.cache.get(ref);
-    if (hit && hit.until > Date.now()) return hit.device;
+    if (hit && hit.until > Date.now()) return Promise.resolve(hit.device);
+    let load = this.loading.get(ref);
+    if (!load) {
+      load = this.load(ref).finally(() => this.loading.delete(ref));
+      this.loading.set(ref, load);
+    }
+    return load;
+  }
+
+  private async load(ref: string): Promise<Device | null> {
     const row = await store.deviceByRef(this.db(), ref);
     const device: Device | null = row
       ? {

@@ -81,6 +81,7 @@ export async function startBroker(
   const broker = await Aedes.createBroker({ concurrency: 1000 });
   const hubs = new WeakMap<AedesClient, Device>();
   const corked = new WeakSet<object>();
+  let closing = false;
   const status: BrokerStatus = {
     mode: 'in-process',
     url: '',
@@ -117,14 +118,21 @@ export async function startBroker(
       return done(new Error('Not authorised for this topic'));
     }
     corkUntilIdle((client as unknown as { conn?: Socket }).conn, corked);
-    acceptThen(
-      ingestor,
-      packet.topic,
-      packet.payload as Buffer,
-      hub,
-      () => done(null),
-      (error) => done(error),
-    );
+    // If a reading cannot be checked (the device registry unreadable while the database is away),
+    // it is tried again and the hub waits for its acknowledgement, rather than being disconnected.
+    const attempt = (): void =>
+      acceptThen(
+        ingestor,
+        packet.topic,
+        packet.payload as Buffer,
+        hub,
+        () => done(null),
+        (error) => {
+          if (closing) return done(error);
+          setTimeout(attempt, 1000);
+        },
+      );
+    attempt();
   };
   // Hubs only publish; nothing may subscribe to residents' readings through Kiln's broker.
   broker.authorizeSubscribe = (_client, _sub, done) => done(new Error('Subscriptions are not allowed'), null);
@@ -147,6 +155,7 @@ export async function startBroker(
     port: actual,
     status: () => ({ ...status }),
     async close() {
+      closing = true;
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
