@@ -135,6 +135,15 @@ describe('the database goes away and comes back', () => {
     assert.equal(api.json().status, 503);
     assert.doesNotMatch(api.body, /ECONNREFUSED|127\.0\.0\.1|stack/i);
 
+    // Open311 answers in its own error format, and says to try again rather than that Kiln failed.
+    const open311 = await get(`/open311/v2/requests.json?service_request_id=KF-OUTAGE-${Date.now()}`);
+    assert.equal(open311.statusCode, 503);
+    assert.equal(open311.headers['retry-after'], '5');
+    assert.deepEqual(
+      open311.json().map((e: { code: number }) => e.code),
+      [503],
+    );
+
     const health = await get('/healthz');
     assert.equal(health.statusCode, 200);
     const ready = await get('/readyz');

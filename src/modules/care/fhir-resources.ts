@@ -363,6 +363,7 @@ export type IssueCode =
   | 'login'
   | 'processing'
   | 'duplicate'
+  | 'transient'
   | 'exception';
 
 export function operationOutcome(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { recordAudit } from '../../platform/audit/index.ts';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../../platform/http/errors.ts';
 import type { Platform } from '../../platform/module.ts';
 import {
   createFhirRepository,
@@ -84,6 +85,16 @@ export async function registerFhirRoutes(
       );
 
       f.setErrorHandler((error: FastifyError, request, reply) => {
+        if (isDatabaseUnavailable(error)) {
+          request.log.error({ err: { message: error.message, code: error.code } }, 'database unavailable');
+          reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
+          return outcome(
+            reply,
+            503,
+            'transient',
+            'The service is unavailable for a moment. Try again in a few seconds.',
+          );
+        }
         const status =
           error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
         if (status === 500) request.log.error({ err: error }, 'FHIR request failed');

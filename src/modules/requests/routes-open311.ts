@@ -14,6 +14,7 @@ import {
 } from './service.ts';
 import { jurisdictionId } from './settings.ts';
 import { searchForOpen311, type ReportFilter, type StreetReportRow } from './store.ts';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../../platform/http/errors.ts';
 import { PageCache } from '../../platform/http/page-cache.ts';
 
 /** An Open311 error: its HTTP status is also its code. */
@@ -213,6 +214,16 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
       scope.setErrorHandler((error: FastifyError, request, reply) => {
         const format = formatOf(request);
         if (error instanceof Open311Error) return sendError(reply, format, error.status, error.message);
+        if (isDatabaseUnavailable(error)) {
+          request.log.error({ err: { message: error.message, code: error.code } }, 'database unavailable');
+          reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
+          return sendError(
+            reply,
+            format,
+            503,
+            'The service is unavailable for a moment. Try again in a few seconds.',
+          );
+        }
         const status =
           error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
         if (status === 500) {
