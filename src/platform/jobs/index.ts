@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import { executorFor, type Database, type Db } from '../db/index.ts';
+import { isDatabaseUnavailable } from '../http/errors.ts';
 import { currentContext, runInContext } from '../ops/context.ts';
 
 /** The request that sent a job, carried in its data so the worker's log lines name it. */
@@ -87,6 +88,7 @@ export class Jobs {
     }
     this.started = true;
     if (!this.options.runWorkers) return;
+    survivePgBossOutages(this.options.log);
     for (const def of this.definitions.values()) {
       if (def.cron) await this.boss.schedule(def.name, def.cron, {}, { tz: 'UTC' });
     }
@@ -113,7 +115,10 @@ export class Jobs {
             } catch (error) {
               // Fail this job alone (it is retried); the rest of the batch completes as usual.
               this.options.log?.(`job ${def.name} ${job.id} failed`, error);
-              await this.boss.fail(def.name, job.id, { message: String(error) });
+              await this.boss.fail(def.name, job.id, { message: String(error) }).catch((failure) => {
+                // The database is away: the job stays active and is retried when it expires.
+                this.options.log?.(`job ${def.name} ${job.id} could not be marked failed`, failure);
+              });
             } finally {
               this.inFlight.delete(run);
             }
@@ -211,4 +216,23 @@ export class Jobs {
     }
     await this.boss.stop({ graceful: true, wait: true, timeout: 10_000, close: true });
   }
+}
+
+let survivingOutages = false;
+/**
+ * pg-boss marks a batch complete or failed without awaiting it: while PostgreSQL restarts, that
+ * rejection is unhandled and would end the worker process. Such a rejection is logged instead (its
+ * jobs stay active and are retried when they expire); any other unhandled rejection still ends
+ * the process, as Node does by default.
+ */
+function survivePgBossOutages(log?: (message: string, error: unknown) => void): void {
+  if (survivingOutages) return;
+  survivingOutages = true;
+  process.on('unhandledRejection', (reason) => {
+    if (isDatabaseUnavailable(reason)) {
+      log?.('job queue: database unavailable', reason);
+      return;
+    }
+    throw reason;
+  });
 }
