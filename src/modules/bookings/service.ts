@@ -430,6 +430,33 @@ export function createBookingsService(
     return out;
   }
 
+  /** A resource's candidate times on a day, with their London labels worked out once. */
+  interface TimeOfDay {
+    start: number;
+    end: number;
+    day: string;
+    time: string;
+    label: string;
+  }
+  // A month of availability for fifty resources is some 15,000 times: their instants and labels
+  // depend only on the site's opening hours, the slot length and the day, so they are made once
+  // and shared by every resource and request with the same three. Bounded; edits to opening
+  // hours make a new key.
+  const timesOfDay = new Map<string, TimeOfDay[]>();
+  function candidateTimes(bookable: store.BookableRow, site: store.SiteRow | null, day: string): TimeOfDay[] {
+    const key = `${site ? JSON.stringify(site.opening_hours) : '-'}|${bookable.slot_minutes}|${day}`;
+    let times = timesOfDay.get(key);
+    if (!times) {
+      times = generatedTimes(bookable, site, day).map(([s, e]) => {
+        const start = londonParts(s);
+        return { start: s.getTime(), end: e.getTime(), ...start, label: describeParts(start, s, e) };
+      });
+      if (timesOfDay.size > 20_000) timesOfDay.clear();
+      timesOfDay.set(key, times);
+    }
+    return times;
+  }
+
   function toSlot(startsAt: Date, endsAt: Date, capacity: number, remaining: number): Slot {
     const start = londonParts(startsAt);
     return {
@@ -470,32 +497,38 @@ export function createBookingsService(
     for (const b of bookables) {
       const site = await siteOf(conn, b.site_id);
       const earliest = now.getTime() + b.lead_minutes * 60_000;
-      const closed = (s: Date, e: Date) =>
-        closures.some(
-          (c) =>
-            (c.bookable_id === b.id || c.site_id === b.site_id || (!c.site_id && !c.bookable_id)) &&
-            c.starts_at.getTime() < e.getTime() &&
-            c.ends_at.getTime() > s.getTime(),
-        );
+      const own = closures.filter(
+        (c) => c.bookable_id === b.id || c.site_id === b.site_id || (!c.site_id && !c.bookable_id),
+      );
+      const closed = (s: number, e: number) =>
+        own.some((c) => c.starts_at.getTime() < e && c.ends_at.getTime() > s);
       const existing = byBookable.get(b.id) ?? [];
       const slots: Slot[] = [];
       if (b.kind === 'resource') {
         const known = new Map(existing.map((r) => [new Date(r.starts_at).getTime(), r]));
         for (let day = fromDay; day <= toDay; day = addDays(day, 1)) {
-          for (const [s, e] of generatedTimes(b, site, day)) {
-            if (s.getTime() < earliest || closed(s, e)) continue;
-            const row = known.get(s.getTime());
+          for (const t of candidateTimes(b, site, day)) {
+            if (t.start < earliest || (own.length > 0 && closed(t.start, t.end))) continue;
+            const row = known.get(t.start);
             if (row?.status === 'cancelled') continue;
             const remaining = row ? row.capacity - row.taken : b.capacity;
             if (remaining > 0 || options.includeFull)
-              slots.push(toSlot(s, e, row?.capacity ?? b.capacity, remaining));
+              slots.push({
+                startsAt: new Date(t.start),
+                endsAt: new Date(t.end),
+                day: t.day,
+                time: t.time,
+                label: t.label,
+                capacity: row?.capacity ?? b.capacity,
+                remaining: Math.max(0, remaining),
+              });
           }
         }
       } else {
         for (const r of existing) {
           const s = new Date(r.starts_at);
           const e = new Date(r.ends_at);
-          if (r.status !== 'open' || s.getTime() < earliest || closed(s, e)) continue;
+          if (r.status !== 'open' || s.getTime() < earliest || closed(s.getTime(), e.getTime())) continue;
           if (r.capacity - r.taken > 0 || options.includeFull)
             slots.push(toSlot(s, e, r.capacity, r.capacity - r.taken));
         }
