@@ -443,8 +443,13 @@ export function createBookingsService(
   // and shared by every resource and request with the same three. Bounded; edits to opening
   // hours make a new key.
   const timesOfDay = new Map<string, TimeOfDay[]>();
-  function candidateTimes(bookable: store.BookableRow, site: store.SiteRow | null, day: string): TimeOfDay[] {
-    const key = `${site ? JSON.stringify(site.opening_hours) : '-'}|${bookable.slot_minutes}|${day}`;
+  function candidateTimes(
+    bookable: store.BookableRow,
+    site: store.SiteRow | null,
+    day: string,
+    hoursKey: string,
+  ): TimeOfDay[] {
+    const key = `${hoursKey}|${bookable.slot_minutes}|${day}`;
     let times = timesOfDay.get(key);
     if (!times) {
       times = generatedTimes(bookable, site, day).map(([s, e]) => {
@@ -493,6 +498,8 @@ export function createBookingsService(
       if (list) list.push(r);
       else byBookable.set(r.bookable_id, [r]);
     }
+    const days: string[] = [];
+    for (let day = fromDay; day <= toDay; day = addDays(day, 1)) days.push(day);
     const result = new Map<string, Slot[]>();
     for (const b of bookables) {
       const site = await siteOf(conn, b.site_id);
@@ -506,8 +513,9 @@ export function createBookingsService(
       const slots: Slot[] = [];
       if (b.kind === 'resource') {
         const known = new Map(existing.map((r) => [new Date(r.starts_at).getTime(), r]));
-        for (let day = fromDay; day <= toDay; day = addDays(day, 1)) {
-          for (const t of candidateTimes(b, site, day)) {
+        const hoursKey = site ? JSON.stringify(site.opening_hours) : '-';
+        for (const day of days) {
+          for (const t of candidateTimes(b, site, day, hoursKey)) {
             if (t.start < earliest || (own.length > 0 && closed(t.start, t.end))) continue;
             const row = known.get(t.start);
             if (row?.status === 'cancelled') continue;
