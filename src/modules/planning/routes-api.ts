@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { HttpError } from '../../platform/http/errors.ts';
 import { registerOperation } from '../../platform/http/openapi.ts';
 import { sendProblem, sendValidationProblem } from '../../platform/http/problem.ts';
 import type { Platform } from '../../platform/module.ts';
@@ -7,6 +9,13 @@ import { registerFilter } from './routes-register.ts';
 import type { PlanningService } from './service.ts';
 
 const BULK_PAGE = 5000;
+const MAX_BULK_PAGE = 10_000;
+const bulkQuery = z.object({
+  page: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(1).max(MAX_BULK_PAGE).default(1),
+  ),
+});
 
 const filterParameters = [
   {
@@ -86,7 +95,14 @@ export function registerPlanningApi(app: FastifyInstance, platform: Platform, se
   });
 
   async function bulk(request: FastifyRequest) {
-    const page = Math.max(1, Number((request.query as Record<string, unknown>).page) || 1);
+    const parsed = bulkQuery.safeParse(request.query ?? {});
+    if (!parsed.success)
+      throw new HttpError(
+        400,
+        'Your request is not valid',
+        `page must be a whole number from 1 to ${MAX_BULK_PAGE}`,
+      );
+    const page = parsed.data.page;
     const rows = await service.publicApplications(BULK_PAGE + 1, (page - 1) * BULK_PAGE);
     return { page, more: rows.length > BULK_PAGE, rows: rows.slice(0, BULK_PAGE) };
   }

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import { actorOf } from '../../platform/auth/identity.ts';
 import { UploadError } from '../../platform/files/index.ts';
+import { HttpError } from '../../platform/http/errors.ts';
 import type { Platform } from '../../platform/module.ts';
 import { londonDay } from '../../platform/time.ts';
 import { mapSettings } from '../requests/index.ts';
@@ -428,9 +429,11 @@ export function registerApplyRoutes(app: FastifyInstance, platform: Platform, se
   const uploadTooLarge =
     (render: (reply: FastifyReply, request: FastifyRequest) => Promise<unknown>) =>
     (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      if (error.code === 'FST_REQ_FILE_TOO_LARGE' || error.statusCode === 413)
-        return render(reply.code(413), request);
-      throw error;
+      if (error.code !== 'FST_REQ_FILE_TOO_LARGE' && error.statusCode !== 413) throw error;
+      // A body over the limit fails while it is parsed, before the sign-in check has run: without
+      // a resident there is no application to show again, so the platform's 413 page answers.
+      if (!request.resident) throw new HttpError(413, 'The file is too large', limitText());
+      return render(reply.code(413), request);
     };
   const limitText = () =>
     `The selected file must be smaller than ${Math.floor(platform.config.UPLOAD_LIMIT_BYTES / 1_048_576)}MB`;
@@ -444,7 +447,8 @@ export function registerApplyRoutes(app: FastifyInstance, platform: Platform, se
           (request.params as { reference: string }).reference,
           request.resident!.id,
         );
-        return row ? boundaryPage(reply, row, [{ field: 'locationPlan', text: limitText() }]) : reply.send();
+        if (!row) throw new HttpError(413, 'The file is too large', limitText());
+        return boundaryPage(reply, row, [{ field: 'locationPlan', text: limitText() }]);
       }),
     },
     async (request, reply) => {
@@ -518,7 +522,8 @@ export function registerApplyRoutes(app: FastifyInstance, platform: Platform, se
           (request.params as { reference: string }).reference,
           request.resident!.id,
         );
-        return row ? documentsPage(reply, row, [{ field: 'document', text: limitText() }]) : reply.send();
+        if (!row) throw new HttpError(413, 'The file is too large', limitText());
+        return documentsPage(reply, row, [{ field: 'document', text: limitText() }]);
       }),
     },
     async (request, reply) => {
