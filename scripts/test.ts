@@ -55,9 +55,6 @@ const result = spawnSync(
     'tsx',
     '--test',
     '--test-concurrency=2',
-    // A file whose tests have all reported ends then, even if a socket is still closing: on a busy
-    // machine one PostgreSQL run sat three minutes after its last test had passed.
-    '--test-force-exit',
     // A browser file runs whole journeys at two widths, with and without JavaScript.
     `--test-timeout=${mode === '--e2e' ? 900_000 : 180_000}`,
     '--test-reporter=spec',
