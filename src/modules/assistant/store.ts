@@ -44,22 +44,36 @@ export function findOpenByExternalId(
     .executeTakeFirst();
 }
 
-export async function saveConversation(
-  db: Db,
-  id: string,
-  change: Partial<{
-    state: unknown;
-    status: ConversationStatus;
-    agent_id: string | null;
-    resident_id: string | null;
-    closed_at: Date | null;
-  }>,
-): Promise<void> {
+type ConversationChange = Partial<{
+  state: unknown;
+  status: ConversationStatus;
+  agent_id: string | null;
+  resident_id: string | null;
+  closed_at: Date | null;
+}>;
+type NewMessage = { author: MessageAuthor; body: string; agentId?: string | null; meta?: unknown };
+
+/** A conversation change as columns: the state stored as JSON, the time of the change. */
+function conversationValues(change: ConversationChange) {
   const values: Record<string, unknown> = { ...change, updated_at: new Date() };
   if ('state' in change) values.state = JSON.stringify(change.state ?? {});
+  return values as never;
+}
+
+function messageValues(conversationId: string, messages: NewMessage[]) {
+  return messages.map((m) => ({
+    conversation_id: conversationId,
+    author: m.author,
+    body: m.body,
+    agent_id: m.agentId ?? null,
+    meta: m.meta === undefined ? null : JSON.stringify(m.meta),
+  })) as never;
+}
+
+export async function saveConversation(db: Db, id: string, change: ConversationChange): Promise<void> {
   await t(db)
     .updateTable('assistant_conversations')
-    .set(values as never)
+    .set(conversationValues(change))
     .where('id', '=', id)
     .execute();
 }
@@ -67,20 +81,12 @@ export async function saveConversation(
 export async function insertMessages(
   db: Db,
   conversationId: string,
-  messages: Array<{ author: MessageAuthor; body: string; agentId?: string | null; meta?: unknown }>,
+  messages: NewMessage[],
 ): Promise<MessageRow[]> {
   if (messages.length === 0) return [];
   return t(db)
     .insertInto('assistant_messages')
-    .values(
-      messages.map((m) => ({
-        conversation_id: conversationId,
-        author: m.author,
-        body: m.body,
-        agent_id: m.agentId ?? null,
-        meta: m.meta === undefined ? null : JSON.stringify(m.meta),
-      })) as never,
-    )
+    .values(messageValues(conversationId, messages))
     .returningAll()
     .execute();
 }
@@ -92,11 +98,9 @@ export async function insertMessages(
 export async function recordTurn(
   db: Db,
   conversationId: string,
-  messages: Array<{ author: MessageAuthor; body: string; agentId?: string | null; meta?: unknown }>,
-  change: Parameters<typeof saveConversation>[2],
+  messages: NewMessage[],
+  change: ConversationChange,
 ): Promise<MessageRow[]> {
-  const values: Record<string, unknown> = { ...change, updated_at: new Date() };
-  if ('state' in change) values.state = JSON.stringify(change.state ?? {});
   if (messages.length === 0) {
     await saveConversation(db, conversationId, change);
     return [];
@@ -105,20 +109,12 @@ export async function recordTurn(
     .with('changed', (q) =>
       q
         .updateTable('assistant_conversations')
-        .set(values as never)
+        .set(conversationValues(change))
         .where('id', '=', conversationId)
         .returning('id'),
     )
     .insertInto('assistant_messages')
-    .values(
-      messages.map((m) => ({
-        conversation_id: conversationId,
-        author: m.author,
-        body: m.body,
-        agent_id: m.agentId ?? null,
-        meta: m.meta === undefined ? null : JSON.stringify(m.meta),
-      })) as never,
-    )
+    .values(messageValues(conversationId, messages))
     .returningAll()
     .execute()
     .then((rows) => rows.sort((a, b) => Number(a.id) - Number(b.id)));
