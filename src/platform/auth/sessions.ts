@@ -71,10 +71,15 @@ export function registerSessions(
 
   app.decorateRequest('session', null as unknown as Session);
 
-  app.addHook('onRequest', async (request) => {
+  // Plain callback hooks: most requests carry no session and need no promise at all.
+  app.addHook('onRequest', (request, _reply, done) => {
     const id = request.cookies[COOKIE];
     request.session = new Session(null, {});
-    if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return;
+    if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return done();
+    load(request, id).then(() => done(), done);
+  });
+
+  const load = async (request: FastifyRequest, id: string) => {
     const row = await t
       .selectFrom('sessions')
       .select(['data', 'updated_at'])
@@ -85,11 +90,15 @@ export function registerSessions(
     request.session = new Session(id, row.data as SessionData);
     // Sliding expiry, refreshed at most every ten minutes to keep reads cheap.
     if (row.updated_at && Date.now() - row.updated_at.getTime() > 600_000) request.session.dirty = true;
+  };
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const session = request.session;
+    if (!session || (!session.destroyed && !session.dirty)) return done(null, payload);
+    save(session, reply).then(() => done(null, payload), done);
   });
 
-  app.addHook('onSend', async (request, reply) => {
-    const session = request.session;
-    if (!session) return;
+  const save = async (session: Session, reply: FastifyReply) => {
     if (session.destroyed) {
       if (session.id) await t.deleteFrom('sessions').where('id_hash', '=', hashId(session.id)).execute();
       reply.clearCookie(COOKIE, { path: '/' });
@@ -115,7 +124,7 @@ export function registerSessions(
       )
       .execute();
     if (isNew) setSessionCookie(reply, session.id, options.secureCookies);
-  });
+  };
 }
 
 function setSessionCookie(reply: FastifyReply, id: string, secure: boolean) {

@@ -27,26 +27,31 @@ export function registerCsrf(app: FastifyInstance, secret: string, secureCookies
 
   // Written as a header directly: the value is base64url, and this runs on every first visit.
   const attributes = `; Path=/; HttpOnly; SameSite=Lax${secureCookies ? '; Secure' : ''}`;
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.newCsrfCookie) reply.header('set-cookie', `${COOKIE}=${request.newCsrfCookie}${attributes}`);
+    done(null, payload);
   });
 
   // preValidation: after the body is parsed, before any route schema or handler sees it.
-  app.addHook('preValidation', async (request) => {
-    if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
-    if (isApiPath(request.url)) return;
-    if (request.routeOptions.config.csrf === false) return;
+  app.addHook('preValidation', (request, _reply, done) => {
+    done(forgedForm(request) ? expired() : undefined);
+  });
+  const forgedForm = (request: FastifyRequest): boolean => {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return false;
+    if (isApiPath(request.url)) return false;
+    if (request.routeOptions.config.csrf === false) return false;
     const cookie = request.cookies[COOKIE];
     const sent = formField(request.body, '_csrf');
-    if (!cookie || !sent || !safeEqual(sign(cookie), sent)) {
-      throw new HttpError(
-        403,
-        'Your session has expired',
-        'Go back, refresh the page and try again. Nothing you sent was saved.',
-      );
-    }
-  });
+    return !cookie || !sent || !safeEqual(sign(cookie), sent);
+  };
 }
+
+const expired = () =>
+  new HttpError(
+    403,
+    'Your session has expired',
+    'Go back, refresh the page and try again. Nothing you sent was saved.',
+  );
 
 function formField(body: unknown, name: string): string | undefined {
   if (!body || typeof body !== 'object') return undefined;

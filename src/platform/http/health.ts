@@ -14,33 +14,58 @@ export interface OpsRoutesOptions {
  * in a context carrying its id (for log lines and the jobs it sends), and is counted.
  */
 export function registerOpsRoutes(app: FastifyInstance, ops: Ops, options: OpsRoutesOptions): void {
-  // Callback style, so the rest of the request (later hooks, handler, their awaits) runs inside.
+  // One plain callback hook (no promise per request): the rest of the request (later hooks, the
+  // handler and their awaits) runs inside the context, and the three paths are answered here.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    runInContext({ requestId: request.id }, done);
+    const url = request.url;
+    const query = url.indexOf('?');
+    const answer = opsAnswers[query === -1 ? url : url.slice(0, query)];
+    if (!answer) return runInContext({ requestId: request.id }, done);
+    answer(request, reply, ops, options.metricsToken).catch((error: unknown) => done(error as Error));
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0];
-    if (path === '/healthz') return healthz(reply);
-    if (path === '/readyz') return readyz(request, reply, ops);
-    if (path === '/metrics') return metrics(request, reply, ops, options.metricsToken);
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
+  // Counted by route with children cached per label set: no label object is built per request.
+  const counted = new Map<
+    string,
+    { requests: () => void; duration: (s: number) => void; errors: () => void }
+  >();
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
-    const labels = { method: request.method, route };
-    ops.http.requests.inc({ ...labels, status: String(reply.statusCode) });
-    ops.http.duration.observe(labels, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500) ops.http.errors.inc(labels);
+    if (route in opsAnswers) return done();
+    const status = reply.statusCode;
+    const key = `${request.method} ${status} ${route}`;
+    let metric = counted.get(key);
+    if (!metric) {
+      const requests = ops.http.requests.labels(request.method, route, String(status));
+      const duration = ops.http.duration.labels(request.method, route);
+      const errors = ops.http.errors.labels(request.method, route);
+      metric = {
+        requests: () => requests.inc(),
+        duration: (s) => duration.observe(s),
+        errors: () => errors.inc(),
+      };
+      counted.set(key, metric);
+    }
+    metric.requests();
+    metric.duration(reply.elapsedTime / 1000);
+    if (status >= 500) metric.errors();
+    done();
   });
 
   // Declared so they are real routes (the hook above answers them first).
-  for (const path of ['/healthz', '/readyz', '/metrics']) {
+  for (const path of Object.keys(opsAnswers)) {
     app.get(path, { config: { csrf: false } }, async (_request, reply) => reply.code(404).send());
   }
 }
+
+type OpsAnswer = (request: FastifyRequest, reply: FastifyReply, ops: Ops, token?: string) => Promise<unknown>;
+
+const opsAnswers: Record<string, OpsAnswer> = Object.assign(Object.create(null) as object, {
+  '/healthz': async (_request: FastifyRequest, reply: FastifyReply) => healthz(reply),
+  '/readyz': readyz,
+  '/metrics': metrics,
+});
 
 function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('Cache-Control', 'no-store');

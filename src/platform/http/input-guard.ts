@@ -24,15 +24,17 @@ function holdsNul(value: unknown, seen = new WeakSet<object>(), depth = 0): bool
  */
 export function registerInputGuard(app: FastifyInstance): void {
   registerSafeRedirects(app);
-  app.addHook('preValidation', async (request) => {
-    if (
-      /%00/.test(request.url) ||
+  app.addHook('preValidation', (request, _reply, done) => {
+    const refused =
+      request.url.includes('%00') ||
       holdsNul(request.params) ||
       holdsNul(request.query) ||
-      holdsNul(request.body)
-    ) {
-      throw new HttpError(400, 'Bad request', 'The request holds a character that is not allowed.');
-    }
+      holdsNul(request.body);
+    done(
+      refused
+        ? new HttpError(400, 'Bad request', 'The request holds a character that is not allowed.')
+        : undefined,
+    );
   });
 }
 
@@ -49,11 +51,11 @@ export function headerSafeLocation(location: string): string {
  * as a browser would have.
  */
 export function registerSafeRedirects(app: FastifyInstance): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     const location = reply.getHeader('location');
     if (typeof location === 'string' && /[^\x21-\x7e]/.test(location)) {
       reply.header('location', headerSafeLocation(location));
     }
-    return payload;
+    done(null, payload);
   });
 }

@@ -103,9 +103,6 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   );
 
   app.decorateReply('locals', null as unknown as PageLocals);
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.locals = {};
-  });
   // Only for visitors with no session: their page depends on nothing but the address.
   const cacheable = (request: FastifyRequest) =>
     request.method === 'GET' &&
@@ -117,10 +114,12 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       .header('Cache-Control', 'no-store')
       .send(parts.length === 1 ? parts[0] : parts.join(reply.request.csrfToken()));
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!cacheable(request)) return;
-    const parts = options.pageCache.get(request.url);
-    if (parts) return sendPage(reply, parts);
+  // A plain callback hook, as on every request: a cached page is sent from here, before sessions.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.locals = {};
+    const parts = cacheable(request) ? options.pageCache.get(request.url) : undefined;
+    if (parts) sendPage(reply, parts);
+    else done();
   });
 
   app.decorateReply('render', function (this: FastifyReply, template: string, context: object = {}) {
