@@ -243,6 +243,52 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
     return updated;
   }
 
+  /** Books a refund the provider has paid: money out in the ledger, the event, audit and the payer told. */
+  async function bookRefund(
+    tx: Db,
+    row: store.PaymentRow,
+    refund: store.RefundRow,
+    providerRefundId: string | null,
+    actor: Actor,
+  ): Promise<store.RefundRow> {
+    await store.insertLedgerEntry(tx, {
+      payment_id: row.id,
+      kind: 'refund',
+      method: row.method,
+      amount: -refund.amount,
+      provider: row.provider,
+      provider_reference: providerRefundId,
+    });
+    const done = await store.updateRefund(tx, refund.id, {
+      status: 'success',
+      provider_refund_id: providerRefundId,
+    });
+    await events.publish(tx, {
+      type: 'payment.refunded',
+      subjectType: 'payment',
+      subjectId: row.id,
+      actor,
+      payload: { reference: row.reference, refund: done.reference, amount: refund.amount },
+    });
+    await recordAudit(tx, {
+      actor,
+      action: 'payment.refunded',
+      subjectType: 'payment',
+      subjectId: row.id,
+      detail: { reference: row.reference, refund: done.reference, amount: refund.amount },
+    });
+    await tell(tx, row, {
+      template: 'payment-refunded',
+      personalisation: {
+        reference: row.reference,
+        amount: pounds(refund.amount),
+        description: row.description,
+        reason: refund.reason || 'Refund',
+      },
+    });
+    return done;
+  }
+
   const service = {
     provider,
 
@@ -294,6 +340,12 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       const row = /^[0-9a-f-]{36}$/i.test(idOrReference)
         ? await store.findPayment(dbOrTx, idOrReference)
         : await store.findPaymentByReference(dbOrTx, idOrReference);
+      return row && toPayment(row);
+    },
+
+    /** The payment the card provider knows by its own id, or undefined. */
+    async findByProviderId(providerId: string): Promise<Payment | undefined> {
+      const row = await store.findPaymentByProviderId(db(), providerId);
       return row && toPayment(row);
     },
 
@@ -436,9 +488,13 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
         });
     },
 
-    /** Reconciles card payments left open (a closed browser, a process killed mid-payment). */
+    /**
+     * Reconciles card payments left open (a closed browser, a process killed mid-payment) and
+     * refunds the provider accepted but had not finished.
+     */
     async reconcileUnfinished(olderThanMinutes = 15): Promise<number> {
-      const rows = await store.listUnfinished(db(), new Date(Date.now() - olderThanMinutes * 60_000));
+      const before = new Date(Date.now() - olderThanMinutes * 60_000);
+      const rows = await store.listUnfinished(db(), before);
       let changed = 0;
       for (const row of rows) {
         try {
@@ -447,6 +503,9 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
         } catch {
           // The provider is unreachable: the next run tries again.
         }
+      }
+      for (const paymentId of await store.paymentsWithSubmittedRefunds(db(), before)) {
+        changed += await service.reconcileRefunds(paymentId).catch(() => 0);
       }
       return changed;
     },
@@ -550,43 +609,44 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
               provider_refund_id: outcome.refundId,
             });
           }
-          await store.insertLedgerEntry(tx, {
-            payment_id: row.id,
-            kind: 'refund',
-            method: row.method,
-            amount: -input.amount,
-            provider: row.provider,
-            provider_reference: outcome.refundId,
-          });
-          const done = await store.updateRefund(tx, prepared.refund.id, {
-            status: 'success',
-            provider_refund_id: outcome.refundId,
-          });
-          await events.publish(tx, {
-            type: 'payment.refunded',
-            subjectType: 'payment',
-            subjectId: row.id,
-            actor: input.actor,
-            payload: { reference: row.reference, refund: done.reference, amount: input.amount },
-          });
-          await recordAudit(tx, {
-            actor: input.actor,
-            action: 'payment.refunded',
-            subjectType: 'payment',
-            subjectId: row.id,
-            detail: { reference: row.reference, refund: done.reference, amount: input.amount },
-          });
-          await tell(tx, row, {
-            template: 'payment-refunded',
-            personalisation: {
-              reference: row.reference,
-              amount: pounds(input.amount),
-              description: row.description,
-              reason: input.reason || 'Refund',
-            },
-          });
-          return done;
+          return bookRefund(tx, row, prepared.refund, outcome.refundId, input.actor);
         });
+    },
+
+    /**
+     * Asks the provider where the payment's submitted refunds stand and books those that finished:
+     * money out once, however many times it is called or in whatever order.
+     */
+    async reconcileRefunds(idOrReference: string, actor: Actor = systemActor): Promise<number> {
+      const row = await mustFind(db(), idOrReference);
+      if (!row.provider_id || row.provider !== provider.name) return 0;
+      let changed = 0;
+      for (const refund of await store.listRefunds(db(), row.id)) {
+        if (refund.status !== 'submitted' || !refund.provider_refund_id) continue;
+        const remote = await provider.getRefund(row.provider_id, refund.provider_refund_id);
+        if (remote.status === 'submitted') continue;
+        changed += await db()
+          .transaction()
+          .execute(async (tx) => {
+            await store.lockPayment(tx, row.id);
+            const current = await store.findRefund(tx, refund.id);
+            if (current?.status !== 'submitted') return 0;
+            if (remote.status === 'success') {
+              await bookRefund(tx, row, current, remote.refundId, actor);
+            } else {
+              await store.updateRefund(tx, refund.id, { status: 'error' });
+              await recordAudit(tx, {
+                actor,
+                action: 'payment.refund_failed',
+                subjectType: 'payment',
+                subjectId: row.id,
+                detail: { refund: refund.reference, error: 'The card provider could not pay the refund' },
+              });
+            }
+            return 1;
+          });
+      }
+      return changed;
     },
 
     /** Records money received outside the card provider (cash at a pay-point or desk, Direct Debit). */
