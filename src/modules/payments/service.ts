@@ -120,6 +120,19 @@ export function paidBy(p: { method: PaymentMethod; cardBrand: string | null; car
     : methodNames[p.method];
 }
 
+/** Calendar months (YYYY-MM) from `from` (inclusive) to `to` (exclusive), both YYYY-MM-DD. */
+function monthsBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  let [y, m] = [Number(from.slice(0, 4)), Number(from.slice(5, 7))];
+  for (;;) {
+    const month = `${y}-${String(m).padStart(2, '0')}`;
+    if (`${month}-01` >= to || out.length >= 1200) break;
+    out.push(month);
+    [y, m] = m === 12 ? [y + 1, 1] : [y, m + 1];
+  }
+  return out;
+}
+
 function pounds(pence: number): string {
   return `£${(pence / 100).toFixed(2)}`;
 }
@@ -738,8 +751,60 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       (await store.listPayments(dbOrTx, filter)).map(toPayment),
 
     /** Measures for insights: money received per method per month (`from` inclusive, `to` exclusive, YYYY-MM-DD). */
-    paymentsByMethodPerMonth: (dbOrTx: Db, from: string, to: string) =>
-      store.totalsByMethodAndMonth(dbOrTx, from, to),
+    // Every method in every month, with zeros, so a method nobody used (cash at the desk, once the
+    // offices stop taking it) shows as none rather than missing.
+    async paymentsByMethodPerMonth(dbOrTx: Db, from: string, to: string) {
+      const found = await store.totalsByMethodAndMonth(dbOrTx, from, to);
+      const rows = [];
+      for (const month of monthsBetween(from, to))
+        for (const method of paymentMethods)
+          rows.push(
+            found.find((r) => r.month === month && r.method === method) ?? {
+              month,
+              method,
+              payments: 0,
+              received: 0,
+              refunded: 0,
+            },
+          );
+      return rows;
+    },
+
+    /**
+     * Cash taken at a council office for the resident a member of staff is acting for: the payment
+     * and its receipt in one go, keyed so a double click records it once.
+     */
+    async takeCashAtDesk(
+      tx: Db,
+      input: {
+        amount: number;
+        description: string;
+        residentId: string;
+        tillReceipt: string;
+        key: string;
+        channel: string;
+        actor: Actor;
+      },
+    ): Promise<Payment> {
+      const payment = await service.createPayment(tx, {
+        amount: input.amount,
+        description: input.description,
+        payer: { residentId: input.residentId },
+        paysFor: { type: 'cash-desk', id: input.key },
+        idempotencyKey: `cash-desk:${input.actor.id}:${input.key}`,
+        method: 'cash_desk',
+        channel: input.channel,
+        actor: input.actor,
+      });
+      if (!payment.created) return payment;
+      return service.recordReceipt(tx, {
+        payment: payment.id,
+        kind: 'cash_receipt',
+        provider: 'cash_desk',
+        providerReference: input.tillReceipt,
+        actor: input.actor,
+      });
+    },
 
     /**
      * The day's reconciliation, per method: the ledger against the provider's settlement records.
