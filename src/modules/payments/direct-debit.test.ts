@@ -379,6 +379,13 @@ describe('Direct Debit', () => {
     );
     assert.deepEqual(addacs, { ok: true, cancelled: 1 });
     assert.equal((await directDebit.findMandate(db, mandate.reference))?.status, 'cancelled');
+    const cancelledEmail = await kiln.platform.notify.list(db, { recipient: 'resident@kilnford.example' });
+    assert.equal(
+      cancelledEmail.filter((m) => m.subject === `Your Direct Debit has been cancelled: ${mandate.reference}`)
+        .length,
+      1,
+      'the resident is told once',
+    );
     const left = (await directDebit.instalments(db, mandate.id)).map((i) => i.status);
     assert.deepEqual(left, ['collected', 'failed', ...Array(8).fill('cancelled')]);
     const after = await directDebit.createSubmission({
