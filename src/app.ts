@@ -106,13 +106,16 @@ function buildServices(platform: Platform) {
     accounts: accounts.service,
     bookings: bookings.service,
   });
-  const insights = createInsights(platform, insightsDependencies({ cases, catalogue, signing, wards }));
   const engage = createEngage(platform, {
     cases: cases.service,
     catalogue: catalogue.service,
     accounts: accounts.service,
     bookings: bookings.service,
   });
+  const insights = createInsights(
+    platform,
+    insightsDependencies({ cases, catalogue, signing, engage, wards }),
+  );
   return {
     cases,
     accounts,

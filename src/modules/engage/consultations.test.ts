@@ -102,6 +102,66 @@ describe('Engage: a consultation from draft to "you said, we did"', () => {
     );
   });
 
+  test('documents and a bookable workshop appear on the consultation page, with a way to share it', async () => {
+    const { consultations } = kiln.services.engage.service;
+    // A one-page PDF, as a council would publish the proposal.
+    const { PDFDocument } = await import('pdf-lib');
+    const pdf = await PDFDocument.create();
+    pdf.addPage().drawText('Saggar Street permit parking proposal');
+    await consultations.addDocument({ type: 'staff', id: null }, reference, {
+      title: 'Permit parking proposal',
+      name: 'proposal.pdf',
+      content: Buffer.from(await pdf.save()),
+    });
+    await assert.rejects(
+      consultations.addDocument({ type: 'staff', id: null }, reference, {
+        title: 'Not a document',
+        name: 'script.pdf',
+        content: Buffer.from('#!/bin/sh\necho hello\n'),
+      }),
+      (e: Error) => e.message.length > 0,
+    );
+    const noEvent = await officer.post(`/staff/engage/consultations/${reference}/events`, {
+      eventTitle: '',
+      eventPlace: '',
+      eventDate: 'soon',
+      eventStart: '7pm',
+      eventEnd: '',
+    });
+    assert.equal(noEvent.statusCode, 400);
+    assert.deepEqual(page(noEvent.body).errorSummary(), [
+      'Enter the name of the event, up to 150 characters',
+      'Enter where it is, up to 200 characters',
+      'Enter a real date',
+      'Enter the start time like 18:30',
+      'Enter the end time like 20:00',
+    ]);
+    const event = await officer.post(`/staff/engage/consultations/${reference}/events`, {
+      eventTitle: 'Drop-in workshop on parking',
+      eventPlace: 'Wharf Library',
+      eventDate: day(7),
+      eventStart: '18:30',
+      eventEnd: '20:00',
+      bookingReference: 'digital-skills-basics',
+    });
+    assert.equal(event.statusCode, 303, page(event.body).errorSummary().join());
+
+    const visitor = new Client(kiln.app);
+    const shown = page((await visitor.get(`/consultations/${slug}`)).body);
+    const links = shown.links();
+    const doc = links.find((l) => l.text.startsWith('Permit parking proposal'));
+    assert.ok(doc, 'the document is linked');
+    const file = await visitor.get(doc.href);
+    assert.equal(file.statusCode, 200);
+    assert.equal(file.headers['content-type'], 'application/pdf');
+    assert.match(shown.text(), /Drop-in workshop on parking/);
+    const book = links.find((l) => l.text.includes('Book a place'));
+    assert.ok(book, 'the workshop can be booked');
+    assert.match(book.href, /^\/book\/digital-skills-basics/);
+    assert.equal((await visitor.get(book.href)).statusCode, 200, 'the booking page exists');
+    assert.ok(links.some((l) => l.href.startsWith('mailto:?subject=Have%20your%20say')));
+  });
+
   test('a resident responds without signing in: saves, comes back by link, sends; a second response is refused', async () => {
     const resident = new Client(kiln.app);
     const intro = await resident.get(`/consultations/${slug}`);
@@ -275,6 +335,12 @@ describe('Engage: a consultation from draft to "you said, we did"', () => {
     });
     assert.equal(duplicateTheme.statusCode, 400);
     const r = await kiln.services.engage.service.results.of(reference);
+    // Equality answers in totals: the one given is counted, one not on the list was never stored.
+    const age = r!.equality.find((e) => e.key === 'age')!;
+    assert.equal(age.notAnswered, 2);
+    assert.match(body.text(), /What is your age\?/);
+    const sex = r!.equality.find((e) => e.key === 'sex')!;
+    assert.equal(sex.notAnswered, 3);
     const texts = r!.perQuestion[3]!.texts;
     assert.equal(texts.length, 2);
     const themeId = r!.perQuestion[3]!.themes[0]!.id;

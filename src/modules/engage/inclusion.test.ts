@@ -92,6 +92,26 @@ describe('Engage: getting online, lending devices, the connectivity register', (
     assert.equal(page(refused.body).heading(), 'Your request could not be sent');
   });
 
+  test('the honeypot field refuses a program responding to a consultation, and nothing is stored', async () => {
+    const count = async () =>
+      Number(
+        (await sql<{ n: number }>`select count(*)::int as n from engage_responses`.execute(kiln.platform.db))
+          .rows[0]!.n,
+      );
+    const before = await count();
+    const bot = new Client(kiln.app);
+    await bot.get('/consultations/library-opening-hours-2027/respond');
+    for (const action of ['submit', 'save']) {
+      const refused = await bot.post('/consultations/library-opening-hours-2027/respond', {
+        action,
+        website: 'http://spam.example',
+      });
+      assert.equal(refused.statusCode, 400);
+      assert.equal(page(refused.body).heading(), 'Your response could not be accepted');
+    }
+    assert.equal(await count(), before);
+  });
+
   test('a device loan: lent to an eligible borrower, not lent twice, reminded when overdue, returned', async () => {
     const librarian = await staffClient(kiln, 'librarian@kilnford.example');
     const devicesPage = await librarian.get('/staff/engage/devices');
@@ -182,6 +202,23 @@ describe('Engage: getting online, lending devices, the connectivity register', (
 
   test('the connectivity register: a building connected publishes the share connected for insights', async () => {
     const before = await kiln.services.engage.service.connectivity.measures();
+    // Insights' panel: the weeks of 9 and 16 November 2026, whatever else is on the register.
+    const fibrePanel = async () =>
+      (
+        await kiln.services.insights.service.measures({
+          from: '2026-11-09',
+          to: '2026-11-22',
+          ward: null,
+          service: null,
+          team: null,
+        })
+      ).find((p) => p.id === 'full-fibre')!;
+    const panelBefore = await fibrePanel();
+    assert.equal(panelBefore.hasData, true);
+    assert.deepEqual(
+      panelBefore.csv.rows.map((r) => r.buildings),
+      [before.councilBuildings, before.councilBuildings],
+    );
     const analyst = await staffClient(kiln, 'analyst@kilnford.example');
     const form = await analyst.get('/staff/engage/connectivity');
     assert.equal(form.statusCode, 200);
@@ -205,6 +242,24 @@ describe('Engage: getting online, lending devices, the connectivity register', (
     assert.equal(rows[0]!.payload.to, 'connected');
     assert.equal(rows[0]!.payload.councilConnected, afterMeasures.councilConnected);
     assert.equal(rows[0]!.payload.councilBuildings, afterMeasures.councilBuildings);
+
+    // Connected on 20 November: the week of the 16th gains one building, the week before does not.
+    const panelAfter = await fibrePanel();
+    const connected = (panel: typeof panelAfter) => panel.csv.rows.map((r) => Number(r.connected));
+    assert.deepEqual(connected(panelAfter), [connected(panelBefore)[0], connected(panelBefore)[1]! + 1]);
+    assert.match(
+      panelAfter.headline,
+      new RegExp(
+        `of ${afterMeasures.councilBuildings} council buildings on full fibre at the end of the period \\(${connected(panelAfter)[1]} connected\\)$`,
+      ),
+    );
+    assert.match(panelAfter.chart!, /role="img"/);
+    const dashboard = await analyst.get('/staff/insights');
+    assert.ok(
+      page(dashboard.body)
+        .root.querySelectorAll('main h2')
+        .some((h) => h.text.trim() === 'Council buildings on full fibre'),
+    );
 
     const open = await new Client(kiln.app).get('/api/v1/engage/connectivity');
     assert.equal(open.statusCode, 200);

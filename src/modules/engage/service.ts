@@ -1300,6 +1300,18 @@ export function createEngageService(platform: Platform, deps: EngageDependencies
       };
     },
 
+    /** Council buildings and the day each council building was connected: insights charts the share over time. */
+    async fibreDates(dbOrTx: Db = db) {
+      const sites = await store.listSites(dbOrTx);
+      const council = sites.filter((site) => site.council_owned);
+      return {
+        councilBuildings: council.length,
+        connectedOn: council
+          .filter((site) => site.fibre_status === 'connected' && site.connected_date)
+          .map((site) => site.connected_date!),
+      };
+    },
+
     /** Records a site's fibre status; the event carries the new share so insights can chart it. */
     async update(
       actor: Actor,

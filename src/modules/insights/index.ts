@@ -4,6 +4,7 @@ import type { ModuleDefinition, Platform } from '../../platform/module.ts';
 import type { CasesService } from '../cases/index.ts';
 import type { CatalogueService } from '../catalogue/index.ts';
 import type { SigningService } from '../signing/index.ts';
+import type { EngageService } from '../engage/index.ts';
 import { registerPublicRoutes } from './routes-public.ts';
 import { registerStaffRoutes } from './routes-staff.ts';
 import { insightsMigrations } from './schema.ts';
@@ -31,6 +32,7 @@ export function insightsDependencies(built: {
   cases?: { service: Pick<CasesService, 'findByReference' | 'listCaseWorkers'> };
   catalogue?: { service: Pick<CatalogueService, 'liveServices'> };
   signing?: { service: Pick<SigningService, 'paperlessShare'> };
+  engage?: { service: { connectivity: Pick<EngageService['connectivity'], 'fibreDates'> } };
   /** The council's wards (code, name and boundary ring of [lng, lat] points), for the open data. */
   wards?: ReadonlyArray<{ code: string; name: string; ring: ReadonlyArray<readonly [number, number]> }>;
 }): InsightsDependencies {
@@ -63,6 +65,7 @@ export function insightsDependencies(built: {
         : null,
     })),
     paperlessShare: signing ? (db: Db) => signing.paperlessShare(db) : undefined,
+    fibre: built.engage ? (db: Db) => built.engage!.service.connectivity.fibreDates(db) : undefined,
   };
 }
 

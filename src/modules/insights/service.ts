@@ -24,6 +24,8 @@ export interface InsightsDependencies {
   wards?: Array<{ code: string; name: string; centre: [number, number] | null }>;
   /** Residents with an account and those who chose paperless, now. */
   paperlessShare?: (db: Db) => Promise<{ residents: number; paperless: number; share: number }>;
+  /** Council buildings in the connectivity register and the day each went on full fibre. */
+  fibre?: (db: Db) => Promise<{ councilBuildings: number; connectedOn: string[] }>;
 }
 
 export interface InsightsSettings {
@@ -353,6 +355,61 @@ export function createInsightsService(
         noun: 'video consultations',
       }),
     );
+
+    // Council buildings on full fibre: the register holds the day each was connected, so the share
+    // at the end of each week comes from those days. Buildings are counted as they are today.
+    {
+      const fibre = deps.fibre ? await deps.fibre(db) : null;
+      const weeks = weeksFrom(mondayOf(f.from), f.to);
+      const connectedBy = (day: string) => fibre?.connectedOn.filter((d) => d <= day).length ?? 0;
+      const rows = weeks.map((week) => {
+        const end = addDays(week, 6) < f.to ? addDays(week, 6) : f.to;
+        return { week, connected: connectedBy(end), buildings: fibre?.councilBuildings ?? 0 };
+      });
+      const shares = rows.map((r) => share(r.connected, r.buildings));
+      const any = Boolean(fibre?.councilBuildings);
+      const last = rows.at(-1);
+      panels.push({
+        id: 'full-fibre',
+        area: 'Digital inclusion',
+        title: 'Council buildings on full fibre',
+        headline:
+          any && last
+            ? `${pct(share(last.connected, last.buildings))} of ${formatValue(last.buildings)} council buildings on full fibre at the end of the period (${formatValue(last.connected)} connected)`
+            : 'No data yet',
+        target: 'Every council building on full fibre',
+        trend: trendOf(shares, true),
+        hasData: any,
+        note: 'From the connectivity register; not divided by ward, service or team.',
+        chart: any
+          ? chart({
+              id: 'full-fibre',
+              title: 'Share of council buildings on full fibre, by week',
+              description: describe(
+                rows.map((r) => r.week),
+                shares,
+                true,
+                'of council buildings on full fibre',
+              ),
+              labels: rows.map((r) => r.week),
+              series: [{ label: 'Connected share', values: shares }],
+              target: 1,
+              percent: true,
+            })
+          : null,
+        table: {
+          caption: 'Council buildings on full fibre at the end of each week',
+          columns: ['Week beginning', 'Connected', 'Council buildings', 'Share connected'],
+          rows: rows.map((r) => [
+            r.week,
+            formatValue(r.connected),
+            formatValue(r.buildings),
+            pct(share(r.connected, r.buildings)),
+          ]),
+        },
+        csv: { columns: ['week', 'connected', 'buildings'], rows },
+      });
+    }
 
     // Sensor homes and alerts handled
     {
@@ -725,6 +782,17 @@ export function mondayOf(day: string): string {
   const d = new Date(`${day}T00:00:00Z`);
   const back = (d.getUTCDay() + 6) % 7;
   return new Date(d.getTime() - back * 86_400_000).toISOString().slice(0, 10);
+}
+
+function addDays(day: string, n: number): string {
+  return new Date(new Date(`${day}T00:00:00Z`).getTime() + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Mondays from `monday` up to and including the week of `until` (at most ten years of them). */
+function weeksFrom(monday: string, until: string): string[] {
+  const out: string[] = [];
+  for (let w = monday; w <= until && out.length < 530; w = addDays(w, 7)) out.push(w);
+  return out;
 }
 
 function weeksBack(monday: string, n: number): string[] {

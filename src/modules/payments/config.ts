@@ -5,6 +5,11 @@ const schema = z.object({
   PAYMENTS_PROVIDER: z.enum(['sandbox', 'govuk-pay']).default('sandbox'),
   GOVUK_PAY_API_KEY: z.string().optional(),
   GOVUK_PAY_BASE_URL: z.string().url().default('https://publicapi.payments.service.gov.uk'),
+  /** The signing secret of the GOV.UK Pay webhook; without it Kiln offers no webhook and relies on returns and the worker. */
+  GOVUK_PAY_WEBHOOK_SECRET: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string().min(16, 'the webhook signing secret is at least 16 characters').optional(),
+  ),
   /** Minutes a card payment may stay open before Kiln asks the provider where it stands. */
   PAYMENTS_RECONCILE_AFTER_MINUTES: z.coerce.number().int().min(1).default(15),
   /** The council's Bacs service user number and the account Direct Debits are collected into. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parseAddacs, parseArudd } from './bacs-reports.ts';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
@@ -120,6 +121,40 @@ describe('bank details', () => {
     assert.equal(
       splitInstalments(150001, 10).reduce((a, b) => a + b),
       150001,
+    );
+  });
+});
+
+describe('Bacs reports that are not what they should be', () => {
+  test('not XML, cut short, empty or missing what Kiln needs: refused whole with a reason', () => {
+    assert.deepEqual(parseArudd('ref,amount\nDD-AAAA-BB,1.00\n').errors, [
+      'Line 1: this is not a Bacs ARUDD report (no BACSDocument)',
+    ]);
+    assert.deepEqual(
+      parseArudd('<BACSDocument><ReturnedDebitItem ref="DD-AAAA-BB" valueOf="1.00" returnCode="0"/>').errors,
+      ['The ARUDD report is cut short (no closing BACSDocument)'],
+    );
+    assert.deepEqual(parseArudd('<BACSDocument></BACSDocument>').errors, [
+      'The ARUDD report lists no returned debits',
+    ]);
+    const mixed = parseArudd(
+      '<BACSDocument>\n<ReturnedDebitItem ref="DD-AAAA-BB" valueOf="1.00" returnCode="0"/>\n' +
+        '<ReturnedDebitItem ref="DD-AAAA-BB" valueOf="-1.00"/>\n</BACSDocument>',
+    );
+    assert.deepEqual(mixed, {
+      items: [],
+      errors: ['Line 3: the amount "-1.00" is not in pounds and pence', 'Line 3: there is no return code'],
+    });
+    assert.deepEqual(
+      parseAddacs(
+        '<BACSDocument>\n<MessagingAdvice reference="DD-AAAA-BB" reason-code="11"/>\n</BACSDocument>',
+      ).errors,
+      ['Line 2: there is no reason code'],
+    );
+    assert.equal(
+      parseAddacs('<BACSDocument><MessagingAdvice reference="DD-AAAA-BB" reason-code="1"/></BACSDocument>')
+        .items.length,
+      1,
     );
   });
 });
@@ -324,6 +359,17 @@ describe('Direct Debit', () => {
     assert.deepEqual(returned, { ok: true, returned: 1 });
     const second17 = paid.find((p) => p.amount === 15000)!;
     assert.equal((await service.balance(db, second17.id)).balance, 0);
+    // The same report imported again (a second upload, a resend) reverses nothing twice.
+    const resent = await directDebit.importArudd(
+      `<?xml version="1.0"?>\n<BACSDocument><Data><ARUDD>\n<ReturnedDebitItem ref="${mandate.reference}" transCode="17" returnCode="0" returnDescription="REFER TO PAYER" valueOf="150.00"/>\n</ARUDD></Data></BACSDocument>`,
+      { type: 'system', id: null },
+    );
+    assert.deepEqual(resent, {
+      ok: false,
+      errors: [`Line 3: no collection of £150.00 on ${mandate.reference} to return`],
+    });
+    assert.equal((await service.balance(db, second17.id)).balance, 0);
+    assert.equal((await service.ledger(db, second17.id)).length, 2, 'one collection, one return');
     const unpaidEmail = await kiln.platform.notify.list(db, { recipient: 'resident@kilnford.example' });
     assert.ok(unpaidEmail.some((m) => m.subject === 'Your Direct Debit payment was not made'));
     // ADDACS: the payer cancels at the bank; the mandate and its future instalments end.
@@ -333,6 +379,13 @@ describe('Direct Debit', () => {
     );
     assert.deepEqual(addacs, { ok: true, cancelled: 1 });
     assert.equal((await directDebit.findMandate(db, mandate.reference))?.status, 'cancelled');
+    const cancelledEmail = await kiln.platform.notify.list(db, { recipient: 'resident@kilnford.example' });
+    assert.equal(
+      cancelledEmail.filter((m) => m.subject === `Your Direct Debit has been cancelled: ${mandate.reference}`)
+        .length,
+      1,
+      'the resident is told once',
+    );
     const left = (await directDebit.instalments(db, mandate.id)).map((i) => i.status);
     assert.deepEqual(left, ['collected', 'failed', ...Array(8).fill('cancelled')]);
     const after = await directDebit.createSubmission({

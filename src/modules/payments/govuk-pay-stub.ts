@@ -60,6 +60,7 @@ interface StubRefund {
   refund_id: string;
   payment_id: string;
   amount: number;
+  status: 'submitted' | 'success' | 'error';
   created_date: string;
   settled_date?: string;
 }
@@ -81,6 +82,12 @@ export interface GovukPayStub {
   refunds: StubRefund[];
   /** The payment service provider paid a payment or refund out to the council on a day. */
   settle(id: string, day: string): void;
+  /** The status new refunds answer with: GOV.UK Pay often answers `submitted` and finishes later. */
+  refundStatus: 'submitted' | 'success';
+  /** The card provider finished a submitted refund. */
+  finishRefund(refundId: string, status: 'success' | 'error'): void;
+  /** A webhook message as GOV.UK Pay posts it, about a payment's current state. */
+  webhookMessage(paymentId: string, eventType: string): string;
   /** What the paying user did on the hosted page. */
   finish(
     paymentId: string,
@@ -147,6 +154,20 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
         amount_submitted: p.refunded,
       },
       _links: links,
+    };
+  }
+
+  function refundJson(r: StubRefund) {
+    return {
+      refund_id: r.refund_id,
+      payment_id: r.payment_id,
+      amount: r.amount,
+      status: r.status,
+      created_date: r.created_date,
+      _links: {
+        self: { href: `${base}/v1/payments/${r.payment_id}/refunds/${r.refund_id}`, method: 'GET' },
+        payment: { href: `${base}/v1/payments/${r.payment_id}`, method: 'GET' },
+      },
     };
   }
 
@@ -252,9 +273,14 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
       });
     }
 
-    const match = /^\/v1\/payments(?:\/([^/]+))?(?:\/(refunds|cancel))?$/.exec(url.pathname);
+    const match = /^\/v1\/payments(?:\/([^/]+))?(?:\/(refunds|cancel))?(?:\/([^/]+))?$/.exec(url.pathname);
     if (!match) return send(404, 'RequestError', { code: 'P0200', description: 'Not found' });
-    const [, id, action] = match;
+    const [, id, action, refundId] = match;
+    if (request.method === 'GET' && action === 'refunds' && refundId) {
+      const r = refunds.find((x) => x.refund_id === refundId && x.payment_id === id);
+      if (!r) return send(404, 'RequestError', { code: 'P0700', description: 'Not found' });
+      return send(200, 'Refund', refundJson(r));
+    }
     if (request.method === 'POST' && !id) {
       entry.problems = v.validate('CreateCardPaymentRequest', body);
       if (entry.idempotencyKey && !/^$|^[a-zA-Z0-9-]+$/.test(entry.idempotencyKey))
@@ -314,24 +340,18 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
         refund_id: randomBytes(13).toString('hex').slice(0, 26),
         payment_id: p.payment_id,
         amount: b.amount,
+        status: stub.refundStatus,
         created_date: new Date().toISOString(),
       };
       refunds.push(refund);
-      return send(200, 'Refund', {
-        refund_id: refund.refund_id,
-        payment_id: p.payment_id,
-        amount: b.amount,
-        status: 'success',
-        created_date: new Date().toISOString(),
-        _links: { self: { href: `${base}/v1/payments/${p.payment_id}/refunds/x`, method: 'GET' } },
-      });
+      return send(200, 'Refund', refundJson(refund));
     }
     return send(404, 'RequestError', { code: 'P0200', description: 'Not found' });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const stub: GovukPayStub = {
     url: base,
     apiKey,
     requests,
@@ -345,6 +365,26 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
       if (refund) refund.settled_date = day;
       if (!payment && !refund) throw new Error(`No payment or refund ${id}`);
     },
+    refundStatus: 'success',
+    finishRefund(refundId, status) {
+      const r = refunds.find((x) => x.refund_id === refundId);
+      if (!r) throw new Error(`No refund ${refundId}`);
+      r.status = status;
+    },
+    webhookMessage(paymentId, eventType) {
+      const p = payments.get(paymentId);
+      if (!p) throw new Error(`No payment ${paymentId}`);
+      // The fields GOV.UK Pay's webhooks documentation lists; the resource is the payment as GET returns it.
+      return JSON.stringify({
+        webhook_message_id: randomBytes(13).toString('hex').slice(0, 26),
+        created_date: new Date().toISOString(),
+        resource_id: p.payment_id,
+        api_version: 1,
+        resource_type: 'payment',
+        event_type: eventType,
+        resource: paymentJson(p),
+      });
+    },
     finish(paymentId, status, card) {
       const p = payments.get(paymentId)!;
       const failures = {
@@ -357,4 +397,5 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+  return stub;
 }

@@ -7,6 +7,7 @@ import { Client, page } from '../../../test/support/http.ts';
 import { govukPayProvider } from './govuk-pay.ts';
 import { startGovukPayStub, type GovukPayStub } from './govuk-pay-stub.ts';
 import { ProviderError } from './provider.ts';
+import { GOVUK_PAY_WEBHOOK_PATH, webhookSignature } from './webhook-routes.ts';
 import { staffClient } from '../../../test/support/staff.ts';
 import { londonDay } from '../../platform/time.ts';
 import { addWorkingDays } from '../../platform/working-days.ts';
@@ -15,12 +16,14 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
   let stub: GovukPayStub;
   let kiln: TestKiln;
   let residentId: string;
+  const webhookSecret = `webhook_${randomUUID()}`;
 
   before(async () => {
     stub = await startGovukPayStub();
     process.env.PAYMENTS_PROVIDER = 'govuk-pay';
     process.env.GOVUK_PAY_API_KEY = stub.apiKey;
     process.env.GOVUK_PAY_BASE_URL = stub.url;
+    process.env.GOVUK_PAY_WEBHOOK_SECRET = webhookSecret;
     kiln = await startTestApp();
     const { rows } = await sql<{
       id: string;
@@ -265,5 +268,179 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
     assert.deepEqual(page(bad.body).errorSummary(), ['Enter a real date, for example 2026-11-24']);
     const officer = await staffClient(kiln, 'officer@kilnford.example');
     assert.equal((await officer.get('/staff/payments/settlement')).statusCode, 403);
+  });
+
+  async function startedPayment(amount: number) {
+    const service = kiln.services.payments.service;
+    const key = randomUUID();
+    const payment = await kiln.platform.db.transaction().execute((tx) =>
+      service.createPayment(tx, {
+        amount,
+        description: 'Bulky waste collection',
+        payer: { residentId },
+        paysFor: { type: 'test', id: key },
+        idempotencyKey: key,
+        actor: { type: 'resident', id: residentId },
+      }),
+    );
+    const { nextUrl } = await service.startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
+    return { payment, providerId: nextUrl.split('/').pop()! };
+  }
+
+  function postWebhook(body: string, signature: string | undefined) {
+    return kiln.app.inject({
+      method: 'POST',
+      url: GOVUK_PAY_WEBHOOK_PATH,
+      payload: body,
+      headers: {
+        'content-type': 'application/json',
+        ...(signature === undefined ? {} : { 'pay-signature': signature }),
+      },
+    });
+  }
+
+  test('webhooks: a bad signature changes nothing; signed messages twice and out of order book once', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { payment, providerId } = await startedPayment(2600);
+    // A message written while the payment was still open, delivered after the success message.
+    const stale = stub.webhookMessage(providerId, 'card_payment_started');
+    stub.finish(providerId, 'success', { last: '4242', brand: 'Visa' });
+    const succeeded = stub.webhookMessage(providerId, 'card_payment_succeeded');
+
+    for (const signature of [
+      undefined,
+      'not-hex',
+      webhookSignature('another secret entirely', succeeded),
+      webhookSignature(webhookSecret, succeeded.replace('2600', '2601')),
+    ]) {
+      const refused = await postWebhook(succeeded, signature);
+      assert.equal(refused.statusCode, 403);
+      assert.match(String(refused.headers['content-type']), /application\/problem\+json/);
+      assert.match(refused.json().detail, /Pay-Signature/);
+    }
+    assert.equal((await service.getPayment(db, payment.id))!.status, 'created');
+    assert.equal((await service.ledger(db, payment.id)).length, 0, 'no money is booked on a bad signature');
+
+    const garbled = '{"resource_type": "payment", ';
+    const bad = await postWebhook(garbled, webhookSignature(webhookSecret, garbled));
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.headers['content-type'], 'application/problem+json; charset=utf-8');
+
+    // The success message twice at once, then the stale one: Kiln asks GOV.UK Pay each time.
+    const both = await Promise.all([
+      postWebhook(succeeded, webhookSignature(webhookSecret, succeeded)),
+      postWebhook(succeeded, webhookSignature(webhookSecret, succeeded)),
+    ]);
+    assert.deepEqual(
+      both.map((r) => r.statusCode),
+      [200, 200],
+    );
+    const late = await postWebhook(stale, webhookSignature(webhookSecret, stale));
+    assert.equal(late.statusCode, 200);
+    const after = (await service.getPayment(db, payment.id))!;
+    assert.equal(after.status, 'success');
+    assert.equal(after.cardLastFour, '4242');
+    // The resident's return arrives last of all.
+    const client = new Client(kiln.app);
+    const back = await client.follow(await client.get(`/pay/return/${payment.reference}`));
+    assert.equal(page(back.body).heading(), 'Payment received');
+    assert.deepEqual(
+      (await service.ledger(db, payment.id)).map((e) => [e.kind, e.amount]),
+      [['charge', 2600]],
+      'booked once',
+    );
+    const receipts = await kiln.platform.notify.list(db, { recipient: 'resident@kilnford.example' });
+    assert.equal(
+      receipts.filter((m) => m.subject === `Payment received: ${payment.reference}`).length,
+      1,
+      'one receipt',
+    );
+
+    // A payment of another service on the same GOV.UK Pay account is acknowledged and left alone.
+    const other = await govukPayProvider({ apiKey: stub.apiKey, baseUrl: stub.url }).create({
+      amount: 100,
+      reference: 'ELSEWHERE',
+      description: 'Not Kiln',
+      returnUrl: 'http://localhost:3000/x',
+      idempotencyKey: randomUUID(),
+    });
+    const foreign = stub.webhookMessage(other.providerId, 'card_payment_succeeded');
+    const ignored = await postWebhook(foreign, webhookSignature(webhookSecret, foreign));
+    assert.deepEqual([ignored.statusCode, ignored.json().applied], [200, false]);
+    assertAllShapesValid();
+  });
+
+  test('a refund GOV.UK Pay submits is booked when it finishes, once; a failed one books nothing', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { payment, providerId } = await startedPayment(5000);
+    stub.finish(providerId, 'success', { last: '1111', brand: 'Visa' });
+    await service.reconcile(payment.id);
+    stub.refundStatus = 'submitted';
+    try {
+      const refund = await service.refund({
+        payment: payment.reference,
+        amount: 1500,
+        reason: 'Collection cancelled',
+        idempotencyKey: randomUUID(),
+        actor: { type: 'system', id: null },
+      });
+      assert.equal(refund.status, 'submitted');
+      assert.equal((await service.balance(db, payment.id)).balance, 5000, 'no money out until it is paid');
+      // What is in flight counts against what is left.
+      await assert.rejects(
+        service.refund({
+          payment: payment.reference,
+          amount: 3501,
+          reason: 'Too much',
+          idempotencyKey: randomUUID(),
+          actor: { type: 'system', id: null },
+        }),
+        /cannot be more than £35.00/,
+      );
+      // Still submitted at GOV.UK Pay: asking changes nothing.
+      assert.equal(await service.reconcileRefunds(payment.id), 0);
+
+      stub.finishRefund(refund.provider_refund_id!, 'success');
+      const message = stub.webhookMessage(providerId, 'card_payment_refunded');
+      for (let i = 0; i < 2; i++) {
+        const res = await postWebhook(message, webhookSignature(webhookSecret, message));
+        assert.equal(res.statusCode, 200);
+      }
+      assert.equal(await service.reconcileUnfinished(0), 0, 'nothing left to do');
+      assert.deepEqual(
+        (await service.ledger(db, payment.id)).map((e) => [e.kind, e.amount, e.provider_reference]),
+        [
+          ['charge', 5000, providerId],
+          ['refund', -1500, refund.provider_refund_id],
+        ],
+      );
+      const told = await kiln.platform.notify.list(db, { recipient: 'resident@kilnford.example' });
+      assert.equal(told.filter((m) => m.subject === `Refund of £15.00: ${payment.reference}`).length, 1);
+
+      // The card provider fails the next refund: the worker finds it, nothing is booked.
+      const failing = await service.refund({
+        payment: payment.reference,
+        amount: 1000,
+        reason: 'Second item not collected',
+        idempotencyKey: randomUUID(),
+        actor: { type: 'system', id: null },
+      });
+      stub.finishRefund(failing.provider_refund_id!, 'error');
+      assert.equal(await service.reconcileUnfinished(0), 1);
+      const refunds = await service.refunds(db, payment.id);
+      assert.deepEqual(
+        refunds.map((r) => [r.amount, r.status]),
+        [
+          [1500, 'success'],
+          [1000, 'error'],
+        ],
+      );
+      assert.equal((await service.balance(db, payment.id)).balance, 3500);
+    } finally {
+      stub.refundStatus = 'success';
+    }
+    assertAllShapesValid();
   });
 });

@@ -211,6 +211,15 @@ export function govukPayProvider(options: GovukPayOptions): PaymentProvider {
       }
       return out;
     },
+    async getRefund(providerId, refundId) {
+      const json = await call(
+        'GET',
+        `/v1/payments/${encodeURIComponent(providerId)}/refunds/${encodeURIComponent(refundId)}`,
+      );
+      const parsed = refundBody.safeParse(json);
+      if (!parsed.success) throw new ProviderError('GOV.UK Pay sent a refund Kiln cannot read');
+      return { refundId: parsed.data.refund_id, status: parsed.data.status };
+    },
     async refund(providerId, refund) {
       const json = await call('POST', `/v1/payments/${encodeURIComponent(providerId)}/refunds`, {
         amount: refund.amount,

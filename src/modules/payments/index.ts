@@ -5,6 +5,7 @@ import { loadPaymentsConfig, type PaymentsConfig } from './config.ts';
 import { govukPayProvider } from './govuk-pay.ts';
 import type { PaymentProvider } from './provider.ts';
 import { registerPaymentRoutes } from './routes.ts';
+import { registerGovukPayWebhook } from './webhook-routes.ts';
 import { sandboxProvider, type SandboxBooks } from './sandbox.ts';
 import { paymentsMigrations } from './schema.ts';
 import { createPaymentsService } from './service.ts';
@@ -69,6 +70,8 @@ export function createPayments(
         service,
         provider.name === 'sandbox' ? (sandbox as SandboxBooks) : null,
       );
+      if (provider.name === 'govuk-pay' && config.GOVUK_PAY_WEBHOOK_SECRET)
+        registerGovukPayWebhook(app, platform, service, config.GOVUK_PAY_WEBHOOK_SECRET);
       registerCashRoutes(app, platform, cash);
       registerDirectDebitRoutes(app, platform, directDebit);
       if (platform.config.RUN_WORKERS) {

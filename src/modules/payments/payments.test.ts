@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { londonDay } from '../../platform/time.ts';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
@@ -404,6 +405,71 @@ describe('payments', () => {
     assert.equal(payment.channel, 'phone');
     assert.ok(payment.takenByStaff);
     assert.equal(payment.amount, 4250);
+  });
+
+  test('cash taken at a council office is recorded once and measured by method per month with the others', async () => {
+    const db = kiln.platform.db;
+    const month = londonDay().slice(0, 7);
+    const next = (([y, m]) => (m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`))(
+      month.split('-').map(Number) as [number, number],
+    );
+    const measure = async () =>
+      (await payments().paymentsByMethodPerMonth(db, `${month}-01`, `${next}-01`)).filter(
+        (m) => m.method === 'cash_desk',
+      );
+    const before = await measure();
+    assert.equal(before.length, 1, 'cash at the desk is measured even in a month with none');
+
+    const agent = await staffClient(kiln, 'agent@kilnford.example');
+    assert.equal((await agent.get('/staff/payments/cash-desk')).statusCode, 400, 'acting for nobody');
+    await agent.get('/staff/assisted/CU-DEMO-01');
+    await agent.post('/staff/assisted/CU-DEMO-01', { channel: 'face_to_face' });
+    const form = await agent.get('/staff/payments/cash-desk');
+    assert.equal(page(form.body).heading(), 'Record cash taken at the desk');
+    const cashKey = agent.lastPage!.querySelector('input[name="cashKey"]')!.getAttribute('value')!;
+    const bad = await agent.post('/staff/payments/cash-desk', {
+      amount: '12.345',
+      description: '',
+      tillReceipt: 'T 1; drop',
+      cashKey,
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(page(bad.body).errorSummary(), [
+      'Enter an amount in pounds and pence, like 25.00',
+      'Enter what the payment is for',
+      'Enter the till receipt number: 1 to 40 letters, digits or dashes',
+    ]);
+    assert.deepEqual(await measure(), before, 'a refused form records nothing');
+    const fields = { amount: '18.00', description: 'Replacement bin', tillReceipt: 'TILL2-00417', cashKey };
+    const first = await agent.post('/staff/payments/cash-desk', fields);
+    const again = await agent.post('/staff/payments/cash-desk', fields);
+    assert.equal(first.headers.location, again.headers.location, 'a double click records the cash once');
+    const reference = String(first.headers.location).split('/').pop()!;
+    const payment = (await payments().getPayment(db, reference))!;
+    assert.deepEqual(
+      [
+        payment.method,
+        payment.status,
+        payment.channel,
+        payment.payerResidentId,
+        Boolean(payment.takenByStaff),
+      ],
+      ['cash_desk', 'success', 'face_to_face', residentId, true],
+    );
+    assert.deepEqual(
+      (await ledgerOf(payment.id)).map((e) => [e.kind, e.method, e.amount, e.provider, e.provider_reference]),
+      [['cash_receipt', 'cash_desk', 1800, 'cash_desk', 'TILL2-00417']],
+    );
+    const [after] = await measure();
+    assert.deepEqual(
+      [after!.payments - before[0]!.payments, after!.received - before[0]!.received],
+      [1, 1800],
+    );
+    const all = await payments().paymentsByMethodPerMonth(db, `${month}-01`, `${next}-01`);
+    assert.deepEqual(
+      all.map((m) => m.method),
+      ['card', 'direct_debit', 'paypoint_cash', 'cash_desk'],
+    );
   });
 
   test('the daily reconciliation balances the ledger against the sandbox settlements, and names a difference', async () => {

@@ -55,6 +55,8 @@ export interface PaymentProvider {
     providerId: string,
     refund: { amount: number; refundAmountAvailable: number; idempotencyKey: string },
   ): Promise<ProviderRefund>;
+  /** Where a refund stands: a card refund can be `submitted` first and finish later. */
+  getRefund(providerId: string, refundId: string): Promise<ProviderRefund>;
   /** Payments and refunds settled on one day (YYYY-MM-DD), for reconciling the ledger. */
   settlements(day: string): Promise<ProviderSettlement[]>;
 }

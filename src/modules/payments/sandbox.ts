@@ -101,6 +101,10 @@ export function sandboxProvider(db: () => Db): PaymentProvider & SandboxBooks {
           return { refundId, status: 'success' as const };
         });
     },
+    async getRefund(_providerId, refundId) {
+      // Sandbox refunds finish when they are made.
+      return { refundId, status: 'success' as const };
+    },
     async open(providerId) {
       const row = await store.findSandboxCharge(db(), providerId);
       if (row?.state === 'created') await store.updateSandboxCharge(db(), providerId, { state: 'started' });

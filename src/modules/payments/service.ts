@@ -120,6 +120,19 @@ export function paidBy(p: { method: PaymentMethod; cardBrand: string | null; car
     : methodNames[p.method];
 }
 
+/** Calendar months (YYYY-MM) from `from` (inclusive) to `to` (exclusive), both YYYY-MM-DD. */
+function monthsBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  let [y, m] = [Number(from.slice(0, 4)), Number(from.slice(5, 7))];
+  for (;;) {
+    const month = `${y}-${String(m).padStart(2, '0')}`;
+    if (`${month}-01` >= to || out.length >= 1200) break;
+    out.push(month);
+    [y, m] = m === 12 ? [y + 1, 1] : [y, m + 1];
+  }
+  return out;
+}
+
 function pounds(pence: number): string {
   return `£${(pence / 100).toFixed(2)}`;
 }
@@ -243,6 +256,52 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
     return updated;
   }
 
+  /** Books a refund the provider has paid: money out in the ledger, the event, audit and the payer told. */
+  async function bookRefund(
+    tx: Db,
+    row: store.PaymentRow,
+    refund: store.RefundRow,
+    providerRefundId: string | null,
+    actor: Actor,
+  ): Promise<store.RefundRow> {
+    await store.insertLedgerEntry(tx, {
+      payment_id: row.id,
+      kind: 'refund',
+      method: row.method,
+      amount: -refund.amount,
+      provider: row.provider,
+      provider_reference: providerRefundId,
+    });
+    const done = await store.updateRefund(tx, refund.id, {
+      status: 'success',
+      provider_refund_id: providerRefundId,
+    });
+    await events.publish(tx, {
+      type: 'payment.refunded',
+      subjectType: 'payment',
+      subjectId: row.id,
+      actor,
+      payload: { reference: row.reference, refund: done.reference, amount: refund.amount },
+    });
+    await recordAudit(tx, {
+      actor,
+      action: 'payment.refunded',
+      subjectType: 'payment',
+      subjectId: row.id,
+      detail: { reference: row.reference, refund: done.reference, amount: refund.amount },
+    });
+    await tell(tx, row, {
+      template: 'payment-refunded',
+      personalisation: {
+        reference: row.reference,
+        amount: pounds(refund.amount),
+        description: row.description,
+        reason: refund.reason || 'Refund',
+      },
+    });
+    return done;
+  }
+
   const service = {
     provider,
 
@@ -294,6 +353,12 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       const row = /^[0-9a-f-]{36}$/i.test(idOrReference)
         ? await store.findPayment(dbOrTx, idOrReference)
         : await store.findPaymentByReference(dbOrTx, idOrReference);
+      return row && toPayment(row);
+    },
+
+    /** The payment the card provider knows by its own id, or undefined. */
+    async findByProviderId(providerId: string): Promise<Payment | undefined> {
+      const row = await store.findPaymentByProviderId(db(), providerId);
       return row && toPayment(row);
     },
 
@@ -436,9 +501,13 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
         });
     },
 
-    /** Reconciles card payments left open (a closed browser, a process killed mid-payment). */
+    /**
+     * Reconciles card payments left open (a closed browser, a process killed mid-payment) and
+     * refunds the provider accepted but had not finished.
+     */
     async reconcileUnfinished(olderThanMinutes = 15): Promise<number> {
-      const rows = await store.listUnfinished(db(), new Date(Date.now() - olderThanMinutes * 60_000));
+      const before = new Date(Date.now() - olderThanMinutes * 60_000);
+      const rows = await store.listUnfinished(db(), before);
       let changed = 0;
       for (const row of rows) {
         try {
@@ -447,6 +516,9 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
         } catch {
           // The provider is unreachable: the next run tries again.
         }
+      }
+      for (const paymentId of await store.paymentsWithSubmittedRefunds(db(), before)) {
+        changed += await service.reconcileRefunds(paymentId).catch(() => 0);
       }
       return changed;
     },
@@ -550,43 +622,44 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
               provider_refund_id: outcome.refundId,
             });
           }
-          await store.insertLedgerEntry(tx, {
-            payment_id: row.id,
-            kind: 'refund',
-            method: row.method,
-            amount: -input.amount,
-            provider: row.provider,
-            provider_reference: outcome.refundId,
-          });
-          const done = await store.updateRefund(tx, prepared.refund.id, {
-            status: 'success',
-            provider_refund_id: outcome.refundId,
-          });
-          await events.publish(tx, {
-            type: 'payment.refunded',
-            subjectType: 'payment',
-            subjectId: row.id,
-            actor: input.actor,
-            payload: { reference: row.reference, refund: done.reference, amount: input.amount },
-          });
-          await recordAudit(tx, {
-            actor: input.actor,
-            action: 'payment.refunded',
-            subjectType: 'payment',
-            subjectId: row.id,
-            detail: { reference: row.reference, refund: done.reference, amount: input.amount },
-          });
-          await tell(tx, row, {
-            template: 'payment-refunded',
-            personalisation: {
-              reference: row.reference,
-              amount: pounds(input.amount),
-              description: row.description,
-              reason: input.reason || 'Refund',
-            },
-          });
-          return done;
+          return bookRefund(tx, row, prepared.refund, outcome.refundId, input.actor);
         });
+    },
+
+    /**
+     * Asks the provider where the payment's submitted refunds stand and books those that finished:
+     * money out once, however many times it is called or in whatever order.
+     */
+    async reconcileRefunds(idOrReference: string, actor: Actor = systemActor): Promise<number> {
+      const row = await mustFind(db(), idOrReference);
+      if (!row.provider_id || row.provider !== provider.name) return 0;
+      let changed = 0;
+      for (const refund of await store.listRefunds(db(), row.id)) {
+        if (refund.status !== 'submitted' || !refund.provider_refund_id) continue;
+        const remote = await provider.getRefund(row.provider_id, refund.provider_refund_id);
+        if (remote.status === 'submitted') continue;
+        changed += await db()
+          .transaction()
+          .execute(async (tx) => {
+            await store.lockPayment(tx, row.id);
+            const current = await store.findRefund(tx, refund.id);
+            if (current?.status !== 'submitted') return 0;
+            if (remote.status === 'success') {
+              await bookRefund(tx, row, current, remote.refundId, actor);
+            } else {
+              await store.updateRefund(tx, refund.id, { status: 'error' });
+              await recordAudit(tx, {
+                actor,
+                action: 'payment.refund_failed',
+                subjectType: 'payment',
+                subjectId: row.id,
+                detail: { refund: refund.reference, error: 'The card provider could not pay the refund' },
+              });
+            }
+            return 1;
+          });
+      }
+      return changed;
     },
 
     /** Records money received outside the card provider (cash at a pay-point or desk, Direct Debit). */
@@ -678,8 +751,60 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       (await store.listPayments(dbOrTx, filter)).map(toPayment),
 
     /** Measures for insights: money received per method per month (`from` inclusive, `to` exclusive, YYYY-MM-DD). */
-    paymentsByMethodPerMonth: (dbOrTx: Db, from: string, to: string) =>
-      store.totalsByMethodAndMonth(dbOrTx, from, to),
+    // Every method in every month, with zeros, so a method nobody used (cash at the desk, once the
+    // offices stop taking it) shows as none rather than missing.
+    async paymentsByMethodPerMonth(dbOrTx: Db, from: string, to: string) {
+      const found = await store.totalsByMethodAndMonth(dbOrTx, from, to);
+      const rows = [];
+      for (const month of monthsBetween(from, to))
+        for (const method of paymentMethods)
+          rows.push(
+            found.find((r) => r.month === month && r.method === method) ?? {
+              month,
+              method,
+              payments: 0,
+              received: 0,
+              refunded: 0,
+            },
+          );
+      return rows;
+    },
+
+    /**
+     * Cash taken at a council office for the resident a member of staff is acting for: the payment
+     * and its receipt in one go, keyed so a double click records it once.
+     */
+    async takeCashAtDesk(
+      tx: Db,
+      input: {
+        amount: number;
+        description: string;
+        residentId: string;
+        tillReceipt: string;
+        key: string;
+        channel: string;
+        actor: Actor;
+      },
+    ): Promise<Payment> {
+      const payment = await service.createPayment(tx, {
+        amount: input.amount,
+        description: input.description,
+        payer: { residentId: input.residentId },
+        paysFor: { type: 'cash-desk', id: input.key },
+        idempotencyKey: `cash-desk:${input.actor.id}:${input.key}`,
+        method: 'cash_desk',
+        channel: input.channel,
+        actor: input.actor,
+      });
+      if (!payment.created) return payment;
+      return service.recordReceipt(tx, {
+        payment: payment.id,
+        kind: 'cash_receipt',
+        provider: 'cash_desk',
+        providerReference: input.tillReceipt,
+        actor: input.actor,
+      });
+    },
 
     /**
      * The day's reconciliation, per method: the ledger against the provider's settlement records.

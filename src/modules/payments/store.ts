@@ -163,6 +163,24 @@ export function updateRefund(
     .executeTakeFirstOrThrow();
 }
 
+export function findRefund(db: Db, id: string): Promise<RefundRow | undefined> {
+  return t(db).selectFrom('payment_refunds').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Payments with a refund the provider accepted but has not finished, last touched before `before`. */
+export async function paymentsWithSubmittedRefunds(db: Db, before: Date, limit = 100): Promise<string[]> {
+  const rows = await t(db)
+    .selectFrom('payment_refunds')
+    .select('payment_id')
+    .distinct()
+    .where('status', '=', 'submitted')
+    .where('provider_refund_id', 'is not', null)
+    .where('updated_at', '<', before)
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.payment_id);
+}
+
 export function listRefunds(db: Db, paymentId: string): Promise<RefundRow[]> {
   return t(db)
     .selectFrom('payment_refunds')
