@@ -1079,7 +1079,10 @@ export const keywordIntents: Array<[RegExp, string]> = [
   [/\bplanning\b/, 'service.ask-for-pre-application-planning-advice'],
   [/\btrading\b|\bstall\b/, 'service.apply-for-a-street-trading-licence'],
   [/\bgarden waste\b|\bbrown bin\b/, 'service.apply-for-a-garden-waste-permit'],
-  [/\b(missed|not (been )?(emptied|collected))\b/, 'service.missed-bin-collection'],
+  [
+    /\b(missed|(not|never) (been )?(emptied|collected|taken|picked up)|(not|never) (empty|collect|take))\b/,
+    'service.missed-bin-collection',
+  ],
   [/\bcouncil tax\b/, 'faq.council_tax'],
   [/\brecycl/, 'faq.recycling'],
   [/\bopening (hours|times)\b/, 'faq.opening_hours'],

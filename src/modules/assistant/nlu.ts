@@ -159,6 +159,21 @@ const stopWords = new Set(
   ).split(' '),
 );
 
+/** Words that ask after something already reported ("I reported a pothole weeks ago, any news?"). Read after spelling repair. */
+const followUp = new RegExp(
+  [
+    '\\b(any|an) (news|update|progress)\\b',
+    '\\b(update|progress|news) (on|of|with|about) (my|the|our)\\b',
+    '\\bstatus of\\b',
+    '\\b(i|we) (have )?(already )?(reported|logged|raised|opened)\\b',
+    '\\b(made|opened|raised|logged) a (report|complaint|request|case)\\b',
+    '\\bheard nothing\\b|\\bnot heard (anything|back)\\b|\\bnothing (has )?(happened|been done)\\b',
+    '\\bchas(e|ing) (up )?(my|the|this|a)\\b',
+    '\\b(my|our) (\\w+ ){0,3}(report|request|complaint|case)\\b.*\\b(been|got) (sorted|fixed|done|dealt|looked|repaired)\\b',
+    '\\bhow is my (report|request|complaint|case)\\b',
+  ].join('|'),
+);
+
 /**
  * The assistant's understanding: an NLP.js neural classifier trained from the catalogue and
  * content, after a spelling repair against the training vocabulary, with a score threshold and
@@ -276,6 +291,9 @@ export class Nlu {
           result = { intent: only, score: r.score, guess };
       }
     }
+    // Asking after something already reported is about its progress, whatever the report was about.
+    if (this.keywords && result.intent !== 'agent.handover' && followUp.test(clean))
+      result = { ...result, intent: 'case.status' };
     if (this.cache.size > 5000) this.cache.clear();
     this.cache.set(clean, result);
     return result;
