@@ -3,6 +3,7 @@ import type { LiveService } from '../catalogue/index.ts';
 import { categories } from '../requests/index.ts';
 import {
   contentAnswers,
+  everydayExamples,
   keywordIntents,
   moreExamples,
   outOfScopeExamples,
@@ -74,6 +75,7 @@ export function trainingSet(services: LiveService[]): IntentExamples[] {
         ...entry.examples,
         ...(moreExamples[entry.intent] ?? []),
         ...(widerExamples[entry.intent] ?? []),
+        ...(everydayExamples[entry.intent] ?? []),
       ]),
     ];
   return out;
