@@ -83,22 +83,26 @@ export function trainingSet(services: LiveService[]): IntentExamples[] {
 
 const tokenPattern = /[a-z0-9£']+/g;
 
-/** Edit distance, stopping early past `max`. */
+/** Edit distance (a swap of neighbouring letters is one edit), or `max + 1` once it must exceed `max`. */
 function distance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
+  let before: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  let prevMin = 0;
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     let rowMin = i;
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      // Transposition counts as one edit ("teh").
+      // A swap ("teh", "pothoel") reaches back two rows.
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        cur[j] = Math.min(cur[j]!, (prev[j - 2] ?? i) + 1);
+        cur[j] = Math.min(cur[j]!, before[j - 2]! + 1);
       rowMin = Math.min(rowMin, cur[j]!);
     }
-    if (rowMin > max) return max + 1;
+    if (rowMin > max && prevMin > max) return max + 1;
+    prevMin = rowMin;
+    before = prev;
     prev = cur;
   }
   return prev[b.length]!;
