@@ -28,6 +28,9 @@ export interface Understanding {
   guess: string;
 }
 
+/** The least score an intent needs to stand in for the out-of-scope class on a message made only of its words. */
+const onTopicFloor = 0.2;
+
 /** Under this score the assistant says it does not know rather than guess. */
 export const DEFAULT_THRESHOLD = 0.5;
 
@@ -245,6 +248,8 @@ export class Nlu {
   private vocabulary = new Set<string>();
   /** Words of the things the assistant does (not of the out-of-scope examples). */
   private inScopeWords = new Set<string>();
+  /** Words of the out-of-scope examples. */
+  private noneWords = new Set<string>();
   private byLength = new Map<number, string[]>();
   private cache = new Map<string, Understanding>();
   trainedOn = '';
@@ -266,12 +271,13 @@ export class Nlu {
     );
     const vocabulary = new Set<string>();
     const inScopeWords = new Set<string>();
+    const noneWords = new Set<string>();
     for (const { intent, examples } of intents)
       for (const example of examples) {
         nlp.addDocument('en', example, intent);
         for (const token of example.toLowerCase().match(tokenPattern) ?? []) {
           vocabulary.add(token);
-          if (intent !== 'None') inScopeWords.add(token);
+          (intent === 'None' ? noneWords : inScopeWords).add(token);
         }
       }
     await nlp.train();
@@ -281,6 +287,7 @@ export class Nlu {
     this.intents = new Set(intents.map((i) => i.intent));
     this.vocabulary = vocabulary;
     this.inScopeWords = inScopeWords;
+    this.noneWords = noneWords;
     this.byLength = byLength;
     this.cache.clear();
   }
@@ -323,6 +330,12 @@ export class Nlu {
       .join(' ');
   }
 
+  /** Every word of substance in the message is a word of something the assistant does, and of nothing it does not. */
+  private onTopic(clean: string): boolean {
+    const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
+    return content.length > 0 && content.every((w) => this.inScopeWords.has(w) && !this.noneWords.has(w));
+  }
+
   /** Not one word of substance in the message is a word of anything the assistant does. */
   private offTopic(clean: string): boolean {
     const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
@@ -345,6 +358,13 @@ export class Nlu {
         score: r.score,
         guess,
       };
+      // Out-of-scope by the classifier, but made only of the words of things the assistant does
+      // ("bins", "graffitti"): the likeliest of those things.
+      if (this.keywords && r.intent === 'None' && this.onTopic(clean)) {
+        const next = r.classifications.find((c) => c.intent !== 'None');
+        if (next && next.score >= onTopicFloor)
+          result = { intent: next.intent, score: next.score, guess: next.intent };
+      }
       // Unsure, but the message names exactly one thing the council does: that is what it is about.
       if (this.keywords && (result.intent === 'none' || r.score < 0.85)) {
         const named = new Set(
