@@ -318,9 +318,9 @@ export class Nlu {
         let bestDistance = max + 1;
         for (let len = token.length - max; len <= token.length + max; len++)
           for (const word of this.byLength.get(len) ?? []) {
-            // A misspelling seldom gets the first letter wrong, and a different first letter is
-            // usually a different word ("late" is not "date").
-            if (word[0] !== token[0]) continue;
+            // A misspelling seldom gets the first letter wrong, and in a short word a different
+            // first letter is usually a different word ("late" is not "date").
+            if (token.length < 6 && word[0] !== token[0]) continue;
             const d = distance(token, word, max);
             if (d < bestDistance) [best, bestDistance] = [word, d];
           }
