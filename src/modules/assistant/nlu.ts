@@ -199,6 +199,30 @@ const informal: Record<string, string> = {
   rd: 'road',
   hse: 'house',
   tel: 'telephone',
+  cn: 'can',
+  any1: 'anyone',
+  ne1: 'anyone',
+  some1: 'someone',
+  every1: 'everyone',
+  sumthin: 'something',
+  summink: 'something',
+  wiv: 'with',
+  nuffin: 'nothing',
+  gotta: 'got to',
+  gunna: 'going to',
+  reyt: 'really',
+  ow: 'how',
+  wht: 'what',
+  hw: 'how',
+  whr: 'where',
+  wer: 'where',
+  abt: 'about',
+  rly: 'really',
+  coz: 'because',
+  txt: 'text',
+  plse: 'please',
+  tarra: 'goodbye',
+  tata: 'goodbye',
   // Dialect: the alley behind a terrace has many names.
   ginnel: 'alley',
   gennel: 'alley',
@@ -301,6 +325,8 @@ export class Nlu {
     const joined = text
       .toLowerCase()
       .replace(/’/g, "'")
+      // "pleeease", "hiiii": a letter held down is one letter (spelling repair puts back a double).
+      .replace(/([a-z])\1{2,}/g, '$1')
       .replace(/\bpot\s+holes?\b/g, 'pothole')
       .replace(/\bstreet\s*(lite|lamp|lites)\b/g, 'street light')
       .replace(/\blamp\s*posts?\b/g, 'lamp post')
