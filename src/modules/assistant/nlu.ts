@@ -384,9 +384,14 @@ export class Nlu {
         score: r.score,
         guess,
       };
-      // Out-of-scope by the classifier, but made only of the words of things the assistant does
-      // ("bins", "graffitti"): the likeliest of those things.
-      if (this.keywords && r.intent === 'None' && this.onTopic(clean)) {
+      // Out of scope by the classifier (or, for a word or two, unsure), but made only of the words
+      // of things the assistant does ("bins", "graffitti"): the likeliest of those things.
+      const short = clean.split(' ').length <= 2;
+      if (
+        this.keywords &&
+        (r.intent === 'None' || (short && result.intent === 'none')) &&
+        this.onTopic(clean)
+      ) {
         const next = r.classifications.find((c) => c.intent !== 'None');
         if (next && next.score >= onTopicFloor)
           result = { intent: next.intent, score: next.score, guess: next.intent };
