@@ -342,7 +342,8 @@ export class Nlu {
         const max = token.length >= 8 ? 2 : 1;
         let best: string | null = null;
         let bestDistance = max + 1;
-        for (let len = token.length - max; len <= token.length + max; len++)
+        // Longest first: on a tie, a letter left out is likelier than one typed too many.
+        for (let len = token.length + max; len >= token.length - max; len--)
           for (const word of this.byLength.get(len) ?? []) {
             // A misspelling seldom gets the first letter wrong, and in a short word a different
             // first letter is usually a different word ("late" is not "date").
@@ -362,9 +363,15 @@ export class Nlu {
     return content.length > 0 && content.every((w) => this.inScopeWords.has(w) && !this.noneWords.has(w));
   }
 
-  /** Not one word of substance in the message is a word of anything the assistant does. */
+  /**
+   * Not one word of substance in the message is a word of anything the assistant does, though some
+   * are words it knows from what it does not do. Words it has never seen (a slip of the keyboard
+   * past repair) are no evidence either way, and are left to the classifier.
+   */
   private offTopic(clean: string): boolean {
-    const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
+    const content = clean
+      .split(' ')
+      .filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w) && this.vocabulary.has(w));
     return content.length > 0 && !content.some((w) => this.inScopeWords.has(w));
   }
 
