@@ -1279,7 +1279,6 @@ export const everydayExamples: Record<string, string[]> = {
     'what is the distance to the sun',
     'can you get me a discount on shopping',
     'where can I buy a cheap bed',
-    'when is the next bank holiday',
     'when does the football season start',
     'what number bus goes to the station',
     'report a crime',
