@@ -28,6 +28,9 @@ export interface Understanding {
   guess: string;
 }
 
+/** The share of a message's words of substance that must be words of the assistant's own intents alone for it to be on topic. */
+const onTopicShare = 0.4;
+
 /** The least score an intent needs to stand in for the out-of-scope class on a message made only of its words. */
 const onTopicFloor = 0.2;
 
@@ -357,10 +360,11 @@ export class Nlu {
       .join(' ');
   }
 
-  /** Every word of substance in the message is a word of something the assistant does, and of nothing it does not. */
+  /** Enough of the words of substance in the message are words of things the assistant does, and of nothing it does not. */
   private onTopic(clean: string): boolean {
     const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
-    return content.length > 0 && content.every((w) => this.inScopeWords.has(w) && !this.noneWords.has(w));
+    const own = content.filter((w) => this.inScopeWords.has(w) && !this.noneWords.has(w)).length;
+    return content.length > 0 && own / content.length >= onTopicShare;
   }
 
   /**
@@ -391,8 +395,8 @@ export class Nlu {
         score: r.score,
         guess,
       };
-      // Out of scope by the classifier (or, for a word or two, unsure), but made only of the words
-      // of things the assistant does ("bins", "graffitti"): the likeliest of those things.
+      // Out of scope by the classifier (or, for a word or two, unsure), but made largely of the
+      // words of things the assistant does ("bins", "graffitti"): the likeliest of those things.
       const short = clean.split(' ').length <= 2;
       if (
         this.keywords &&
