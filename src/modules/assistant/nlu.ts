@@ -153,7 +153,6 @@ const informal: Record<string, string> = {
   whats: 'what is',
   theres: 'there is',
   its: 'it is',
-  me: 'my',
   r: 'are',
   sum1: 'someone',
   summat: 'something',
