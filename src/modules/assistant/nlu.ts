@@ -333,7 +333,8 @@ export class Nlu {
       .replace(/\bstreet\s*(lite|lamp|lites)\b/g, 'street light')
       .replace(/\blamp\s*posts?\b/g, 'lamp post')
       .replace(/\bfly\s*-?\s*tip\w*/g, 'fly tipping')
-      .replace(/\bc\s?tax\b/g, 'council tax');
+      .replace(/\bc\s?tax\b/g, 'council tax')
+      .replace(/\bta\s*-?\s*ra+\b/g, 'goodbye');
     const tokens = joined.match(tokenPattern) ?? [];
     return tokens
       .map((raw) => {
