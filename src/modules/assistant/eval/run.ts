@@ -6,7 +6,8 @@
  *    The development set (eval/dev.ts) may be tuned on, and VERBOSE=1 prints its errors; the
  *    held-out set (eval/held-out.ts) never is, and its figures are the ones quoted. The run fails
  *    if any evaluation utterance is (nearly) the same as a training example, or if the two sets
- *    share one.
+ *    share one. EVAL_SET=dev leaves the held-out set and the corpora out (for the runs made while
+ *    tuning); TYPO_CHECK=1 adds the development set with one typing slip per utterance.
  * 2. NLP.js on the Braun et al. (2017) chatbot corpora: trained on each corpus's training split
  *    and tested on its test split.
  */
@@ -117,9 +118,12 @@ async function evaluate(
   );
   console.log(`  out-of-scope recall    ${f(oosRecall)}   (goal >= 0.8)`);
   console.log(`  out-of-scope precision ${f(oosPrecision)}`);
-  console.log(
-    `  slot-filling F1        ${f((2 * slotP * slotR) / (slotP + slotR || 1))}   (precision ${f(slotP)}, recall ${f(slotR)}, ${slotTp + slotFn} labelled slots)`,
-  );
+  if (slotTp + slotFn + slotFp === 0)
+    console.log('  slot-filling F1        (entities not labelled in this set)');
+  else
+    console.log(
+      `  slot-filling F1        ${f((2 * slotP * slotR) / (slotP + slotR || 1))}   (precision ${f(slotP)}, recall ${f(slotR)}, ${slotTp + slotFn} labelled slots)`,
+    );
   console.log(`  mean time to understand one utterance: ${ms.toFixed(2)} ms`);
   if (showErrors) {
     console.log('  Intent errors:');
