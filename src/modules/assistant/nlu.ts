@@ -340,7 +340,7 @@ export class Nlu {
       .map((raw) => {
         const token = raw.replace(/'/g, '');
         if (token in informal) return informal[token]!;
-        if (this.vocabulary.has(raw) || this.vocabulary.has(token) || token.length < 4 || /\d/.test(token))
+        if (this.vocabulary.has(raw) || this.vocabulary.has(token) || token.length < 3 || /\d/.test(token))
           return raw;
         const max = token.length >= 8 ? 2 : 1;
         let best: string | null = null;
@@ -351,6 +351,10 @@ export class Nlu {
             // A misspelling seldom gets the first letter wrong, and in a short word a different
             // first letter is usually a different word ("late" is not "date").
             if (token.length < 6 && word[0] !== token[0]) continue;
+            // Three letters are too few to tell a slip from another word, unless the repair is a
+            // word of the assistant's own intents alone ("bni" for "bin").
+            if (token.length === 3 && (word.length < 3 || stopWords.has(word) || !this.ownWord(word)))
+              continue;
             const d = distance(token, word, max);
             if (d < bestDistance) [best, bestDistance] = [word, d];
           }
@@ -360,10 +364,15 @@ export class Nlu {
       .join(' ');
   }
 
+  /** A word of the assistant's own intents, and of no out-of-scope example. */
+  private ownWord(word: string): boolean {
+    return this.inScopeWords.has(word) && !this.noneWords.has(word);
+  }
+
   /** Enough of the words of substance in the message are words of things the assistant does, and of nothing it does not. */
   private onTopic(clean: string): boolean {
     const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
-    const own = content.filter((w) => this.inScopeWords.has(w) && !this.noneWords.has(w)).length;
+    const own = content.filter((w) => this.ownWord(w)).length;
     return content.length > 0 && own / content.length >= onTopicShare;
   }
 
