@@ -3,6 +3,7 @@ import type { LiveService } from '../catalogue/index.ts';
 import { categories } from '../requests/index.ts';
 import {
   contentAnswers,
+  everydayExamples,
   keywordIntents,
   moreExamples,
   outOfScopeExamples,
@@ -26,6 +27,12 @@ export interface Understanding {
   /** The best guess even when it fell under the threshold (for review and evaluation). */
   guess: string;
 }
+
+/** The share of a message's words of substance that must be words of the assistant's own intents alone for it to be on topic. */
+const onTopicShare = 0.4;
+
+/** The least score an intent needs to stand in for the out-of-scope class on a message made only of its words. */
+const onTopicFloor = 0.2;
 
 /** Under this score the assistant says it does not know rather than guess. */
 export const DEFAULT_THRESHOLD = 0.5;
@@ -74,6 +81,7 @@ export function trainingSet(services: LiveService[]): IntentExamples[] {
         ...entry.examples,
         ...(moreExamples[entry.intent] ?? []),
         ...(widerExamples[entry.intent] ?? []),
+        ...(everydayExamples[entry.intent] ?? []),
       ]),
     ];
   return out;
@@ -81,22 +89,26 @@ export function trainingSet(services: LiveService[]): IntentExamples[] {
 
 const tokenPattern = /[a-z0-9£']+/g;
 
-/** Edit distance, stopping early past `max`. */
+/** Edit distance (a swap of neighbouring letters is one edit), or `max + 1` once it must exceed `max`. */
 function distance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
+  let before: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  let prevMin = 0;
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     let rowMin = i;
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      // Transposition counts as one edit ("teh").
+      // A swap ("teh", "pothoel") reaches back two rows.
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        cur[j] = Math.min(cur[j]!, (prev[j - 2] ?? i) + 1);
+        cur[j] = Math.min(cur[j]!, before[j - 2]! + 1);
       rowMin = Math.min(rowMin, cur[j]!);
     }
-    if (rowMin > max) return max + 1;
+    if (rowMin > max && prevMin > max) return max + 1;
+    prevMin = rowMin;
+    before = prev;
     prev = cur;
   }
   return prev[b.length]!;
@@ -141,13 +153,91 @@ const informal: Record<string, string> = {
   whats: 'what is',
   theres: 'there is',
   its: 'it is',
-  me: 'my',
   r: 'are',
   sum1: 'someone',
   summat: 'something',
   reet: 'really',
   dustmen: 'bin men',
   binmen: 'bin men',
+  // Text-speak.
+  thanx: 'thanks',
+  thnx: 'thanks',
+  thnks: 'thanks',
+  cud: 'could',
+  cld: 'could',
+  wud: 'would',
+  shud: 'should',
+  b4: 'before',
+  '2day': 'today',
+  '2moro': 'tomorrow',
+  '2morrow': 'tomorrow',
+  tomoz: 'tomorrow',
+  gr8: 'great',
+  ppl: 'people',
+  msg: 'message',
+  nxt: 'next',
+  wk: 'week',
+  hv: 'have',
+  hav: 'have',
+  dnt: 'do not',
+  cnt: 'cannot',
+  wont: 'will not',
+  aint: 'is not',
+  havent: 'have not',
+  hasnt: 'has not',
+  werent: 'were not',
+  arent: 'are not',
+  couldnt: 'could not',
+  wouldnt: 'would not',
+  dunno: 'do not know',
+  gimme: 'give me',
+  lemme: 'let me',
+  ya: 'you',
+  yer: 'your',
+  yous: 'you',
+  youse: 'you',
+  yr: 'your',
+  n: 'and',
+  rd: 'road',
+  hse: 'house',
+  tel: 'telephone',
+  cn: 'can',
+  any1: 'anyone',
+  ne1: 'anyone',
+  some1: 'someone',
+  every1: 'everyone',
+  sumthin: 'something',
+  summink: 'something',
+  wiv: 'with',
+  nuffin: 'nothing',
+  gotta: 'got to',
+  gunna: 'going to',
+  reyt: 'really',
+  ow: 'how',
+  wht: 'what',
+  hw: 'how',
+  whr: 'where',
+  wer: 'where',
+  abt: 'about',
+  rly: 'really',
+  coz: 'because',
+  txt: 'text',
+  plse: 'please',
+  tarra: 'goodbye',
+  tata: 'goodbye',
+  // Dialect: the alley behind a terrace has many names.
+  ginnel: 'alley',
+  gennel: 'alley',
+  jitty: 'alley',
+  snicket: 'alley',
+  twitten: 'alley',
+  aye: 'yes',
+  // Words of address that say nothing about what is wanted.
+  duck: '',
+  mate: '',
+  luv: '',
+  hun: '',
+  bab: '',
 };
 
 // Words that say nothing about what a message is about.
@@ -157,6 +247,21 @@ const stopWords = new Set(
     'them they their have has had was were been being its his her our out get got one about from into over ' +
     'please just some than then too very also would could should does did may might must shall yes yeah okay'
   ).split(' '),
+);
+
+/** Words that ask after something already reported ("I reported a pothole weeks ago, any news?"). Read after spelling repair. */
+const followUp = new RegExp(
+  [
+    '\\b(any|an) (news|update|progress)\\b',
+    '\\b(update|progress|news) (on|of|with|about) (my|the|our)\\b',
+    '\\bstatus of\\b',
+    '\\b(i|we) (have )?(already )?(reported|logged|raised|opened)\\b',
+    '\\b(made|opened|raised|logged) a (report|complaint|request|case)\\b',
+    '\\bheard nothing\\b|\\bnot heard (anything|back)\\b|\\bnothing (has )?(happened|been done)\\b',
+    '\\bchas(e|ing) (up )?(my|the|this|a)\\b',
+    '\\b(my|our) (\\w+ ){0,3}(report|request|complaint|case)\\b.*\\b(been|got) (sorted|fixed|done|dealt|looked|repaired)\\b',
+    '\\bhow is my (report|request|complaint|case)\\b',
+  ].join('|'),
 );
 
 /**
@@ -169,6 +274,8 @@ export class Nlu {
   private vocabulary = new Set<string>();
   /** Words of the things the assistant does (not of the out-of-scope examples). */
   private inScopeWords = new Set<string>();
+  /** Words of the out-of-scope examples. */
+  private noneWords = new Set<string>();
   private byLength = new Map<number, string[]>();
   private cache = new Map<string, Understanding>();
   trainedOn = '';
@@ -190,12 +297,13 @@ export class Nlu {
     );
     const vocabulary = new Set<string>();
     const inScopeWords = new Set<string>();
+    const noneWords = new Set<string>();
     for (const { intent, examples } of intents)
       for (const example of examples) {
         nlp.addDocument('en', example, intent);
         for (const token of example.toLowerCase().match(tokenPattern) ?? []) {
           vocabulary.add(token);
-          if (intent !== 'None') inScopeWords.add(token);
+          (intent === 'None' ? noneWords : inScopeWords).add(token);
         }
       }
     await nlp.train();
@@ -205,6 +313,7 @@ export class Nlu {
     this.intents = new Set(intents.map((i) => i.intent));
     this.vocabulary = vocabulary;
     this.inScopeWords = inScopeWords;
+    this.noneWords = noneWords;
     this.byLength = byLength;
     this.cache.clear();
   }
@@ -218,23 +327,34 @@ export class Nlu {
     const joined = text
       .toLowerCase()
       .replace(/’/g, "'")
+      // "pleeease", "hiiii": a letter held down is one letter (spelling repair puts back a double).
+      .replace(/([a-z])\1{2,}/g, '$1')
       .replace(/\bpot\s+holes?\b/g, 'pothole')
       .replace(/\bstreet\s*(lite|lamp|lites)\b/g, 'street light')
       .replace(/\blamp\s*posts?\b/g, 'lamp post')
       .replace(/\bfly\s*-?\s*tip\w*/g, 'fly tipping')
-      .replace(/\bc\s?tax\b/g, 'council tax');
+      .replace(/\bc\s?tax\b/g, 'council tax')
+      .replace(/\bta\s*-?\s*ra+\b/g, 'goodbye');
     const tokens = joined.match(tokenPattern) ?? [];
     return tokens
       .map((raw) => {
         const token = raw.replace(/'/g, '');
         if (token in informal) return informal[token]!;
-        if (this.vocabulary.has(raw) || this.vocabulary.has(token) || token.length < 4 || /\d/.test(token))
+        if (this.vocabulary.has(raw) || this.vocabulary.has(token) || token.length < 3 || /\d/.test(token))
           return raw;
         const max = token.length >= 8 ? 2 : 1;
         let best: string | null = null;
         let bestDistance = max + 1;
-        for (let len = token.length - max; len <= token.length + max; len++)
+        // Longest first: on a tie, a letter left out is likelier than one typed too many.
+        for (let len = token.length + max; len >= token.length - max; len--)
           for (const word of this.byLength.get(len) ?? []) {
+            // A misspelling seldom gets the first letter wrong, and in a short word a different
+            // first letter is usually a different word ("late" is not "date").
+            if (token.length < 6 && word[0] !== token[0]) continue;
+            // Three letters are too few to tell a slip from another word, unless the repair is a
+            // word of the assistant's own intents alone ("bni" for "bin").
+            if (token.length === 3 && (word.length < 3 || stopWords.has(word) || !this.ownWord(word)))
+              continue;
             const d = distance(token, word, max);
             if (d < bestDistance) [best, bestDistance] = [word, d];
           }
@@ -244,9 +364,27 @@ export class Nlu {
       .join(' ');
   }
 
-  /** Not one word of substance in the message is a word of anything the assistant does. */
-  private offTopic(clean: string): boolean {
+  /** A word of the assistant's own intents, and of no out-of-scope example. */
+  private ownWord(word: string): boolean {
+    return this.inScopeWords.has(word) && !this.noneWords.has(word);
+  }
+
+  /** Enough of the words of substance in the message are words of things the assistant does, and of nothing it does not. */
+  private onTopic(clean: string): boolean {
     const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
+    const own = content.filter((w) => this.ownWord(w)).length;
+    return content.length > 0 && own / content.length >= onTopicShare;
+  }
+
+  /**
+   * Not one word of substance in the message is a word of anything the assistant does, though some
+   * are words it knows from what it does not do. Words it has never seen (a slip of the keyboard
+   * past repair) are no evidence either way, and are left to the classifier.
+   */
+  private offTopic(clean: string): boolean {
+    const content = clean
+      .split(' ')
+      .filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w) && this.vocabulary.has(w));
     return content.length > 0 && !content.some((w) => this.inScopeWords.has(w));
   }
 
@@ -266,6 +404,18 @@ export class Nlu {
         score: r.score,
         guess,
       };
+      // Out of scope by the classifier (or, for a word or two, unsure), but made largely of the
+      // words of things the assistant does ("bins", "graffitti"): the likeliest of those things.
+      const short = clean.split(' ').length <= 2;
+      if (
+        this.keywords &&
+        (r.intent === 'None' || (short && result.intent === 'none')) &&
+        this.onTopic(clean)
+      ) {
+        const next = r.classifications.find((c) => c.intent !== 'None');
+        if (next && next.score >= onTopicFloor)
+          result = { intent: next.intent, score: next.score, guess: next.intent };
+      }
       // Unsure, but the message names exactly one thing the council does: that is what it is about.
       if (this.keywords && (result.intent === 'none' || r.score < 0.85)) {
         const named = new Set(
@@ -276,6 +426,9 @@ export class Nlu {
           result = { intent: only, score: r.score, guess };
       }
     }
+    // Asking after something already reported is about its progress, whatever the report was about.
+    if (this.keywords && result.intent !== 'agent.handover' && followUp.test(clean))
+      result = { ...result, intent: 'case.status' };
     if (this.cache.size > 5000) this.cache.clear();
     this.cache.set(clean, result);
     return result;
