@@ -331,8 +331,8 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
         const name = one('name') ?? one('family') ?? one('given');
         if (ids && ids.some((i) => !isUuid(i))) return { total: 0, matches: [], included: [] };
         const councilId = await record.councilOrganisationId();
-        // The people found come with the facts that decide access, so the decision and the data
-        // take one statement; the read audit and the care teams then go in parallel (one round trip).
+        // The people found come with the facts that decide access and with their GPs, so the
+        // decision and the data take one statement, and the read audit one more.
         const result = await store.searchPeopleForAccess(
           db,
           {
@@ -351,7 +351,7 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
         const revIncludes = req.revIncludes ?? [];
         const audited = revIncludes.length ? `Patient?_revinclude=${revIncludes.join(',')}` : 'Patient';
         let found: { total: number; rows: store.Person[] };
-        let team: Awaited<ReturnType<typeof store.teamOf>>;
+        let gps: fhir.TeamForPatient;
         if (result.total === 0 && nhsNumber && nhsNumber !== '\u0000') {
           // Someone outside the care team looked for a person by NHS number: the refusal is audited,
           // unless they broke the glass with a reason, which finds that one person.
@@ -364,22 +364,16 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
             if (opened && req.offset === 0 && (!ids || ids.includes(existing.id)) && req.count > 0)
               found = { total: 1, rows: [opened.person] };
           }
-          team = await store.teamOf(
+          gps = await store.teamOf(
             db,
             found.rows.map((p) => p.id),
           );
         } else {
-          const [admitted, teams] = await Promise.all([
-            record.admit(viewer, result.rows, 'read', audited),
-            store.teamOf(
-              db,
-              result.rows.map((p) => p.id),
-            ),
-          ]);
+          const admitted = await record.admit(viewer, result.rows, 'read', audited);
           found = { total: result.total, rows: admitted.map((a) => a.person) };
-          team = teams;
+          gps = result.rows.flatMap((p) => p.general_practitioners);
         }
-        const matches = found.rows.map((p) => fhir.patient(p, team, councilId));
+        const matches = found.rows.map((p) => fhir.patient(p, gps, councilId));
         const included: Resource[] = [];
         const warnings: string[] = [];
         // The parts of each found person's record (their access was decided, and audited, just above).
@@ -400,6 +394,7 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
             );
         }
         if (req.includes.includes('Patient:general-practitioner')) {
+          const team = await store.teamOf(db, personIds);
           included.push(
             ...(await practitionersById(
               team.filter((m) => m.organisation_kind === 'gp_practice').map((m) => m.practitioner_id),

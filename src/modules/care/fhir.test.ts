@@ -176,9 +176,14 @@ describe('FHIR R4 API, driven by fhir-kit-client', () => {
     const gp = bundle.entry.find((e: Json) => e.search.mode === 'include');
     assert.equal(gp.resource.resourceType, 'Practitioner');
     assert.equal(gp.resource.name[0].text, 'Dr Nadia Holloway');
+    // The search names the GP on the Patient itself, as a read does.
+    assert.deepEqual(patient.generalPractitioner, [
+      { reference: `Practitioner/${gp.resource.id}`, display: 'Dr Nadia Holloway' },
+    ]);
 
     const read = (await client.read({ resourceType: 'Patient', id: dorothyId })) as Json;
     assert.deepEqual(fhirSchemaProblems(read), []);
+    assert.deepEqual(read.generalPractitioner, patient.generalPractitioner);
 
     const expected: Record<string, number> = {
       Condition: 1,

@@ -1,4 +1,4 @@
-import { sql, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { sql, type AliasedRawBuilder, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { tables, type Db } from '../../platform/db/index.ts';
 import type { CareTables } from './schema.ts';
 
@@ -395,15 +395,41 @@ export async function searchPeople(db: Db, s: PersonSearch): Promise<{ total: nu
   return pageOfPeople(db, s, []);
 }
 
-/** A search for people with, on each one found, the facts that decide this onlooker's access. */
+/** A person's GPs in their care team: what a FHIR Patient shows of the team (`generalPractitioner`). */
+export interface GeneralPractitioner {
+  person_id: string;
+  organisation_kind: 'gp_practice';
+  practitioner_id: string;
+  name: string;
+}
+
+/**
+ * A search for people with, on each one found, the facts that decide this onlooker's access and
+ * their GPs: all a FHIR Patient search needs, in one statement.
+ */
 export async function searchPeopleForAccess(
   db: Db,
   s: PersonSearch,
   who: Onlooker,
   now: Date,
-): Promise<{ total: number; rows: PersonForAccess[] }> {
-  const found = await pageOfPeople(db, s, accessFacts(who, now));
-  return found as { total: number; rows: PersonForAccess[] };
+): Promise<{
+  total: number;
+  rows: Array<PersonForAccess & { general_practitioners: GeneralPractitioner[] }>;
+}> {
+  const found = await pageOfPeople(db, s, [
+    ...accessFacts(who, now),
+    sql<GeneralPractitioner[]>`(select coalesce(json_agg(json_build_object(
+        'person_id', m.person_id, 'organisation_kind', o.kind, 'practitioner_id', pr.id, 'name', pr.name)
+        order by o.name, pr.name), '[]')
+        from care_team_members m
+        join care_practitioners pr on pr.id = m.practitioner_id
+        join care_organisations o on o.id = pr.organisation_id
+       where m.person_id = p.id and o.kind = 'gp_practice')`.as('general_practitioners'),
+  ]);
+  return found as {
+    total: number;
+    rows: Array<PersonForAccess & { general_practitioners: GeneralPractitioner[] }>;
+  };
 }
 
 /**
@@ -414,7 +440,7 @@ export async function searchPeopleForAccess(
 async function pageOfPeople(
   db: Db,
   s: PersonSearch,
-  extra: ReturnType<typeof accessFacts>,
+  extra: Array<AliasedRawBuilder<unknown, string>>,
 ): Promise<{ total: number; rows: Person[] }> {
   const q = personSearchQuery(db, s);
   const found = await q
