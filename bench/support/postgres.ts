@@ -4,8 +4,10 @@ import pg from 'pg';
 /** A fresh database on the server, dropped afterwards, so a benchmark never touches real data. */
 export async function createScratchDatabase(
   serverUrl: string,
+  /** A word in the name (the module measured), so a database left by a killed run says whose it is. */
+  label?: string,
 ): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `kiln_bench_${randomBytes(4).toString('hex')}`;
+  const name = `kiln_bench_${label ? `${label}_` : ''}${randomBytes(4).toString('hex')}`;
   await admin(serverUrl, `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;

@@ -331,20 +331,31 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
         const name = one('name') ?? one('family') ?? one('given');
         if (ids && ids.some((i) => !isUuid(i))) return { total: 0, matches: [], included: [] };
         const councilId = await record.councilOrganisationId();
-        const result = await store.searchPeople(db, {
-          ids,
-          nhsNumber,
-          name,
-          birthdate,
-          practitionerId: viewer.practitionerId,
-          excludeObjections: viewer.organisationId !== councilId,
-          offset: req.offset,
-          limit: req.count,
-        });
-        let found = result;
+        // The people found come with the facts that decide access and with their GPs, so the
+        // decision and the data take one statement, and the read audit one more.
+        const result = await store.searchPeopleForAccess(
+          db,
+          {
+            ids,
+            nhsNumber,
+            name,
+            birthdate,
+            practitionerId: viewer.practitionerId,
+            excludeObjections: viewer.organisationId !== councilId,
+            offset: req.offset,
+            limit: req.count,
+          },
+          record.onlookerOf(viewer),
+          new Date(),
+        );
+        const revIncludes = req.revIncludes ?? [];
+        const audited = revIncludes.length ? `Patient?_revinclude=${revIncludes.join(',')}` : 'Patient';
+        let found: { total: number; rows: store.Person[] };
+        let gps: fhir.TeamForPatient;
         if (result.total === 0 && nhsNumber && nhsNumber !== '\u0000') {
           // Someone outside the care team looked for a person by NHS number: the refusal is audited,
           // unless they broke the glass with a reason, which finds that one person.
+          found = { total: 0, rows: [] };
           const existing = await store.findPersonByNhsNumber(db, nhsNumber);
           if (existing) {
             const opened = await record
@@ -353,12 +364,16 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
             if (opened && req.offset === 0 && (!ids || ids.includes(existing.id)) && req.count > 0)
               found = { total: 1, rows: [opened.person] };
           }
+          gps = await store.teamOf(
+            db,
+            found.rows.map((p) => p.id),
+          );
+        } else {
+          const admitted = await record.admit(viewer, result.rows, 'read', audited);
+          found = { total: result.total, rows: admitted.map((a) => a.person) };
+          gps = result.rows.flatMap((p) => p.general_practitioners);
         }
-        const opened = new Set(found === result ? [] : found.rows.map((p) => p.id));
-        const revIncludes = req.revIncludes ?? [];
-        const audited = revIncludes.length ? `Patient?_revinclude=${revIncludes.join(',')}` : 'Patient';
-        for (const p of found.rows) if (!opened.has(p.id)) await record.access(viewer, p.id, 'read', audited);
-        const matches = await patientResources(found.rows);
+        const matches = found.rows.map((p) => fhir.patient(p, gps, councilId));
         const included: Resource[] = [];
         const warnings: string[] = [];
         // The parts of each found person's record (their access was decided, and audited, just above).

@@ -34,11 +34,15 @@ const narrative = (text: string) => ({
   div: `<div xmlns="http://www.w3.org/1999/xhtml"><p>${escapeXml(text)}</p></div>`,
 });
 
-export function patient(
-  p: store.Person,
-  team: Awaited<ReturnType<typeof store.teamOf>>,
-  councilId: string,
-): Resource {
+/** Of a care team, what a Patient resource shows: its GPs (as `generalPractitioner`). */
+export type TeamForPatient = ReadonlyArray<
+  Pick<
+    Awaited<ReturnType<typeof store.teamOf>>[number],
+    'person_id' | 'organisation_kind' | 'practitioner_id' | 'name'
+  >
+>;
+
+export function patient(p: store.Person, team: TeamForPatient, councilId: string): Resource {
   const gps = team.filter((m) => m.person_id === p.id && m.organisation_kind === 'gp_practice');
   return {
     resourceType: 'Patient',

@@ -176,9 +176,14 @@ describe('FHIR R4 API, driven by fhir-kit-client', () => {
     const gp = bundle.entry.find((e: Json) => e.search.mode === 'include');
     assert.equal(gp.resource.resourceType, 'Practitioner');
     assert.equal(gp.resource.name[0].text, 'Dr Nadia Holloway');
+    // The search names the GP on the Patient itself, as a read does.
+    assert.deepEqual(patient.generalPractitioner, [
+      { reference: `Practitioner/${gp.resource.id}`, display: 'Dr Nadia Holloway' },
+    ]);
 
     const read = (await client.read({ resourceType: 'Patient', id: dorothyId })) as Json;
     assert.deepEqual(fhirSchemaProblems(read), []);
+    assert.deepEqual(read.generalPractitioner, patient.generalPractitioner);
 
     const expected: Record<string, number> = {
       Condition: 1,
@@ -231,6 +236,24 @@ describe('FHIR R4 API, driven by fhir-kit-client', () => {
     assert.notEqual(second.entry[0].resource.id, first.entry[0].resource.id);
     assert.ok(!second.link.some((l: Json) => l.relation === 'next'));
     assert.ok(second.link.some((l: Json) => l.relation === 'previous'));
+    // Both people on one page: one read entry each (written in one insert), none for a page with nobody.
+    const readsBefore = await auditCount('care.record_read');
+    const bothOnOnePage = (await client.search({
+      resourceType: 'Patient',
+      searchParams: { birthdate: 'lt2000-01-01' },
+    })) as Json;
+    assert.equal(bothOnOnePage.entry.length, 2);
+    assert.equal(await auditCount('care.record_read'), readsBefore + 2);
+    for (const e of bothOnOnePage.entry) assert.ok((await auditCount('care.record_read', e.resource.id)) > 0);
+    for (const past of [{ _count: '0' }, { _offset: '5' }] as Array<Record<string, string>>) {
+      const empty = (await client.search({
+        resourceType: 'Patient',
+        searchParams: { birthdate: 'lt2000-01-01', ...past },
+      })) as Json;
+      assert.equal(empty.total, 2, JSON.stringify(past));
+      assert.equal(empty.entry?.length ?? 0, 0);
+    }
+    assert.equal(await auditCount('care.record_read'), readsBefore + 2);
     const byName = (await client.search({ resourceType: 'Patient', searchParams: { name: 'pel' } })) as Json;
     assert.deepEqual(
       byName.entry.map((e: Json) => e.resource.name[0].family),

@@ -1,5 +1,5 @@
 import type { Actor } from '../../platform/actor.ts';
-import { recordAudit } from '../../platform/audit/index.ts';
+import { recordAudit, recordAudits } from '../../platform/audit/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { formatLondon } from '../../platform/time.ts';
@@ -105,78 +105,112 @@ export function createRecord(platform: Platform, settings: CareSettings) {
     return row;
   }
 
+  /**
+   * The one access decision: whether a viewer may see or change a person's record, from the facts
+   * read with the person (care team membership, a break-the-glass open now, the objection to sharing).
+   * It reads and writes nothing itself (but the council's id, once) and refuses by returning the refusal.
+   */
+  async function decide(
+    viewer: Viewer,
+    p: store.PersonForAccess,
+    purpose: 'read' | 'write',
+  ): Promise<{ via: AccessVia; reason?: string } | AccessRefused> {
+    if (p.facts_for !== viewer.practitionerId)
+      throw new Error('The access facts were read for another practitioner');
+    let via: AccessVia | null = null;
+    if (p.in_care_team) via = 'care_team';
+    else if (viewer.kind === 'staff' && p.glass_open) via = 'break_glass';
+    // A FHIR client breaks the glass by stating a reason with the request; reads only.
+    else if (viewer.kind === 'api' && viewer.breakGlassReason !== undefined && purpose === 'read')
+      via = 'break_glass';
+    if (p.sharing_objection && via && viewer.organisationId !== (await councilOrganisationId()))
+      return new AccessRefused(
+        'objection',
+        `This person has objected to their record being shared outside ${platform.config.COUNCIL_NAME}`,
+      );
+    if (!via)
+      return new AccessRefused(
+        'not_in_care_team',
+        viewer.kind === 'api'
+          ? `You are not in this person’s care team. To read their record in an emergency, state why in the ${BREAK_GLASS_HEADER} header (or the ${BREAK_GLASS_PARAMETER} parameter): it is audited and reported to the privacy officer.`
+          : 'You are not in this person’s care team. Break the glass with a reason to see their record.',
+      );
+    if (via === 'break_glass' && viewer.kind === 'api') {
+      const stated = (viewer.breakGlassReason ?? '').trim();
+      if (stated.length < BREAK_GLASS_REASON_MIN)
+        return new AccessRefused(
+          'break_glass_reason_too_short',
+          `State why you need to read this record outside the care team, in at least ${BREAK_GLASS_REASON_MIN} characters (${BREAK_GLASS_HEADER})`,
+        );
+      return { via, reason: stated };
+    }
+    return { via };
+  }
+
+  const onlookerOf = (viewer: Viewer): store.Onlooker =>
+    viewer.kind === 'staff'
+      ? { practitionerId: viewer.practitionerId, staffUserId: viewer.staffId }
+      : { practitionerId: viewer.practitionerId };
+
+  /**
+   * Lets a viewer into the records of people read with their access facts (`store.*ForAccess`),
+   * all or none: a read writes one `care.record_read` entry per person, all in one statement; a
+   * refusal writes `care.record_access_refused`, outside any transaction of the caller (which is
+   * about to roll back), and is thrown.
+   */
+  async function admit(
+    viewer: Viewer,
+    people: store.PersonForAccess[],
+    purpose: 'read' | 'write',
+    resource: string,
+  ): Promise<Array<{ person: store.Person; via: AccessVia }>> {
+    const actor = actorOfViewer(viewer);
+    const client = viewer.kind === 'api' ? { client: viewer.clientId } : {};
+    const admitted: Array<{ person: store.Person; via: AccessVia; reason?: string }> = [];
+    for (const found of people) {
+      const { facts_for: _for, in_care_team: _team, glass_open: _glass, ...person } = found;
+      const decision = await decide(viewer, found, purpose);
+      if (decision instanceof AccessRefused) {
+        await recordAudit(db, {
+          actor,
+          action: 'care.record_access_refused',
+          subjectType: 'care_person',
+          subjectId: person.id,
+          detail: { resource, purpose, reason: decision.reason, ...client },
+        });
+        throw decision;
+      }
+      admitted.push({ person, ...decision });
+    }
+    for (const a of admitted)
+      if (a.via === 'break_glass' && viewer.kind === 'api')
+        await apiBreakGlass(viewer, a.person.id, a.reason!);
+    if (purpose === 'read')
+      await recordAudits(
+        db,
+        admitted.map((a) => ({
+          actor,
+          action: 'care.record_read',
+          subjectType: 'care_person',
+          subjectId: a.person.id,
+          detail: { resource, via: a.via, ...client, ...(a.reason ? { reason: a.reason } : {}) },
+        })),
+      );
+    return admitted.map(({ person, via }) => ({ person, via }));
+  }
+
   /** Decides whether a viewer may see or change a person's record; audits both outcomes of a read. */
   async function access(
-    tx: Db,
     viewer: Viewer,
     personId: string,
     purpose: 'read' | 'write',
     resource: string,
   ): Promise<{ person: store.Person; via: AccessVia }> {
-    const p = await person(tx, personId);
-    const actor = actorOfViewer(viewer);
-    const client = viewer.kind === 'api' ? { client: viewer.clientId } : {};
-    const refuse = async (error: AccessRefused) => {
-      // A refusal is recorded outside the caller's transaction, which is about to roll back.
-      await recordAudit(db, {
-        actor,
-        action: 'care.record_access_refused',
-        subjectType: 'care_person',
-        subjectId: p.id,
-        detail: { resource, purpose, reason: error.reason, ...client },
-      });
-      throw error;
-    };
-    let via: AccessVia | null = null;
-    if (await store.isTeamMember(tx, p.id, viewer.practitionerId)) via = 'care_team';
-    else if (
-      viewer.kind === 'staff' &&
-      (await store.activeBreakGlass(tx, p.id, { staffUserId: viewer.staffId }, new Date()))
-    )
-      via = 'break_glass';
-    // A FHIR client breaks the glass by stating a reason with the request; reads only.
-    else if (viewer.kind === 'api' && viewer.breakGlassReason !== undefined && purpose === 'read')
-      via = 'break_glass';
-    if (p.sharing_objection && viewer.organisationId !== (await councilOrganisationId(tx)) && via) {
-      return refuse(
-        new AccessRefused(
-          'objection',
-          `This person has objected to their record being shared outside ${platform.config.COUNCIL_NAME}`,
-        ),
-      );
-    }
-    if (!via)
-      return refuse(
-        new AccessRefused(
-          'not_in_care_team',
-          viewer.kind === 'api'
-            ? `You are not in this person’s care team. To read their record in an emergency, state why in the ${BREAK_GLASS_HEADER} header (or the ${BREAK_GLASS_PARAMETER} parameter): it is audited and reported to the privacy officer.`
-            : 'You are not in this person’s care team. Break the glass with a reason to see their record.',
-        ),
-      );
-    let reason: { reason?: string } = {};
-    if (via === 'break_glass' && viewer.kind === 'api') {
-      const stated = (viewer.breakGlassReason ?? '').trim();
-      if (stated.length < BREAK_GLASS_REASON_MIN)
-        return refuse(
-          new AccessRefused(
-            'break_glass_reason_too_short',
-            `State why you need to read this record outside the care team, in at least ${BREAK_GLASS_REASON_MIN} characters (${BREAK_GLASS_HEADER})`,
-          ),
-        );
-      await apiBreakGlass(viewer, p.id, stated);
-      reason = { reason: stated };
-    }
-    if (purpose === 'read') {
-      await recordAudit(tx, {
-        actor,
-        action: 'care.record_read',
-        subjectType: 'care_person',
-        subjectId: p.id,
-        detail: { resource, via, ...client, ...reason },
-      });
-    }
-    return { person: p, via };
+    const found = isUuid(personId)
+      ? await store.findPersonForAccess(db, personId, onlookerOf(viewer), new Date())
+      : undefined;
+    if (!found) throw new RecordNotFound('No such person');
+    return (await admit(viewer, [found], purpose, resource))[0]!;
   }
 
   /**
@@ -233,7 +267,7 @@ export function createRecord(platform: Platform, settings: CareSettings) {
   // The access decision is taken before the transaction: a refusal's audit entry must be kept,
   // and the embedded database has one connection, which the transaction would hold.
   const write = async <R>(viewer: Viewer, personId: string, part: string, fn: (tx: Db) => Promise<R>) => {
-    await access(db, viewer, personId, 'write', part);
+    await access(viewer, personId, 'write', part);
     return db.transaction().execute(async (tx) => {
       const result = await fn(tx);
       await changed(tx, viewer, personId, part, {});
@@ -287,8 +321,10 @@ export function createRecord(platform: Platform, settings: CareSettings) {
 
   return {
     councilOrganisationId: () => councilOrganisationId(),
-    access: (viewer: Viewer, personId: string, purpose: 'read' | 'write', resource: string) =>
-      access(db, viewer, personId, purpose, resource),
+    access,
+    onlookerOf,
+    /** Lets a viewer into the records of people a search found with their access facts; see `admit`. */
+    admit,
 
     /** The practitioner a member of staff acts as (created on first use, in the council). */
     async viewerForStaff(staff: {
@@ -318,7 +354,7 @@ export function createRecord(platform: Platform, settings: CareSettings) {
 
     /** A person's whole record for one screen: one access decision, one audit entry. */
     async fullRecord(viewer: Viewer, personId: string) {
-      const { person: p, via } = await access(db, viewer, personId, 'read', 'record');
+      const { person: p, via } = await access(viewer, personId, 'read', 'record');
       const tx = db;
       const w = { personIds: [p.id], offset: 0, limit: 50 };
       const [
@@ -577,7 +613,7 @@ export function createRecord(platform: Platform, settings: CareSettings) {
     async readDocument(viewer: Viewer, documentId: string) {
       const doc = isUuid(documentId) ? await store.findDocument(db, documentId) : undefined;
       if (!doc) throw new RecordNotFound('No such document');
-      await access(db, viewer, doc.person_id, 'read', `DocumentReference/${doc.id}`);
+      await access(viewer, doc.person_id, 'read', `DocumentReference/${doc.id}`);
       const file = await platform.files.read(db, doc.file_id);
       if (!file) throw new RecordNotFound('No such document');
       return { ...doc, content: file.content, name: file.originalName };
@@ -599,7 +635,7 @@ export function createRecord(platform: Platform, settings: CareSettings) {
 
     /** The person's objection to sharing, recorded by staff or by the person in My account. */
     async setObjection(actor: Actor, personId: string, objection: boolean, viewer?: Viewer) {
-      if (viewer) await access(db, viewer, personId, 'write', 'consent');
+      if (viewer) await access(viewer, personId, 'write', 'consent');
       await db.transaction().execute(async (tx) => {
         await store.updatePerson(tx, personId, {
           sharing_objection: objection,

@@ -1,4 +1,4 @@
-import { sql, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { sql, type AliasedRawBuilder, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { tables, type Db } from '../../platform/db/index.ts';
 import type { CareTables } from './schema.ts';
 
@@ -299,6 +299,49 @@ export async function findPerson(db: Db, id: string): Promise<Person | undefined
   return people(db).where('p.id', '=', id).executeTakeFirst();
 }
 
+/** Who asks to see a record: the practitioner, and the member of staff when it is one. */
+export interface Onlooker {
+  practitionerId: string;
+  staffUserId?: string;
+}
+
+/**
+ * What the access decision needs besides the person, read in the same statement: whether the
+ * onlooker is in the person's care team, and whether a member of staff has the glass broken now.
+ */
+export interface AccessFacts {
+  /** The practitioner the facts were read for. */
+  facts_for: string;
+  in_care_team: boolean;
+  glass_open: boolean;
+}
+export type PersonForAccess = Person & AccessFacts;
+
+// Raw SQL on the alias `p` (care_people), which every person query here uses.
+const accessFacts = (who: Onlooker, now: Date) => [
+  sql<string>`${who.practitionerId}::text`.as('facts_for'),
+  sql<boolean>`exists (select 1 from care_team_members m
+                        where m.person_id = p.id and m.practitioner_id = ${who.practitionerId})`.as(
+    'in_care_team',
+  ),
+  (who.staffUserId
+    ? sql<boolean>`exists (select 1 from care_break_glass g
+                            where g.person_id = p.id and g.staff_user_id = ${who.staffUserId} and g.expires_at > ${now})`
+    : sql<boolean>`false`
+  ).as('glass_open'),
+];
+
+/** A person with the facts that decide whether this onlooker may see them, in one statement. */
+export async function findPersonForAccess(
+  db: Db,
+  id: string,
+  who: Onlooker,
+  now: Date,
+): Promise<PersonForAccess | undefined> {
+  const row = await people(db).select(accessFacts(who, now)).where('p.id', '=', id).executeTakeFirst();
+  return row as PersonForAccess | undefined;
+}
+
 export async function findPersonByNhsNumber(db: Db, nhsNumber: string): Promise<Person | undefined> {
   return people(db).where('p.nhs_number', '=', nhsNumber).executeTakeFirst();
 }
@@ -349,20 +392,74 @@ function personSearchQuery(db: Db, s: PersonSearch) {
 }
 
 export async function searchPeople(db: Db, s: PersonSearch): Promise<{ total: number; rows: Person[] }> {
-  const q = personSearchQuery(db, s);
-  const [count, rows] = await Promise.all([
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    q
-      .select(personColumns)
-      .select(day('p.date_of_birth').as('date_of_birth'))
-      .orderBy('p.family_name')
-      .orderBy('p.given_name')
-      .orderBy('p.id')
-      .offset(s.offset)
-      .limit(s.limit)
-      .execute(),
+  return pageOfPeople(db, s, []);
+}
+
+/** A person's GPs in their care team: what a FHIR Patient shows of the team (`generalPractitioner`). */
+export interface GeneralPractitioner {
+  person_id: string;
+  organisation_kind: 'gp_practice';
+  practitioner_id: string;
+  name: string;
+}
+
+/**
+ * A search for people with, on each one found, the facts that decide this onlooker's access and
+ * their GPs: all a FHIR Patient search needs, in one statement.
+ */
+export async function searchPeopleForAccess(
+  db: Db,
+  s: PersonSearch,
+  who: Onlooker,
+  now: Date,
+): Promise<{
+  total: number;
+  rows: Array<PersonForAccess & { general_practitioners: GeneralPractitioner[] }>;
+}> {
+  const found = await pageOfPeople(db, s, [
+    ...accessFacts(who, now),
+    sql<GeneralPractitioner[]>`(select coalesce(json_agg(json_build_object(
+        'person_id', m.person_id, 'organisation_kind', o.kind, 'practitioner_id', pr.id, 'name', pr.name)
+        order by o.name, pr.name), '[]')
+        from care_team_members m
+        join care_practitioners pr on pr.id = m.practitioner_id
+        join care_organisations o on o.id = pr.organisation_id
+       where m.person_id = p.id and o.kind = 'gp_practice')`.as('general_practitioners'),
   ]);
-  return { total: Number(count.n), rows };
+  return found as {
+    total: number;
+    rows: Array<PersonForAccess & { general_practitioners: GeneralPractitioner[] }>;
+  };
+}
+
+/**
+ * One page of a person search and the number of matches, in one statement (the count is a window
+ * over the matches); an empty page past the end (or of size 0) has no row to carry the count, so
+ * only then is it counted apart.
+ */
+async function pageOfPeople(
+  db: Db,
+  s: PersonSearch,
+  extra: Array<AliasedRawBuilder<unknown, string>>,
+): Promise<{ total: number; rows: Person[] }> {
+  const q = personSearchQuery(db, s);
+  const found = await q
+    .select(personColumns)
+    .select(day('p.date_of_birth').as('date_of_birth'))
+    .select(sql<string>`count(*) over ()`.as('total'))
+    .select(extra)
+    .orderBy('p.family_name')
+    .orderBy('p.given_name')
+    .orderBy('p.id')
+    .offset(s.offset)
+    .limit(s.limit)
+    .execute();
+  const total = found[0]
+    ? Number(found[0].total)
+    : s.offset > 0 || s.limit === 0
+      ? Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+      : 0;
+  return { total, rows: found.map(({ total: _total, ...row }) => row) };
 }
 
 export async function insertPerson(

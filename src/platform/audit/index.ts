@@ -31,19 +31,29 @@ export interface AuditEntry {
 
 /** Appends an entry in the caller's transaction. It is sealed into the hash chain shortly after commit. */
 export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
-  const detail = entry.actor.onBehalfOf
-    ? { ...entry.detail, onBehalfOf: entry.actor.onBehalfOf }
-    : entry.detail;
+  await recordAudits(db, [entry]);
+}
+
+/** Appends several entries in one statement (one round trip), in the order given. */
+export async function recordAudits(db: Db, entries: AuditEntry[]): Promise<void> {
+  if (!entries.length) return;
   await tables<AuditTables>(db)
     .insertInto('audit_log')
-    .values({
-      actor_type: entry.actor.type,
-      actor_id: entry.actor.id,
-      action: entry.action,
-      subject_type: entry.subjectType ?? null,
-      subject_id: entry.subjectId ?? null,
-      detail: JSON.stringify(detail ?? {}),
-    } as never)
+    .values(
+      entries.map((entry) => {
+        const detail = entry.actor.onBehalfOf
+          ? { ...entry.detail, onBehalfOf: entry.actor.onBehalfOf }
+          : entry.detail;
+        return {
+          actor_type: entry.actor.type,
+          actor_id: entry.actor.id,
+          action: entry.action,
+          subject_type: entry.subjectType ?? null,
+          subject_id: entry.subjectId ?? null,
+          detail: JSON.stringify(detail ?? {}),
+        } as never;
+      }),
+    )
     .execute();
 }
 
