@@ -309,6 +309,26 @@ describe('Insights: the warehouse, the success measures and the explorer', () =>
     assert.equal(ok.ok, true);
   });
 
+  test('on PostgreSQL the explorer logs in again when another database on the server changed the reader role', async (t) => {
+    if (kiln.platform.database.kind === 'embedded') {
+      t.diagnostic('PGlite has no login roles: nothing to log in again');
+      assert.equal(await insights().explorerConnection(), null);
+      return;
+    }
+    assert.equal((await insights().runQuery('select count(*) as n from fact_case', actor)).ok, true);
+    // The role is the server's: another Kiln may set a new password or take the login away (a server
+    // that trusts local connections checks no password, so the login is what this test takes).
+    await sql
+      .raw(`alter role kiln_insights_reader with nologin password '${'ab'.repeat(32)}'`)
+      .execute(kiln.platform.db);
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity
+               where usename = 'kiln_insights_reader' and datname = current_database()`.execute(
+      kiln.platform.db,
+    );
+    const again = await insights().runQuery('select count(*) as n from fact_case', actor);
+    assert.equal(again.ok, true, again.ok ? '' : again.message);
+  });
+
   test('the explorer refuses writes, other schemas, endless and enormous queries with a clear message', async () => {
     const refused: Array<[string, RegExp]> = [
       ['delete from fact_event', /must start with SELECT/],

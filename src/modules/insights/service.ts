@@ -93,6 +93,31 @@ export function createInsightsService(
     return reader;
   }
 
+  /**
+   * Runs a checked query on the reader's own connection (or as the reader role on PGlite). The role
+   * belongs to the whole server: another Kiln database on it may have set a new password (or taken
+   * its login away) since this pool logged in, which fails the next new connection (28P01, 28000).
+   * Then the login and password are set again and the query tried once more.
+   */
+  async function runAsReader(query: string) {
+    for (let attempt = 1; ; attempt++) {
+      const own = await explorerConnection();
+      try {
+        return await store.runReadOnly(own?.db ?? db, query, {
+          rowLimit: settings.rowLimit,
+          timeoutMs: settings.timeoutMs,
+          maxCost: settings.maxCost,
+          useRole: own ? false : await store.readerRoleExists(db),
+        });
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (!own || attempt > 1 || (code !== '28P01' && code !== '28000')) throw error;
+        reader = null;
+        await own.close();
+      }
+    }
+  }
+
   async function enrich(
     tx: Db,
     created: Array<{ caseId: string; reference: string | null; eventId: number }>,
@@ -667,13 +692,7 @@ export function createInsightsService(
       const checked = checkQuery(query, await store.foreignNames(db));
       if (!checked.ok) return { ok: false as const, message: checked.message };
       try {
-        const own = await explorerConnection();
-        const result = await store.runReadOnly(own?.db ?? db, checked.query, {
-          rowLimit: settings.rowLimit,
-          timeoutMs: settings.timeoutMs,
-          maxCost: settings.maxCost,
-          useRole: own ? false : await store.readerRoleExists(db),
-        });
+        const result = await runAsReader(checked.query);
         await recordAudit(db, {
           actor,
           action: 'insights.query_run',
