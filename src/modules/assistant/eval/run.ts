@@ -166,6 +166,10 @@ async function kilnSets() {
   console.log(
     `Kiln assistant: NLP.js ${nlpVersion()} neural classifier, threshold ${nlu.threshold}, trained on ${trainingTexts.length} examples of ${training.length} intents`,
   );
+  if (nlu.letterGroups)
+    console.log(
+      `  with a letter-group model (2- to 5-letter TF-IDF, logistic regression) for what NLP.js puts out of scope, trained in ${nlu.letterGroupTrainingMs.toFixed(0)} ms`,
+    );
   console.log('  no evaluation utterance is in training, exactly or within one edit in ten characters');
   const development = await evaluate(
     'Development set (tuned on: optimistic)',
