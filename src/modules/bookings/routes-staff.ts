@@ -94,7 +94,7 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
       next: `/staff/bookings/desk/${site}?date=${addDays(day, 1)}`,
       bookings: data.bookings.map((b) => ({ ...b, time: formatTime(b.startsAt) })),
       walkInItems: bookables.flatMap((b) =>
-        (free.get(b.slug) ?? []).map((s) => ({
+        (free.get(b.slug)?.toSlots() ?? []).map((s) => ({
           value: `${b.slug}|${s.startsAt.toISOString()}`,
           text: `${b.title}: ${formatTime(s.startsAt)} (${s.remaining} free)`,
           selected: values.slot === `${b.slug}|${s.startsAt.toISOString()}`,
