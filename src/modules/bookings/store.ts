@@ -138,10 +138,14 @@ export interface SlotPlaces {
   open: boolean[];
 }
 
+/** Whole numbers from '12,0,1764115200000' (one native split: quicker than parsing arrays). */
+const numbers = (text: string): number[] => text.split(',').map(Number);
+
 /**
  * Only what availability needs of the slots in a range, one row per bookable, by the
- * (bookable_id, starts_at) index. A busy month is thousands of slot rows; as arrays they are a few
- * values to decode rather than thousands of row objects with a Date each.
+ * (bookable_id, starts_at) index. A busy month is thousands of slot rows: as a few comma-separated
+ * lists per bookable they cost one split each to read, where row objects (or array literals,
+ * parsed character by character) cost more than everything else availability does.
  */
 export async function slotPlacesInRange(
   db: Db,
@@ -150,24 +154,30 @@ export async function slotPlacesInRange(
   to: Date,
 ): Promise<SlotPlaces[]> {
   if (!bookableIds.length) return [];
+  const list = (value: string) => sql<string>`string_agg((${sql.raw(value)})::text, ',' order by starts_at)`;
   const rows = await t(db)
     .selectFrom('booking_slots')
     .select([
       'bookable_id',
-      sql<number[]>`array_agg((extract(epoch from starts_at) * 1000)::float8 order by starts_at)`.as(
-        'starts',
-      ),
-      sql<number[]>`array_agg((extract(epoch from ends_at) * 1000)::float8 order by starts_at)`.as('ends'),
-      sql<number[]>`array_agg(capacity order by starts_at)`.as('capacity'),
-      sql<number[]>`array_agg(taken order by starts_at)`.as('taken'),
-      sql<boolean[]>`array_agg(status = 'open' order by starts_at)`.as('open'),
+      list('(extract(epoch from starts_at) * 1000)::bigint').as('starts'),
+      list('(extract(epoch from ends_at) * 1000)::bigint').as('ends'),
+      list('capacity').as('capacity'),
+      list('taken').as('taken'),
+      list(`(status = 'open')::int`).as('open'),
     ])
     .where('bookable_id', 'in', bookableIds)
     .where('starts_at', '>=', from)
     .where('starts_at', '<', to)
     .groupBy('bookable_id')
     .execute();
-  return rows as SlotPlaces[];
+  return rows.map((r) => ({
+    bookable_id: r.bookable_id,
+    starts: numbers(r.starts),
+    ends: numbers(r.ends),
+    capacity: numbers(r.capacity),
+    taken: numbers(r.taken),
+    open: numbers(r.open).map((o) => o === 1),
+  }));
 }
 
 export const slotById = (db: Db, id: string) =>
