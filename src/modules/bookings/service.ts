@@ -1034,6 +1034,42 @@ export function createBookingsService(
 
     upcomingClosures: (conn: Db = db()) => store.upcomingClosures(conn, new Date()),
 
+    /** A closure by id (undefined for an unknown or malformed id). */
+    async getClosure(conn: Db, id: string) {
+      if (!z.uuid().safeParse(id).success) return undefined;
+      return store.closureById(conn, id);
+    },
+
+    /**
+     * Removes a closure: its times can be booked again at once (availability is worked out from
+     * the closures that exist). A closure never takes or frees places (times are counted the same
+     * with or without it), so nobody on a waiting list is offered anything because of it.
+     */
+    async removeClosure(actor: Actor & { type: 'staff' }, id: string) {
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          const closure = await service.getClosure(tx, id);
+          if (!closure || !(await store.deleteClosure(tx, closure.id)))
+            throw new BookingError('That closure has already been removed', 'not_found');
+          await recordAudit(tx, {
+            actor,
+            action: 'booking.closure_removed',
+            subjectType: 'booking_closure',
+            subjectId: closure.id,
+            detail: {
+              siteId: closure.site_id,
+              bookableId: closure.bookable_id,
+              startsAt: closure.starts_at.toISOString(),
+              endsAt: closure.ends_at.toISOString(),
+              reason: closure.reason,
+              addedBy: closure.created_by,
+            },
+          });
+          return closure;
+        });
+    },
+
     // ---- Availability ----
 
     /** Times with places left between two London days (inclusive, at most 62 days). */

@@ -280,6 +280,18 @@ export async function closuresOverlapping(
     .execute();
 }
 
+export const closureById = (db: Db, id: string) =>
+  t(db).selectFrom('booking_closures').selectAll().where('id', '=', id).executeTakeFirst();
+
+export async function deleteClosure(db: Db, id: string): Promise<boolean> {
+  const row = await t(db)
+    .deleteFrom('booking_closures')
+    .where('id', '=', id)
+    .returning('id')
+    .executeTakeFirst();
+  return Boolean(row);
+}
+
 export async function upcomingClosures(db: Db, from: Date): Promise<ClosureRow[]> {
   return t(db)
     .selectFrom('booking_closures')
