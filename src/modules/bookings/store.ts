@@ -466,6 +466,11 @@ export async function eraseResidentBookings(db: Db, residentId: string): Promise
     .execute();
   await t(db).deleteFrom('booking_waitlist').where('resident_id', '=', residentId).execute();
   await t(db).deleteFrom('booking_business_contacts').where('resident_id', '=', residentId).execute();
+  await t(db)
+    .updateTable('booking_contract_changes')
+    .set({ requested_by: null } as never)
+    .where('requested_by', '=', residentId)
+    .execute();
 }
 
 // Waiting list
@@ -610,6 +615,27 @@ export async function contractsOfBusinesses(db: Db, businessIds: string[]): Prom
     .selectAll()
     .where('business_id', 'in', businessIds)
     .orderBy('created_at', 'desc')
+    .execute();
+}
+
+export async function insertContractChange(
+  db: Db,
+  row: { contract_id: string; requested_by: string; details: string },
+): Promise<void> {
+  await t(db)
+    .insertInto('booking_contract_changes')
+    .values(row as never)
+    .execute();
+}
+
+/** Change requests of some contracts, oldest first. */
+export async function contractChanges(db: Db, contractIds: string[]) {
+  if (!contractIds.length) return [];
+  return t(db)
+    .selectFrom('booking_contract_changes')
+    .select(['contract_id', 'details', 'created_at'])
+    .where('contract_id', 'in', contractIds)
+    .orderBy('created_at')
     .execute();
 }
 
