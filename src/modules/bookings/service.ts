@@ -1111,10 +1111,11 @@ export function createBookingsService(
       const count = Math.min(Math.max(options.count ?? 3, 1), 31);
       const out: string[] = [];
       let from = options.from && isDay(options.from) ? options.from : londonDay();
+      const bookable = await mustBookable(conn, slug);
       for (let i = 0; i < 6 && out.length < count; i++) {
         const to = addDays(from, 30);
-        const slots = await service.availability(conn, slug, { from, to });
-        for (const s of slots) if (!out.includes(s.day) && out.length < count) out.push(s.day);
+        const free = (await availabilityOf(conn, [bookable], from, to)).get(bookable.id)!;
+        for (const day of free.daysWithPlaces()) if (out.length < count) out.push(day);
         from = addDays(to, 1);
       }
       return out;
