@@ -616,6 +616,9 @@ export function createBookingsService(
         { channel: 'email', recipient: row.email },
         { template, personalisation: values },
       );
+    // Someone booked at the desk or by phone with only a mobile number is told by text.
+    else if (row.phone)
+      await notify.send(tx, { channel: 'sms', recipient: row.phone }, { template, personalisation: values });
   }
 
   async function sendConfirmation(tx: Db, bookingId: string) {
