@@ -476,4 +476,27 @@ describe('Book: residents, the desk, holds and the waiting list', () => {
     const bookings = await kiln.services.bookings.service.bookingsForResident(kiln.platform.db, alex);
     assert.ok(bookings.length >= 3);
   });
+
+  test('someone booked with only a mobile number gets the confirmation and reminder by text', async () => {
+    const service = kiln.services.bookings.service;
+    const db = kiln.platform.db;
+    const day = nextWorkingDay(1);
+    const [time] = await service.availability(db, 'central-library-pc', { from: day, to: day });
+    assert.ok(time, 'a computer is free');
+    const booking = await service.hold({
+      bookable: 'central-library-pc',
+      startsAt: time.startsAt,
+      who: { name: 'Wren Abara', phone: '07700 900461' },
+      channel: 'desk',
+      actor: { type: 'system', id: null },
+    });
+    assert.equal(booking.status, 'confirmed');
+    await service.sendReminders(new Date(time.startsAt.getTime() - 3_600_000));
+    const texts = await kiln.platform.notify.list(db, { recipient: '07700 900461' });
+    assert.deepEqual(texts.map((m) => [m.channel, m.template]).sort(), [
+      ['sms', 'booking-confirmed'],
+      ['sms', 'booking-reminder'],
+    ]);
+    assert.ok(texts.every((m) => m.body.includes(booking.reference)));
+  });
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import { PDFDocument } from 'pdf-lib';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
@@ -7,6 +9,8 @@ import { staffClient } from '../../../test/support/staff.ts';
 import { londonDay } from '../../platform/time.ts';
 import { addWorkingDays, isWorkingDay } from '../../platform/working-days.ts';
 import { directDebitCollection, quoteTradeWaste } from './business.ts';
+import * as signingStore from '../signing/store.ts';
+import { pounds } from './service.ts';
 import * as store from './store.ts';
 import { addDays, dayString } from './times.ts';
 import { residentClient } from '../../../test/support/resident.ts';
@@ -132,6 +136,107 @@ describe('Business services: a trade waste quote becomes a contract, invoices an
     assert.equal(dayString(contract!.ends_on), addDays(londonDay(), 28));
     assert.equal(contract!.status, 'ending');
   });
+  test('My account lists the business contracts with the signed copy, and a change can be asked for', async () => {
+    const db = kiln.platform.db;
+    const { business } = kiln.services.bookings;
+    const resident = (await kiln.services.bookings.service.findResident(db, 'owner@kilnford-cafe.example'))!;
+    const { contract } = await business.acceptQuote({
+      residentId: resident.id,
+      quote: { stream: 'recycling', size: '360', bins: '3', frequency: 'fortnightly' },
+      business: {
+        name: 'Kilnford Pottery Shop',
+        billingAddress: '9 Slip Lane, Kilnford KF2 1AA',
+        role: 'Owner',
+        payBy: 'direct_debit',
+        startsOn: addWorkingDays(londonDay(), 6),
+      },
+      actor: { type: 'resident', id: resident.id },
+    });
+    // Staff sent the contract for signing; signing delivered the sealed copy to My account.
+    const pdf = Buffer.from('%PDF-1.7 sealed copy');
+    await signingStore.insertLetter(db, {
+      reference: 'DOC-TWSIGNED1',
+      resident_id: resident.id,
+      title: `Trade waste contract ${contract.reference}`,
+      kind: 'sealed_document',
+      envelope_id: null,
+      pdf,
+      sha256: createHash('sha256').update(pdf).digest('hex'),
+    });
+
+    const owner = await residentClient(kiln, 'owner@kilnford-cafe.example');
+    const account = await owner.get('/account');
+    assert.ok(
+      page(account.body)
+        .links()
+        .some((l) => l.href === '/account/contracts'),
+    );
+    const list = await owner.get('/account/contracts');
+    assert.equal(list.statusCode, 200);
+    const text = page(list.body).text();
+    assert.match(text, new RegExp(`${contract.reference}: Kilnford Pottery Shop`));
+    assert.match(text, /3 × 360 litre mixed recycling bin, every two weeks/);
+    assert.match(text, /9 Slip Lane, Kilnford KF2 1AA/);
+    assert.match(
+      text,
+      new RegExp(`${pounds(contract.monthly_pence).replace('.', '\\.')} \\(Direct Debit\\)`),
+    );
+    assert.match(text, /Active/);
+    // The earlier contract, under notice, is there too.
+    assert.match(text, /Ending on/);
+    const links = page(list.body).links();
+    assert.ok(
+      links.some((l) => l.href === '/account/documents/DOC-TWSIGNED1'),
+      'links the signed copy',
+    );
+    assert.ok(links.some((l) => l.href === `/business/contracts/${contract.reference}`));
+    assert.equal((await owner.get('/account/documents/DOC-TWSIGNED1')).statusCode, 200);
+
+    const stranger = await residentClient(kiln, 'stranger@example.com');
+    assert.match(
+      page((await stranger.get('/account/contracts')).body).text(),
+      /You have no business contracts/,
+    );
+    assert.equal(
+      (await stranger.post(`/business/contracts/${contract.reference}/change`, { details: 'Cancel it' }))
+        .statusCode,
+      404,
+    );
+    assert.match(
+      String((await new Client(kiln.app).get('/account/contracts')).headers.location),
+      /^\/sign-in/,
+    );
+
+    const contractUrl = `/business/contracts/${contract.reference}`;
+    await owner.get(contractUrl);
+    const empty = await owner.post(`${contractUrl}/change`, { details: '  ' });
+    assert.equal(empty.statusCode, 400);
+    assert.deepEqual(page(empty.body).errorSummary(), ['Enter what you would like to change']);
+    const long = await owner.post(`${contractUrl}/change`, { details: 'x'.repeat(1001) });
+    assert.equal(long.statusCode, 400);
+    assert.deepEqual(page(long.body).errorSummary(), ['Describe the change in 1000 characters or fewer']);
+    const asked = await owner.post(`${contractUrl}/change`, { details: 'A fourth bin from next month' });
+    assert.equal(asked.statusCode, 303, page(asked.body).errorSummary().join());
+    assert.match(page((await owner.follow(asked)).body).text(), /A fourth bin from next month/);
+    const { rows } = await sql<{ detail: { reference: string; details: string } }>`
+      select detail from audit_log where action = 'contract.change_requested' order by id desc limit 1`.execute(
+      db,
+    );
+    assert.deepEqual(rows[0]?.detail, {
+      reference: contract.reference,
+      details: 'A fourth bin from next month',
+    });
+    const emails = await kiln.platform.notify.list(db, { recipient: 'owner@kilnford-cafe.example' });
+    assert.ok(
+      emails.some((m) => m.template === 'trade-waste-change-requested' && m.body.includes('fourth bin')),
+    );
+    const lead = await staffClient(kiln, 'lead@kilnford.example');
+    assert.match(
+      page((await lead.get('/staff/bookings/contracts')).body).text(),
+      /A fourth bin from next month/,
+    );
+  });
+
   test('a Direct Debit collection is on the 15th of the next month, or later when the notice needs it', () => {
     const earliest = kiln.services.payments.directDebit.earliestFirstCollection;
     // Invoices raised on 2 March 2026: 10 working days end on 16 March; 15 April is a Wednesday.

@@ -143,6 +143,13 @@ export const businessSchema = z.object({
 });
 
 /** What Direct Debit gives this module: the payer's mandates and a collection schedule. */
+/** What a business contact asks to change about a contract, in their words. */
+export const changeRequestSchema = z
+  .string({ error: 'Enter what you would like to change' })
+  .trim()
+  .min(1, 'Enter what you would like to change')
+  .max(1000, 'Describe the change in 1000 characters or fewer');
+
 export interface ContractDirectDebit {
   listMandates(
     db: Db,
@@ -184,6 +191,12 @@ export function createBusinessService(
   notify.defineTemplate('trade-waste-invoice', {
     subject: 'Invoice ((reference)): trade waste for ((period))',
     body: 'Invoice ((reference)) for ((business)), contract ((contract)).\n\nTrade waste collections for ((period)): ((amount))\n\n((how_to_pay))',
+  });
+  notify.defineTemplate('trade-waste-change-requested', {
+    subject: 'We have your request to change trade waste contract ((reference))',
+    body:
+      'We have your request to change contract ((reference)) for ((business)):\n\n((details))\n\n' +
+      'We will reply within 5 working days. Until then your collections carry on as they are. ((link))',
   });
   notify.defineTemplate('trade-waste-ending', {
     subject: 'Your trade waste contract ((reference)) ends on ((ends))',
@@ -324,6 +337,60 @@ export function createBusinessService(
           });
           return updated;
         });
+    },
+
+    /**
+     * Asks for a change to a contract that has not ended (more bins, another day, a new size):
+     * kept with the contract for staff, audited, and acknowledged by email.
+     */
+    async requestChange(residentId: string, reference: string, details: unknown, actor: Actor) {
+      const text = changeRequestSchema.parse(details);
+      const found = await service.contractFor(db(), residentId, reference);
+      if (!found) throw new BookingError('There is no contract with that reference', 'not_found');
+      if (found.status === 'ended') throw new BookingError('This contract has ended', 'not_allowed');
+      await db()
+        .transaction()
+        .execute(async (tx) => {
+          await store.insertContractChange(tx, {
+            contract_id: found.id,
+            requested_by: residentId,
+            details: text,
+          });
+          await recordAudit(tx, {
+            actor,
+            action: 'contract.change_requested',
+            subjectType: 'contract',
+            subjectId: found.id,
+            detail: { reference: found.reference, details: text },
+          });
+          await platform.events.publish(tx, {
+            type: 'contract.change_requested',
+            subjectType: 'contract',
+            subjectId: found.id,
+            actor,
+            payload: { reference: found.reference },
+          });
+          await notify.toResident(tx, residentId, {
+            template: 'trade-waste-change-requested',
+            personalisation: {
+              reference: found.reference,
+              business: found.business.name,
+              details: text,
+              link: `${publicUrl}/business/contracts/${found.reference}`,
+            },
+          });
+        });
+    },
+
+    /** Change requests of contracts, by contract id. */
+    async changesOf(conn: Db, contractIds: string[]) {
+      const byContract = new Map<string, Array<{ details: string; created_at: Date }>>();
+      for (const c of await store.contractChanges(conn, contractIds)) {
+        const list = byContract.get(c.contract_id) ?? [];
+        list.push({ details: c.details, created_at: c.created_at });
+        byContract.set(c.contract_id, list);
+      }
+      return byContract;
     },
 
     /**

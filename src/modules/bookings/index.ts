@@ -8,7 +8,7 @@ import { createBusinessService, type ContractDirectDebit } from './business.ts';
 import { loadBookingsConfig, type BookingsConfig } from './config.ts';
 import { seedBookingsDemo } from './demo.ts';
 import { registerBookingsApi } from './routes-api.ts';
-import { registerBusinessRoutes } from './routes-business.ts';
+import { registerBusinessRoutes, type SignedDocuments } from './routes-business.ts';
 import { registerBookingRoutes } from './routes-resident.ts';
 import { registerStaffRoutes } from './routes-staff.ts';
 import { bookingsMigrations } from './schema.ts';
@@ -34,6 +34,8 @@ export interface BookingsDeps {
   accounts?: Pick<AccountsService, 'personalData' | 'addLink'>;
   /** Trade waste contracts paid by Direct Debit are collected on the payer's mandate. */
   directDebit?: ContractDirectDebit;
+  /** Signed contracts: signing delivers the sealed PDF to My account; contracts link to it. */
+  documents?: SignedDocuments;
   /** In-area checks (bulky waste); the council's gazetteer by default. */
   addresses?: AddressBook;
   config?: BookingsConfig;
@@ -62,6 +64,7 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
   });
 
   deps.accounts?.addLink({ href: '/account/bookings', text: 'Your bookings' });
+  deps.accounts?.addLink({ href: '/account/contracts', text: 'Your business contracts' });
   deps.accounts?.personalData.add({
     name: 'bookings',
     async export(db, residentId) {
@@ -136,7 +139,7 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
     register(app: FastifyInstance) {
       registerBookingRoutes(app, platform, service);
       registerStaffRoutes(app, platform, service);
-      registerBusinessRoutes(app, platform, business, config);
+      registerBusinessRoutes(app, platform, business, config, deps.documents);
       registerBookingsApi(app, platform, service);
     },
   };

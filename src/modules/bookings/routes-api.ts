@@ -177,12 +177,7 @@ export function registerBookingsApi(app: FastifyInstance, platform: Platform, se
         perPersonLimit: b.perPersonLimit,
         cancelHours: b.cancelHours,
         holdMinutes: b.holdMinutes,
-        availability: (availability.get(b.slug) ?? []).map((s) => ({
-          startsAt: s.startsAt.toISOString(),
-          endsAt: s.endsAt.toISOString(),
-          capacity: s.capacity,
-          remaining: s.remaining,
-        })),
+        availability: availability.get(b.slug)?.toJson() ?? [],
       })),
     };
   });

@@ -10,6 +10,7 @@ import {
   businessSchema,
   frequencies,
   liftPrices,
+  NOTICE_DAYS,
   quoteTradeWaste,
   type BusinessService,
 } from './business.ts';
@@ -44,12 +45,49 @@ function quoteQuery(q: { stream: string; size: number; bins: number; frequency: 
   }).toString();
 }
 
+/** Documents delivered to a resident's account (signing): sealed documents they signed. */
+export interface SignedDocuments {
+  listDocumentsForResident(
+    db: Platform['db'],
+    residentId: string,
+  ): Promise<Array<{ reference: string; title: string; kind: string; delivered_at: Date }>>;
+}
+
+/**
+ * The signed copy of a contract, when staff sent it for signing with the contract's reference in
+ * the title: signing delivers the sealed PDF to My account, so link to it rather than keep a copy.
+ */
+async function signedCopies(
+  documents: SignedDocuments | undefined,
+  db: Platform['db'],
+  residentId: string,
+  references: string[],
+) {
+  const found = new Map<string, { href: string; title: string }>();
+  if (!documents || !references.length) return found;
+  for (const d of await documents.listDocumentsForResident(db, residentId)) {
+    if (d.kind !== 'sealed_document') continue;
+    const reference = references.find((r) => d.title.toUpperCase().includes(r));
+    if (reference && !found.has(reference))
+      found.set(reference, { href: `/account/documents/${d.reference}`, title: d.title });
+  }
+  return found;
+}
+
+const contractStatusText = (c: { status: string; ends_on: unknown }) =>
+  c.status === 'active'
+    ? 'Active'
+    : c.status === 'ending'
+      ? `Ending on ${formatDay(dayString(c.ends_on))}`
+      : 'Ended';
+
 /** The business services marketplace: instant trade waste quotes, contracts, invoices, transfer notes. */
 export function registerBusinessRoutes(
   app: FastifyInstance,
   platform: Platform,
   business: BusinessService,
   config: BookingsConfig,
+  documents?: SignedDocuments,
 ) {
   const { db } = platform;
   const signedIn = { preHandler: requireResident };
@@ -241,24 +279,97 @@ export function registerBusinessRoutes(
     return contract;
   }
 
-  app.get('/business/contracts/:reference', signedIn, async (request, reply) => {
+  async function contractPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: { errors?: Errors; values?: Record<string, string> } = {},
+  ) {
     const contract = await myContract(request);
     const terms = contract.terms as { lines?: Array<{ text: string; amount: string }> };
-    return reply.render('bookings/views/contract.njk', {
+    const [signed, changes] = await Promise.all([
+      signedCopies(documents, db, request.resident!.id, [contract.reference]),
+      business.changesOf(db, [contract.id]),
+    ]);
+    return reply.code(extra.errors?.length ? 400 : 200).render('bookings/views/contract.njk', {
       title: `Trade waste contract ${contract.reference}`,
       navSection: 'account',
-      backLink: '/business',
+      backLink: '/account/contracts',
       contract,
       lines: terms.lines ?? [],
       monthly: pounds(contract.monthly_pence),
-      statusText:
-        contract.status === 'active'
-          ? 'Active'
-          : contract.status === 'ending'
-            ? `Ending on ${formatDay(dayString(contract.ends_on))}`
-            : 'Ended',
+      statusText: contractStatusText(contract),
       startsText: formatDay(dayString(contract.starts_on)),
       invoices: contract.invoices.map((i) => ({ ...i, amount: pounds(i.amount_pence) })),
+      signed: signed.get(contract.reference),
+      changes: changes.get(contract.id) ?? [],
+      errors: extra.errors ?? [],
+      values: extra.values ?? {},
+    });
+  }
+
+  app.get('/business/contracts/:reference', signedIn, (request, reply) => contractPage(request, reply));
+
+  app.post('/business/contracts/:reference/change', signedIn, async (request, reply) => {
+    const contract = await myContract(request);
+    const details = str((request.body as Body)?.details);
+    try {
+      await business.requestChange(request.resident!.id, contract.reference, details, actorOf(request));
+    } catch (error) {
+      if (error instanceof ZodError)
+        return contractPage(request, reply, {
+          errors: zodErrors(error, { '': 'details' }),
+          values: { details },
+        });
+      if (!(error instanceof BookingError)) throw error;
+      return contractPage(request, reply, {
+        errors: [{ field: 'details', text: error.message }],
+        values: { details },
+      });
+    }
+    request.session.set(
+      'flash',
+      'We have your request to change the contract. We will reply within 5 working days.',
+    );
+    return reply.redirect(`/business/contracts/${contract.reference}`, 303);
+  });
+
+  // ---- My account: every contract of the businesses the resident acts for ----
+
+  app.get('/account/contracts', signedIn, async (request, reply) => {
+    const residentId = request.resident!.id;
+    const contracts = await business.contractsFor(db, residentId);
+    const [signed, changes] = await Promise.all([
+      signedCopies(
+        documents,
+        db,
+        residentId,
+        contracts.map((c) => c.reference),
+      ),
+      business.changesOf(
+        db,
+        contracts.map((c) => c.id),
+      ),
+    ]);
+    return reply.render('bookings/views/account-contracts.njk', {
+      title: 'Your business contracts',
+      navSection: 'account',
+      backLink: '/account',
+      noticeDays: NOTICE_DAYS,
+      contracts: contracts.map((c) => {
+        const terms = c.terms as { lines?: Array<{ text: string }> };
+        return {
+          reference: c.reference,
+          business: c.business,
+          what: terms.lines?.[0]?.text ?? 'Trade waste collections',
+          monthly: pounds(c.monthly_pence),
+          payBy: c.pay_by === 'direct_debit' ? 'Direct Debit' : 'Invoice each month',
+          startsText: formatDay(dayString(c.starts_on)),
+          statusText: contractStatusText(c),
+          active: c.status === 'active',
+          signed: signed.get(c.reference),
+          changesAsked: changes.get(c.id)?.length ?? 0,
+        };
+      }),
     });
   });
 
@@ -310,16 +421,23 @@ export function registerBusinessRoutes(
   app.get(
     '/staff/bookings/contracts',
     { config: { permission: 'bookings:manage' as const } },
-    async (_request, reply) =>
-      reply.render('bookings/views/staff-contracts.njk', {
+    async (_request, reply) => {
+      const contracts = await business.listContracts(db);
+      const changes = await business.changesOf(
+        db,
+        contracts.map((c) => c.id),
+      );
+      return reply.render('bookings/views/staff-contracts.njk', {
         title: 'Business contracts',
         navSection: 'bookings',
-        contracts: (await business.listContracts(db)).map((c) => ({
+        contracts: contracts.map((c) => ({
           ...c,
           monthly: pounds(c.monthly_pence),
+          changes: changes.get(c.id) ?? [],
         })),
         period: londonDay().slice(0, 7),
-      }),
+      });
+    },
   );
 
   app.post(

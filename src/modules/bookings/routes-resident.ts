@@ -72,7 +72,7 @@ export function registerBookingRoutes(app: FastifyInstance, platform: Platform, 
         visible.map((b) => b.slug),
         { from: day, to: day },
       );
-      withTimes = visible.map((b) => ({ ...b, freeOnDay: availability.get(b.slug)?.length ?? 0 }));
+      withTimes = visible.map((b) => ({ ...b, freeOnDay: availability.get(b.slug)?.count ?? 0 }));
     }
     return reply.render('bookings/views/find.njk', {
       title: 'Book a place',

@@ -94,7 +94,7 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
       next: `/staff/bookings/desk/${site}?date=${addDays(day, 1)}`,
       bookings: data.bookings.map((b) => ({ ...b, time: formatTime(b.startsAt) })),
       walkInItems: bookables.flatMap((b) =>
-        (free.get(b.slug) ?? []).map((s) => ({
+        (free.get(b.slug)?.toSlots() ?? []).map((s) => ({
           value: `${b.slug}|${s.startsAt.toISOString()}`,
           text: `${b.title}: ${formatTime(s.startsAt)} (${s.remaining} free)`,
           selected: values.slot === `${b.slug}|${s.startsAt.toISOString()}`,
@@ -553,6 +553,43 @@ export function registerStaffRoutes(app: FastifyInstance, platform: Platform, se
       reason: values.reason,
     });
     request.session.set('flash', 'Closure added: nobody can book at that time');
+    return reply.redirect('/staff/bookings', 303);
+  });
+
+  async function closureToRemove(request: FastifyRequest) {
+    const { id } = request.params as { id: string };
+    const closure = await service.getClosure(db, id);
+    if (!closure) throw new HttpError(404, 'Page not found');
+    const site = closure.site_id ? (await service.listSites(db)).find((s) => s.id === closure.site_id) : null;
+    return {
+      ...closure,
+      where: site?.name ?? (closure.bookable_id ? 'One service' : 'Every site'),
+      from: formatDay(londonDay(closure.starts_at)),
+      // Closures end at midnight after the last day closed.
+      to: formatDay(londonDay(new Date(closure.ends_at.getTime() - 1))),
+    };
+  }
+
+  app.get('/staff/bookings/closures/:id/remove', { config: manage }, async (request, reply) =>
+    reply.render('bookings/views/staff-closure-remove.njk', {
+      title: 'Remove this closure?',
+      navSection: 'bookings',
+      backLink: '/staff/bookings',
+      closure: await closureToRemove(request),
+    }),
+  );
+
+  app.post('/staff/bookings/closures/:id/remove', { config: manage }, async (request, reply) => {
+    const closure = await closureToRemove(request);
+    try {
+      await service.removeClosure(actorOf(request) as never, closure.id);
+      request.session.set(
+        'flash',
+        `Closure removed: ${closure.where} can be booked again from ${closure.from}`,
+      );
+    } catch (error) {
+      request.session.set('flash', errorText(error));
+    }
     return reply.redirect('/staff/bookings', 303);
   });
 

@@ -171,6 +171,13 @@ export interface BookingsTables {
     payment_id: string | null;
     created_at: Date;
   };
+  booking_contract_changes: {
+    id: string;
+    contract_id: string;
+    requested_by: string | null;
+    details: string;
+    created_at: Date;
+  };
   booking_api_bookings: {
     booking_id: string;
     client_id: string;
@@ -346,5 +353,17 @@ export const bookingsMigrations: Record<string, Migration> = {
     );
     create unique index booking_api_bookings_key_idx on booking_api_bookings (client_id, idempotency_key)
       where idempotency_key is not null;
+  `),
+  // A business contact's request to change a trade waste contract (bins, frequency, anything),
+  // asked for from My account; staff see it beside the contract and make the change.
+  '2026-11-26-0100-bookings-contract-changes': sqlMigration(`
+    create table booking_contract_changes (
+      id uuid primary key default gen_random_uuid(),
+      contract_id uuid not null references booking_contracts (id),
+      requested_by uuid references residents (id) on delete set null,
+      details text not null,
+      created_at timestamptz not null default now()
+    );
+    create index booking_contract_changes_contract_idx on booking_contract_changes (contract_id, created_at);
   `),
 };

@@ -18,6 +18,7 @@ import {
   type OpeningHours,
   type PriceItem,
 } from './schema.ts';
+import { FreeTimes, type Slot, type TimeOfDay } from './availability.ts';
 import * as store from './store.ts';
 import {
   addDays,
@@ -93,17 +94,7 @@ export interface Bookable {
   active: boolean;
 }
 
-/** One bookable time and how many places are left. */
-export interface Slot {
-  startsAt: Date;
-  endsAt: Date;
-  /** London day and time, for pages and forms. */
-  day: string;
-  time: string;
-  label: string;
-  capacity: number;
-  remaining: number;
-}
+export type { Slot } from './availability.ts';
 
 /** A booking as other modules and pages see it. */
 export interface Booking {
@@ -430,36 +421,45 @@ export function createBookingsService(
     return out;
   }
 
-  /** A resource's candidate times on a day, with their London labels worked out once. */
-  interface TimeOfDay {
-    start: number;
-    end: number;
-    day: string;
-    time: string;
-    label: string;
-  }
   // A month of availability for fifty resources is some 15,000 times: their instants and labels
   // depend only on the site's opening hours, the slot length and the day, so they are made once
   // and shared by every resource and request with the same three. Bounded; edits to opening
   // hours make a new key.
-  const timesOfDay = new Map<string, TimeOfDay[]>();
+  const timesOfDay = new Map<string, Map<string, TimeOfDay[]>>();
+  /** The shared times by day for a bookable's opening hours and slot length. */
+  function timesByDay(bookable: store.BookableRow, site: store.SiteRow | null): Map<string, TimeOfDay[]> {
+    const key = `${site ? JSON.stringify(site.opening_hours) : '-'}|${bookable.slot_minutes}`;
+    let byDay = timesOfDay.get(key);
+    if (!byDay) {
+      if (timesOfDay.size > 1_000) timesOfDay.clear();
+      byDay = new Map();
+      timesOfDay.set(key, byDay);
+    }
+    return byDay;
+  }
   function candidateTimes(
     bookable: store.BookableRow,
     site: store.SiteRow | null,
     day: string,
-    hoursKey: string,
+    byDay: Map<string, TimeOfDay[]>,
   ): TimeOfDay[] {
-    const key = `${hoursKey}|${bookable.slot_minutes}|${day}`;
-    let times = timesOfDay.get(key);
+    let times = byDay.get(day);
     if (!times) {
-      times = generatedTimes(bookable, site, day).map(([s, e]) => {
-        const start = londonParts(s);
-        return { start: s.getTime(), end: e.getTime(), ...start, label: describeParts(start, s, e) };
-      });
-      if (timesOfDay.size > 20_000) timesOfDay.clear();
-      timesOfDay.set(key, times);
+      times = generatedTimes(bookable, site, day).map(([s, e]) => timeOfDay(s, e));
+      if (byDay.size > 5_000) byDay.clear();
+      byDay.set(day, times);
     }
     return times;
+  }
+
+  function timeOfDay(startsAt: Date, endsAt: Date): TimeOfDay {
+    const start = londonParts(startsAt);
+    return {
+      start: startsAt.getTime(),
+      end: endsAt.getTime(),
+      ...start,
+      label: describeParts(start, startsAt, endsAt),
+    };
   }
 
   function toSlot(startsAt: Date, endsAt: Date, capacity: number, remaining: number): Slot {
@@ -482,25 +482,21 @@ export function createBookingsService(
     fromDay: string,
     toDay: string,
     options: { includeFull?: boolean; now?: Date } = {},
-  ): Promise<Map<string, Slot[]>> {
+  ): Promise<Map<string, FreeTimes>> {
     const now = options.now ?? new Date();
     const from = londonInstant(fromDay, '00:00');
     const to = londonInstant(addDays(toDay, 1), '00:00');
     const ids = bookables.map((b) => b.id);
     const siteIds = [...new Set(bookables.map((b) => b.site_id).filter((s): s is string => Boolean(s)))];
     const [rows, closures] = await Promise.all([
-      store.slotsInRange(conn, ids, from, to),
+      store.slotPlacesInRange(conn, ids, from, to),
       store.closuresOverlapping(conn, { siteIds, bookableIds: ids }, from, to),
     ]);
-    const byBookable = new Map<string, store.SlotRow[]>();
-    for (const r of rows) {
-      const list = byBookable.get(r.bookable_id);
-      if (list) list.push(r);
-      else byBookable.set(r.bookable_id, [r]);
-    }
+    const byBookable = new Map(rows.map((r) => [r.bookable_id, r]));
     const days: string[] = [];
     for (let day = fromDay; day <= toDay; day = addDays(day, 1)) days.push(day);
-    const result = new Map<string, Slot[]>();
+    const includeFull = Boolean(options.includeFull);
+    const result = new Map<string, FreeTimes>();
     for (const b of bookables) {
       const site = await siteOf(conn, b.site_id);
       const earliest = now.getTime() + b.lead_minutes * 60_000;
@@ -509,39 +505,36 @@ export function createBookingsService(
       );
       const closed = (s: number, e: number) =>
         own.some((c) => c.starts_at.getTime() < e && c.ends_at.getTime() > s);
-      const existing = byBookable.get(b.id) ?? [];
-      const slots: Slot[] = [];
+      const slots = byBookable.get(b.id);
+      const free = new FreeTimes();
       if (b.kind === 'resource') {
-        const known = new Map(existing.map((r) => [new Date(r.starts_at).getTime(), r]));
-        const hoursKey = site ? JSON.stringify(site.opening_hours) : '-';
+        // Candidate times and slot rows both run in start order: walk them together. Times nobody
+        // has held yet have no row and all their places free.
+        const byDay = timesByDay(b, site);
+        const starts = slots?.starts ?? [];
+        let next = 0;
         for (const day of days) {
-          for (const t of candidateTimes(b, site, day, hoursKey)) {
+          for (const t of candidateTimes(b, site, day, byDay)) {
+            while (next < starts.length && starts[next]! < t.start) next++;
             if (t.start < earliest || (own.length > 0 && closed(t.start, t.end))) continue;
-            const row = known.get(t.start);
-            if (row?.status === 'cancelled') continue;
-            const remaining = row ? row.capacity - row.taken : b.capacity;
-            if (remaining > 0 || options.includeFull)
-              slots.push({
-                startsAt: new Date(t.start),
-                endsAt: new Date(t.end),
-                day: t.day,
-                time: t.time,
-                label: t.label,
-                capacity: row?.capacity ?? b.capacity,
-                remaining: Math.max(0, remaining),
-              });
+            if (next < starts.length && starts[next] === t.start) {
+              const capacity = slots!.capacity[next]!;
+              const left = capacity - slots!.taken[next]!;
+              if (slots!.open[next] && (left > 0 || includeFull)) free.add(t, capacity, left);
+            } else free.add(t, b.capacity, b.capacity);
           }
         }
-      } else {
-        for (const r of existing) {
-          const s = new Date(r.starts_at);
-          const e = new Date(r.ends_at);
-          if (r.status !== 'open' || s.getTime() < earliest || closed(s.getTime(), e.getTime())) continue;
-          if (r.capacity - r.taken > 0 || options.includeFull)
-            slots.push(toSlot(s, e, r.capacity, r.capacity - r.taken));
+      } else if (slots) {
+        for (let i = 0; i < slots.starts.length; i++) {
+          const start = slots.starts[i]!;
+          const end = slots.ends[i]!;
+          const left = slots.capacity[i]! - slots.taken[i]!;
+          if (!slots.open[i] || start < earliest || closed(start, end)) continue;
+          if (left > 0 || includeFull)
+            free.add(timeOfDay(new Date(start), new Date(end)), slots.capacity[i]!, left);
         }
       }
-      result.set(b.id, slots);
+      result.set(b.id, free);
     }
     return result;
   }
@@ -623,6 +616,9 @@ export function createBookingsService(
         { channel: 'email', recipient: row.email },
         { template, personalisation: values },
       );
+    // Someone booked at the desk or by phone with only a mobile number is told by text.
+    else if (row.phone)
+      await notify.send(tx, { channel: 'sms', recipient: row.phone }, { template, personalisation: values });
   }
 
   async function sendConfirmation(tx: Db, bookingId: string) {
@@ -1041,6 +1037,42 @@ export function createBookingsService(
 
     upcomingClosures: (conn: Db = db()) => store.upcomingClosures(conn, new Date()),
 
+    /** A closure by id (undefined for an unknown or malformed id). */
+    async getClosure(conn: Db, id: string) {
+      if (!z.uuid().safeParse(id).success) return undefined;
+      return store.closureById(conn, id);
+    },
+
+    /**
+     * Removes a closure: its times can be booked again at once (availability is worked out from
+     * the closures that exist). A closure never takes or frees places (times are counted the same
+     * with or without it), so nobody on a waiting list is offered anything because of it.
+     */
+    async removeClosure(actor: Actor & { type: 'staff' }, id: string) {
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          const closure = await service.getClosure(tx, id);
+          if (!closure || !(await store.deleteClosure(tx, closure.id)))
+            throw new BookingError('That closure has already been removed', 'not_found');
+          await recordAudit(tx, {
+            actor,
+            action: 'booking.closure_removed',
+            subjectType: 'booking_closure',
+            subjectId: closure.id,
+            detail: {
+              siteId: closure.site_id,
+              bookableId: closure.bookable_id,
+              startsAt: closure.starts_at.toISOString(),
+              endsAt: closure.ends_at.toISOString(),
+              reason: closure.reason,
+              addedBy: closure.created_by,
+            },
+          });
+          return closure;
+        });
+    },
+
     // ---- Availability ----
 
     /** Times with places left between two London days (inclusive, at most 62 days). */
@@ -1055,18 +1087,22 @@ export function createBookingsService(
       if (addDays(range.from, 62) < range.to)
         throw new BookingError('Ask for at most two months at a time', 'invalid');
       const bookable = await mustBookable(conn, slug);
-      return (await availabilityOf(conn, [bookable], range.from, range.to, options)).get(bookable.id) ?? [];
+      const free = (await availabilityOf(conn, [bookable], range.from, range.to, options)).get(bookable.id);
+      return free?.toSlots() ?? [];
     },
 
-    /** Availability of many bookables at once (a site's month), keyed by slug. */
+    /**
+     * Free times of many bookables at once (a site's month, every library computer), keyed by
+     * slug, in the compact form: `count`, `daysWithPlaces()`, `toJson()`, or `toSlots()`.
+     */
     async availabilityMany(
       conn: Db,
       slugs: string[],
       range: { from: string; to: string },
-    ): Promise<Map<string, Slot[]>> {
+    ): Promise<Map<string, FreeTimes>> {
       const rows = await store.bookablesBySlugs(conn, slugs);
       const byId = await availabilityOf(conn, rows, range.from, range.to);
-      return new Map(rows.map((r) => [r.slug, byId.get(r.id) ?? []]));
+      return new Map(rows.map((r) => [r.slug, byId.get(r.id) ?? new FreeTimes()]));
     },
 
     /** The next London days with at least one free place (for the assistant: "the next 3 dates"). */
@@ -1078,10 +1114,11 @@ export function createBookingsService(
       const count = Math.min(Math.max(options.count ?? 3, 1), 31);
       const out: string[] = [];
       let from = options.from && isDay(options.from) ? options.from : londonDay();
+      const bookable = await mustBookable(conn, slug);
       for (let i = 0; i < 6 && out.length < count; i++) {
         const to = addDays(from, 30);
-        const slots = await service.availability(conn, slug, { from, to });
-        for (const s of slots) if (!out.includes(s.day) && out.length < count) out.push(s.day);
+        const free = (await availabilityOf(conn, [bookable], from, to)).get(bookable.id)!;
+        for (const day of free.daysWithPlaces()) if (out.length < count) out.push(day);
         from = addDays(to, 1);
       }
       return out;

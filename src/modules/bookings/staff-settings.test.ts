@@ -238,4 +238,61 @@ describe('Book: staff change sites and bookables', () => {
     assert.equal(entry?.actor_type, 'staff');
     assert.equal(entry?.detail.reason, 'Staff training');
   });
+
+  test('removing a closure: asked to confirm, audited, and its times can be booked again', async () => {
+    const service = kiln.services.bookings.service;
+    const db = kiln.platform.db;
+    const day = addDays(nextWednesday(), 14);
+    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    await officer.get('/staff/bookings');
+    const added = await officer.post('/staff/bookings/closures', {
+      site: 'wharf-library',
+      from: day,
+      to: '',
+      reason: 'Boiler repair',
+    });
+    assert.equal(added.statusCode, 303, page(added.body).errorSummary().join());
+    assert.deepEqual(await service.availability(db, 'wharf-library-pc', { from: day, to: day }), []);
+
+    const closure = (await service.upcomingClosures(db)).find((c) => c.reason === 'Boiler repair')!;
+    const link = page((await officer.get('/staff/bookings')).body)
+      .links()
+      .find((l) => l.href === `/staff/bookings/closures/${closure.id}/remove`);
+    assert.ok(link, 'the closure has a remove link');
+    const agent = await staffClient(kiln, 'agent@kilnford.example');
+    await agent.get('/staff/bookings');
+    assert.equal((await agent.get(link.href)).statusCode, 403);
+    assert.equal((await agent.post(link.href, {})).statusCode, 403);
+    assert.equal((await officer.get('/staff/bookings/closures/not-an-id/remove')).statusCode, 404);
+    assert.equal(
+      (await officer.post('/staff/bookings/closures/00000000-0000-4000-8000-000000000000/remove', {}))
+        .statusCode,
+      404,
+    );
+
+    const confirm = await officer.get(link.href);
+    assert.equal(confirm.statusCode, 200);
+    assert.match(confirm.body, /Remove this closure\?/);
+    assert.match(confirm.body, /Boiler repair/);
+    // Only asking does not remove it.
+    assert.deepEqual(await service.availability(db, 'wharf-library-pc', { from: day, to: day }), []);
+
+    const removed = await officer.post(link.href, {});
+    assert.equal(removed.statusCode, 303);
+    const times = await service.availability(db, 'wharf-library-pc', { from: day, to: day });
+    assert.ok(times.length > 0, 'the day can be booked again');
+    const booked = await service.hold({
+      bookable: 'wharf-library-pc',
+      startsAt: times[0]!.startsAt,
+      who: { name: 'Ada Quill' },
+      channel: 'desk',
+      actor: { type: 'system', id: null },
+    });
+    assert.equal(booked.status, 'confirmed');
+    const entry = await auditOf(kiln, 'booking.closure_removed');
+    assert.equal(entry?.actor_type, 'staff');
+    assert.equal(entry?.detail.reason, 'Boiler repair');
+    // Removing it again (another tab) finds nothing, rather than failing.
+    assert.equal((await officer.post(link.href, {})).statusCode, 404);
+  });
 });

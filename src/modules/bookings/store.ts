@@ -125,6 +125,61 @@ export async function slotsInRange(db: Db, bookableIds: string[], from: Date, to
     .execute();
 }
 
+/**
+ * The slot rows of one bookable in a range, as parallel arrays in start order: instants as epoch
+ * milliseconds, and `open` false for a cancelled time.
+ */
+export interface SlotPlaces {
+  bookable_id: string;
+  starts: number[];
+  ends: number[];
+  capacity: number[];
+  taken: number[];
+  open: boolean[];
+}
+
+/** Whole numbers from '12,0,1764115200000' (one native split: quicker than parsing arrays). */
+const numbers = (text: string): number[] => text.split(',').map(Number);
+
+/**
+ * Only what availability needs of the slots in a range, one row per bookable, by the
+ * (bookable_id, starts_at) index. A busy month is thousands of slot rows: as a few comma-separated
+ * lists per bookable they cost one split each to read, where row objects (or array literals,
+ * parsed character by character) cost more than everything else availability does.
+ */
+export async function slotPlacesInRange(
+  db: Db,
+  bookableIds: string[],
+  from: Date,
+  to: Date,
+): Promise<SlotPlaces[]> {
+  if (!bookableIds.length) return [];
+  const list = (value: string) => sql<string>`string_agg((${sql.raw(value)})::text, ',' order by starts_at)`;
+  const rows = await t(db)
+    .selectFrom('booking_slots')
+    .select([
+      'bookable_id',
+      list('(extract(epoch from starts_at) * 1000)::bigint').as('starts'),
+      list('(extract(epoch from ends_at) * 1000)::bigint').as('ends'),
+      list('capacity').as('capacity'),
+      list('taken').as('taken'),
+      list(`(status = 'open')::int`).as('open'),
+    ])
+    .where('bookable_id', 'in', bookableIds)
+    .where('starts_at', '>=', from)
+    .where('starts_at', '<', to)
+    .groupBy('bookable_id')
+    .execute();
+  return rows.map((r) => ({
+    bookable_id: r.bookable_id,
+    starts: numbers(r.starts),
+    ends: numbers(r.ends),
+    capacity: numbers(r.capacity),
+    taken: numbers(r.taken),
+    open: numbers(r.open).map((o) => o === 1),
+  }));
+}
+
 export const slotById = (db: Db, id: string) =>
   t(db).selectFrom('booking_slots').selectAll().where('id', '=', id).executeTakeFirst();
 
@@ -223,6 +278,18 @@ export async function closuresOverlapping(
     )
     .orderBy('starts_at')
     .execute();
+}
+
+export const closureById = (db: Db, id: string) =>
+  t(db).selectFrom('booking_closures').selectAll().where('id', '=', id).executeTakeFirst();
+
+export async function deleteClosure(db: Db, id: string): Promise<boolean> {
+  const row = await t(db)
+    .deleteFrom('booking_closures')
+    .where('id', '=', id)
+    .returning('id')
+    .executeTakeFirst();
+  return Boolean(row);
 }
 
 export async function upcomingClosures(db: Db, from: Date): Promise<ClosureRow[]> {
@@ -399,6 +466,11 @@ export async function eraseResidentBookings(db: Db, residentId: string): Promise
     .execute();
   await t(db).deleteFrom('booking_waitlist').where('resident_id', '=', residentId).execute();
   await t(db).deleteFrom('booking_business_contacts').where('resident_id', '=', residentId).execute();
+  await t(db)
+    .updateTable('booking_contract_changes')
+    .set({ requested_by: null } as never)
+    .where('requested_by', '=', residentId)
+    .execute();
 }
 
 // Waiting list
@@ -543,6 +615,27 @@ export async function contractsOfBusinesses(db: Db, businessIds: string[]): Prom
     .selectAll()
     .where('business_id', 'in', businessIds)
     .orderBy('created_at', 'desc')
+    .execute();
+}
+
+export async function insertContractChange(
+  db: Db,
+  row: { contract_id: string; requested_by: string; details: string },
+): Promise<void> {
+  await t(db)
+    .insertInto('booking_contract_changes')
+    .values(row as never)
+    .execute();
+}
+
+/** Change requests of some contracts, oldest first. */
+export async function contractChanges(db: Db, contractIds: string[]) {
+  if (!contractIds.length) return [];
+  return t(db)
+    .selectFrom('booking_contract_changes')
+    .select(['contract_id', 'details', 'created_at'])
+    .where('contract_id', 'in', contractIds)
+    .orderBy('created_at')
     .execute();
 }
 
