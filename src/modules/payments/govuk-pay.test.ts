@@ -12,6 +12,8 @@ import { staffClient } from '../../../test/support/staff.ts';
 import { londonDay } from '../../platform/time.ts';
 import { addWorkingDays } from '../../platform/working-days.ts';
 
+/** A moment from now: rows written just before count as older (clocks tick in whole milliseconds). */
+const soon = () => new Date(Date.now() + 1000);
 describe('GOV.UK Pay adapter, checked against the published OpenAPI description', () => {
   let stub: GovukPayStub;
   let kiln: TestKiln;
@@ -441,6 +443,99 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
     } finally {
       stub.refundStatus = 'success';
     }
+    assertAllShapesValid();
+  });
+
+  test('a refund whose answer GOV.UK Pay never sent is found by listing the payment’s refunds, and booked once', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { payment, providerId } = await startedPayment(4000);
+    stub.finish(providerId, 'success', { last: '1111', brand: 'Visa' });
+    await service.reconcile(payment.id);
+    stub.loseRefundAnswers = 1;
+    const refund = await service.refund({
+      payment: payment.reference,
+      amount: 900,
+      reason: 'Collection cancelled',
+      idempotencyKey: randomUUID(),
+      actor: { type: 'system', id: null },
+    });
+    assert.deepEqual([refund.status, refund.provider_refund_id], ['submitted', null], 'held, not failed');
+    assert.equal(stub.payments.get(providerId)!.refunded, 900, 'GOV.UK Pay made it');
+
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 1);
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 0);
+    const atStub = stub.refunds.filter((r) => r.payment_id === providerId);
+    assert.equal(atStub.length, 1, 'not refunded twice');
+    assert.deepEqual(
+      (await service.ledger(db, payment.id)).map((e) => [e.kind, e.amount, e.provider_reference]),
+      [
+        ['charge', 4000, providerId],
+        ['refund', -900, atStub[0]!.refund_id],
+      ],
+    );
+    assert.ok(
+      stub.requests.some((r) => r.method === 'GET' && r.path === `/v1/payments/${providerId}/refunds`),
+    );
+    assertAllShapesValid();
+  });
+
+  test('a refund saved but never sent is made again with refund_amount_available; a lost retry is found, not repeated', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { payment, providerId } = await startedPayment(3000);
+    stub.finish(providerId, 'success', { last: '1111', brand: 'Visa' });
+    await service.reconcile(payment.id);
+    // The process stopped between saving the refund and calling GOV.UK Pay.
+    await sql`insert into payment_refunds (reference, payment_id, idempotency_key, amount, reason, requested_by_type)
+      values (${`RFD-${randomUUID().slice(0, 8)}`}, ${payment.id}, ${randomUUID()}, 1100, 'Collection cancelled', 'system')`.execute(
+      db,
+    );
+    // The sweep's retry reaches GOV.UK Pay but its answer is lost too: left for the next run.
+    stub.loseRefundAnswers = 1;
+    await assert.rejects(service.settleUnansweredRefunds(payment.id, soon()), /could not be reached/);
+    const retry = stub.requests.filter(
+      (r) => r.method === 'POST' && r.path === `/v1/payments/${providerId}/refunds`,
+    );
+    assert.deepEqual(
+      retry.map((r) => r.body),
+      [{ amount: 1100, refund_amount_available: 3000 }],
+    );
+
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 1);
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 0);
+    assert.equal(stub.payments.get(providerId)!.refunded, 1100, 'refunded once');
+    assert.deepEqual(
+      (await service.refunds(db, payment.id)).map((r) => [r.status, r.provider_refund_id]),
+      [['success', stub.refunds.find((r) => r.payment_id === providerId)!.refund_id]],
+    );
+    assert.equal((await service.balance(db, payment.id)).balance, 1900);
+    assertAllShapesValid();
+  });
+
+  test('an unanswered refund GOV.UK Pay holds a different refund for is marked for staff, not refunded', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { payment, providerId } = await startedPayment(2000);
+    stub.finish(providerId, 'success', { last: '1111', brand: 'Visa' });
+    await service.reconcile(payment.id);
+    // Someone refunded 300 in GOV.UK Pay's own admin tool; Kiln's unanswered refund is of 800.
+    const client = govukPayProvider({ apiKey: stub.apiKey, baseUrl: stub.url });
+    await client.refund(providerId, { amount: 300, refundAmountAvailable: 2000, idempotencyKey: 'admin' });
+    await sql`insert into payment_refunds (reference, payment_id, idempotency_key, amount, reason, requested_by_type)
+      values (${`RFD-${randomUUID().slice(0, 8)}`}, ${payment.id}, ${randomUUID()}, 800, 'Collection cancelled', 'system')`.execute(
+      db,
+    );
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 1);
+    assert.deepEqual(
+      (await service.refunds(db, payment.id)).map((r) => r.status),
+      ['attention'],
+    );
+    assert.equal(stub.payments.get(providerId)!.refunded, 300, 'Kiln sent nothing');
+    assert.deepEqual(
+      (await service.ledger(db, payment.id)).map((e) => e.kind),
+      ['charge'],
+    );
     assertAllShapesValid();
   });
 });

@@ -70,6 +70,11 @@ const refundBody = z.object({
   refund_id: z.string(),
   status: z.enum(['submitted', 'success', 'error']),
 });
+const paymentRefunds = z.object({
+  _embedded: z.object({
+    refunds: z.array(refundBody.extend({ amount: z.number().int(), created_date: z.string() })),
+  }),
+});
 
 /** GOV.UK Pay's public REST API (create, get, cancel, refund), authenticated by API key. */
 export function govukPayProvider(options: GovukPayOptions): PaymentProvider {
@@ -219,6 +224,17 @@ export function govukPayProvider(options: GovukPayOptions): PaymentProvider {
       const parsed = refundBody.safeParse(json);
       if (!parsed.success) throw new ProviderError('GOV.UK Pay sent a refund Kiln cannot read');
       return { refundId: parsed.data.refund_id, status: parsed.data.status };
+    },
+    async listRefunds(providerId) {
+      const json = await call('GET', `/v1/payments/${encodeURIComponent(providerId)}/refunds`);
+      const parsed = paymentRefunds.safeParse(json);
+      if (!parsed.success) throw new ProviderError('GOV.UK Pay sent refunds Kiln cannot read');
+      return parsed.data._embedded.refunds.map((r) => ({
+        refundId: r.refund_id,
+        status: r.status,
+        amount: r.amount,
+        createdAt: new Date(r.created_date),
+      }));
     },
     async refund(providerId, refund) {
       const json = await call('POST', `/v1/payments/${encodeURIComponent(providerId)}/refunds`, {
