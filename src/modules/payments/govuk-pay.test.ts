@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { residentIdOf } from '../../../test/support/resident.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { govukPayProvider } from './govuk-pay.ts';
@@ -27,10 +28,7 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
     process.env.GOVUK_PAY_BASE_URL = stub.url;
     process.env.GOVUK_PAY_WEBHOOK_SECRET = webhookSecret;
     kiln = await startTestApp();
-    const { rows } = await sql<{
-      id: string;
-    }>`select id from residents where email = 'resident@kilnford.example'`.execute(kiln.platform.db);
-    residentId = rows[0]!.id;
+    residentId = await residentIdOf(kiln);
   });
   after(async () => {
     await kiln.close();

@@ -3,21 +3,12 @@ import { londonDay } from '../../platform/time.ts';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { residentIdOf } from '../../../test/support/resident.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
-import { totpCode } from '../../platform/auth/totp.ts';
-import { DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET } from '../../seed/index.ts';
+import { staffClient } from '../../../test/support/staff.ts';
 import { systemActor } from '../../platform/actor.ts';
 import type { Payment } from './service.ts';
-
-async function staffClient(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/staff/sign-in');
-  await client.follow(await client.post('/staff/sign-in', { email, password: DEMO_STAFF_PASSWORD }));
-  const signedIn = await client.post('/staff/sign-in/code', { code: totpCode(DEMO_TOTP_SECRET) });
-  assert.equal(signedIn.statusCode, 303, `${email} signs in`);
-  return client;
-}
 
 /** A moment from now: rows written just before count as older (clocks tick in whole milliseconds). */
 const soon = () => new Date(Date.now() + 1000);
@@ -26,10 +17,7 @@ describe('payments', () => {
   let residentId: string;
   before(async () => {
     kiln = await startTestApp();
-    const { rows } = await sql<{
-      id: string;
-    }>`select id from residents where email = 'resident@kilnford.example'`.execute(kiln.platform.db);
-    residentId = rows[0]!.id;
+    residentId = await residentIdOf(kiln);
   });
   after(async () => kiln.close());
 
