@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { residentIdOf } from '../../../test/support/resident.ts';
+import { residentPayment } from './test-support.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
@@ -23,18 +24,8 @@ describe('payments', () => {
 
   const payments = () => kiln.services.payments.service;
 
-  async function newPayment(amount = 3500, key = randomUUID()): Promise<Payment & { created: boolean }> {
-    return kiln.platform.db.transaction().execute((tx) =>
-      payments().createPayment(tx, {
-        amount,
-        description: 'Bulky waste collection',
-        payer: { residentId },
-        paysFor: { type: 'test', id: key },
-        idempotencyKey: key,
-        actor: { type: 'resident', id: residentId },
-      }),
-    );
-  }
+  const newPayment = (amount = 3500, key = randomUUID()) =>
+    residentPayment(kiln, residentId, amount, { key });
 
   /** Goes through the sandbox card page as a resident would, and back to Kiln. */
   async function payWithCard(client: Client, payment: Payment, card: string) {
