@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { DEMO_RESIDENT_EMAIL, residentClient, residentIdOf } from '../../../test/support/resident.ts';
+import { submitSandboxCard } from './test-support.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
@@ -134,14 +135,7 @@ describe('Council Tax account in My account', () => {
     assert.equal(res.statusCode, 303);
     const cardPage = String(res.headers.location);
     assert.match(cardPage, /^\/pay\/card\//);
-    await client.get(cardPage);
-    const submitted = await client.post(cardPage, {
-      cardNumber: '4444 3333 2222 1111',
-      expiryMonth: '12',
-      expiryYear: '2031',
-      cardholderName: 'A Moreton',
-      cvc: '123',
-    });
+    const submitted = await submitSandboxCard(client, cardPage, '4444 3333 2222 1111');
     const back = await client.follow(submitted);
     const confirmation = await client.follow(back);
     assert.equal(page(confirmation.body).heading(), 'Payment received');

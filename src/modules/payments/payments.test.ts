@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { residentIdOf } from '../../../test/support/resident.ts';
-import { residentPayment } from './test-support.ts';
+import { residentPayment, submitSandboxCard } from './test-support.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
@@ -30,17 +30,7 @@ describe('payments', () => {
   /** Goes through the sandbox card page as a resident would, and back to Kiln. */
   async function payWithCard(client: Client, payment: Payment, card: string) {
     const { nextUrl } = await payments().startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
-    const form = await client.get(nextUrl);
-    assert.equal(page(form.body).heading(), 'Enter card details');
-    const submitted = await client.post(nextUrl, {
-      cardNumber: card,
-      expiryMonth: '12',
-      expiryYear: '2031',
-      cardholderName: 'A Moreton',
-      cvc: '123',
-    });
-    assert.equal(submitted.statusCode, 303);
-    return submitted;
+    return submitSandboxCard(client, nextUrl, card);
   }
 
   async function backToKiln(client: Client, response: Awaited<ReturnType<Client['get']>>) {
@@ -191,16 +181,8 @@ describe('payments', () => {
     assert.equal(page(failed.body).heading(), 'Your payment was not taken');
 
     const retry = await client.post(`/pay/${payment.reference}/retry`, {});
-    await client.follow(retry);
     const next = String(retry.headers.location);
-    const submitted = await client.post(next, {
-      cardNumber: '4000000000003220',
-      expiryMonth: '12',
-      expiryYear: '2031',
-      cardholderName: 'A Moreton',
-      cvc: '123',
-    });
-    await client.follow(submitted);
+    await client.follow(await submitSandboxCard(client, next, '4000000000003220'));
     const ok = await client.post(`${next}/3ds`, { code: '123456' });
     assert.equal(page((await backToKiln(client, ok)).body).heading(), 'Payment received');
   });
@@ -366,14 +348,7 @@ describe('payments', () => {
     assert.equal(started.statusCode, 303);
     const cardPage = String(started.headers.location);
     assert.match(cardPage, /^\/pay\/card\//);
-    await agent.get(cardPage);
-    const paid = await agent.post(cardPage, {
-      cardNumber: '4444333322221111',
-      expiryMonth: '12',
-      expiryYear: '2030',
-      cardholderName: 'A Moreton',
-      cvc: '123',
-    });
+    const paid = await submitSandboxCard(agent, cardPage, '4444333322221111');
     const back = await agent.follow(paid);
     assert.match(String(back.headers.location), /^\/staff\/payments\/PAY-/);
     const shown = await agent.follow(back);

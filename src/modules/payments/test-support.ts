@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestKiln } from '../../../test/support/app.ts';
+import { page, type Client } from '../../../test/support/http.ts';
 import type { Payment } from './service.ts';
 
 /**
@@ -23,4 +25,22 @@ export function residentPayment(
       actor: { type: 'resident', id: residentId },
     }),
   );
+}
+
+/**
+ * Fills in the sandbox's card page as a cardholder would (a future expiry date, a name, a
+ * security code) and returns its answer: a redirect back to Kiln, or to a 3-D Secure challenge.
+ */
+export async function submitSandboxCard(client: Client, cardPage: string, cardNumber: string) {
+  const form = await client.get(cardPage);
+  assert.equal(page(form.body).heading(), 'Enter card details');
+  const submitted = await client.post(cardPage, {
+    cardNumber,
+    expiryMonth: '12',
+    expiryYear: '2031',
+    cardholderName: 'A Moreton',
+    cvc: '123',
+  });
+  assert.equal(submitted.statusCode, 303, page(submitted.body).errorSummary().join());
+  return submitted;
 }
