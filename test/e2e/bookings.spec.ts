@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { E2e } from './support/journey.ts';
-import { signInResident, signInStaff } from './support/people.ts';
+import { signInStaff, residentVisitor } from './support/people.ts';
 import { londonDay } from '../../src/platform/time.ts';
 import { isWorkingDay } from '../../src/platform/working-days.ts';
 
@@ -22,8 +22,7 @@ describe('Book in the browser', () => {
   after(async () => e2e?.close());
 
   test('a resident books a library computer with JavaScript off, then cancels it', async () => {
-    const resident = await e2e.visitor({ viewport: 'mobile', javaScript: false });
-    await signInResident(resident, 'resident@kilnford.example');
+    const resident = await residentVisitor(e2e, 'resident@kilnford.example');
     await resident.goto('/book');
     assert.equal(await resident.heading(), 'Book a place');
     await resident.page.getByLabel('What do you want to book?').selectOption('library-pc');
@@ -49,8 +48,10 @@ describe('Book in the browser', () => {
   });
 
   test('a resident books and pays for a bulky waste collection', async () => {
-    const resident = await e2e.visitor({ viewport: 'desktop', javaScript: true });
-    await signInResident(resident, 'resident@kilnford.example');
+    const resident = await residentVisitor(e2e, 'resident@kilnford.example', {
+      viewport: 'desktop',
+      javaScript: true,
+    });
     await resident.goto('/book?category=bulky-waste');
     await resident.follow('Bulky waste collection');
     assert.equal(await resident.heading(), 'What is the address for the collection?');
@@ -108,8 +109,7 @@ describe('Book in the browser', () => {
     visitor.page.getByRole('checkbox', { name: /^I can sign for the business/ });
 
   test('a business gets a trade waste quote and accepts it as a contract paid by invoice', async () => {
-    const owner = await e2e.visitor({ viewport: 'mobile', javaScript: false });
-    await signInResident(owner, 'owner@kilnford-cafe.example');
+    const owner = await residentVisitor(e2e, 'owner@kilnford-cafe.example');
     await owner.goto('/business');
     await owner.follow('Trade waste collection');
     assert.equal(await owner.heading(), 'Get a trade waste quote');
@@ -161,8 +161,10 @@ describe('Book in the browser', () => {
   });
 
   test('the same business accepts a second quote, paid by Direct Debit', async () => {
-    const owner = await e2e.visitor({ viewport: 'desktop', javaScript: true });
-    await signInResident(owner, 'owner@kilnford-cafe.example');
+    const owner = await residentVisitor(e2e, 'owner@kilnford-cafe.example', {
+      viewport: 'desktop',
+      javaScript: true,
+    });
     await owner.goto('/business/trade-waste/quote?stream=recycling&size=1100&bins=1&frequency=fortnightly');
     assert.equal(await owner.heading(), 'Your trade waste quote');
     await owner.submit('Accept this quote');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { E2e } from './support/journey.ts';
-import { signInResident } from './support/people.ts';
+import { residentVisitor } from './support/people.ts';
 
 // The Council Tax account in My account: the account page with its pay-point barcode, the bill
 // as a PDF, going paperless (the bill arrives in the documents) and paying part of the balance
@@ -14,8 +14,7 @@ describe('Council Tax account in the browser', () => {
   after(async () => e2e?.close());
 
   test('a resident views the bill PDF and goes paperless (no JavaScript, phone)', async () => {
-    const resident = await e2e.visitor({ viewport: 'mobile', javaScript: false });
-    await signInResident(resident, 'resident@kilnford.example');
+    const resident = await residentVisitor(e2e, 'resident@kilnford.example');
     await resident.goto('/account');
     await resident.follow('Council tax');
     assert.equal(await resident.heading(), 'Council tax 2026/27');
@@ -42,8 +41,10 @@ describe('Council Tax account in the browser', () => {
   });
 
   test('a resident pays part of the balance by card (JavaScript on, desktop)', async () => {
-    const resident = await e2e.visitor({ viewport: 'desktop', javaScript: true });
-    await signInResident(resident, 'resident@kilnford.example');
+    const resident = await residentVisitor(e2e, 'resident@kilnford.example', {
+      viewport: 'desktop',
+      javaScript: true,
+    });
     await resident.goto('/account/council-tax/40017123');
     // "Pay now" is a link drawn as a button: open its address.
     assert.equal(

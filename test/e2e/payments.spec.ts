@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { E2e } from './support/journey.ts';
-import { signInResident, signInStaff } from './support/people.ts';
+import { signInStaff, residentVisitor } from './support/people.ts';
 
 // Pay for a bulky waste collection with a sandbox test card (JavaScript off, on a phone), then
 // refund it from the back office; Direct Debit set-up and the staff payment pages. Every page
@@ -35,8 +35,7 @@ describe('Payments in the browser', () => {
     );
     const { nextUrl } = await service.startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
 
-    const resident = await e2e.visitor({ viewport: 'mobile', javaScript: false });
-    await signInResident(resident, 'resident@kilnford.example');
+    const resident = await residentVisitor(e2e, 'resident@kilnford.example');
     await resident.goto(nextUrl);
     assert.equal(await resident.heading(), 'Enter card details');
     await resident.submit('Continue', { status: 400 });
@@ -74,8 +73,7 @@ describe('Payments in the browser', () => {
   });
 
   test('a resident sets up a Direct Debit; team leaders see payments, reconciliation, pay-point and Bacs pages', async () => {
-    const resident = await e2e.visitor({ viewport: 'mobile', javaScript: false });
-    await signInResident(resident, 'resident@kilnford.example');
+    const resident = await residentVisitor(e2e, 'resident@kilnford.example');
     await resident.goto('/direct-debit/set-up');
     await resident.fill('Name on the account', 'Alex Moreton');
     await resident.fill('Sort code', '10-79-99');

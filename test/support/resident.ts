@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import type { TestKiln } from './app.ts';
 import { Client } from './http.ts';
 
@@ -17,4 +18,16 @@ export async function residentClient(kiln: TestKiln, email: string): Promise<Cli
   const res = await client.post('/sign-in/link', { token });
   assert.equal(res.statusCode, 303, `${email} signs in`);
   return client;
+}
+
+/** The demo resident the seed creates: most module tests act for them. */
+export const DEMO_RESIDENT_EMAIL = 'resident@kilnford.example';
+
+/** The id of a resident, found by email (the demo resident unless told). */
+export async function residentIdOf(kiln: TestKiln, email = DEMO_RESIDENT_EMAIL): Promise<string> {
+  const { rows } = await sql<{ id: string }>`select id from residents where email = ${email}`.execute(
+    kiln.platform.db,
+  );
+  assert.ok(rows[0], `a resident ${email} exists`);
+  return rows[0].id;
 }

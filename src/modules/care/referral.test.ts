@@ -2,21 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
+import { residentClient as signInResident } from '../../../test/support/resident.ts';
 import { staffClient } from '../../../test/support/staff.ts';
 import { isValidNhsNumber, nhsNumberProblem } from './nhs-number.ts';
 import { triage } from './triage.ts';
-
-async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/sign-in');
-  await client.post('/sign-in', { email });
-  const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
-  const token = message?.body.match(/\/sign-in\/link\?token=([\w-]+)/)?.[1];
-  assert.ok(token, 'a sign-in link was emailed');
-  await client.get(`/sign-in/link?token=${token}`);
-  assert.equal((await client.post('/sign-in/link', { token })).statusCode, 303);
-  return client;
-}
 
 describe('NHS numbers and triage', () => {
   test('the modulus 11 check digit is checked', () => {

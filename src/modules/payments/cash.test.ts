@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { parse } from 'node-html-parser';
+import { residentIdOf } from '../../../test/support/resident.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { totpCode } from '../../platform/auth/totp.ts';
@@ -82,10 +83,7 @@ describe('cash at pay-points', () => {
   let residentId: string;
   before(async () => {
     kiln = await startTestApp();
-    const { rows } = await sql<{
-      id: string;
-    }>`select id from residents where email = 'resident@kilnford.example'`.execute(kiln.platform.db);
-    residentId = rows[0]!.id;
+    residentId = await residentIdOf(kiln);
   });
   after(async () => kiln.close());
 

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
+import { DEMO_RESIDENT_EMAIL, residentClient, residentIdOf } from '../../../test/support/resident.ts';
+import { submitSandboxCard } from './test-support.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
@@ -32,26 +34,11 @@ describe('Council Tax account in My account', () => {
   let residentId: string;
   before(async () => {
     kiln = await startTestApp();
-    const { rows } = await sql<{
-      id: string;
-    }>`select id from residents where email = 'resident@kilnford.example'`.execute(kiln.platform.db);
-    residentId = rows[0]!.id;
+    residentId = await residentIdOf(kiln);
   });
   after(async () => kiln.close());
 
-  async function signInResident(email = 'resident@kilnford.example'): Promise<Client> {
-    const client = new Client(kiln.app);
-    await client.get('/sign-in');
-    await client.post('/sign-in', { email });
-    const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
-    const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
-    await client.get(link);
-    const res = await client.post('/sign-in/link', {
-      token: new URL(link, 'http://x').searchParams.get('token')!,
-    });
-    assert.equal(res.statusCode, 303);
-    return client;
-  }
+  const signInResident = (email = DEMO_RESIDENT_EMAIL) => residentClient(kiln, email);
 
   test('bands follow the ninths of band D', () => {
     assert.equal(bandCharge(223_704, 'D'), 223_704);
@@ -148,14 +135,7 @@ describe('Council Tax account in My account', () => {
     assert.equal(res.statusCode, 303);
     const cardPage = String(res.headers.location);
     assert.match(cardPage, /^\/pay\/card\//);
-    await client.get(cardPage);
-    const submitted = await client.post(cardPage, {
-      cardNumber: '4444 3333 2222 1111',
-      expiryMonth: '12',
-      expiryYear: '2031',
-      cardholderName: 'A Moreton',
-      cvc: '123',
-    });
+    const submitted = await submitSandboxCard(client, cardPage, '4444 3333 2222 1111');
     const back = await client.follow(submitted);
     const confirmation = await client.follow(back);
     assert.equal(page(confirmation.body).heading(), 'Payment received');

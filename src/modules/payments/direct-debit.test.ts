@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { parseAddacs, parseArudd } from './bacs-reports.ts';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { DEMO_RESIDENT_EMAIL, residentClient, residentIdOf } from '../../../test/support/resident.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { totpCode } from '../../platform/auth/totp.ts';
@@ -166,21 +167,7 @@ describe('Direct Debit', () => {
   });
   after(async () => kiln.close());
 
-  async function signInResident(): Promise<Client> {
-    const client = new Client(kiln.app);
-    await client.get('/sign-in');
-    await client.post('/sign-in', { email: 'resident@kilnford.example' });
-    const [message] = await kiln.platform.notify.list(kiln.platform.db, {
-      recipient: 'resident@kilnford.example',
-    });
-    const link = message!.body.match(/http:\/\/localhost:3000(\/sign-in\/link\?token=[\w-]+)/)![1]!;
-    await client.get(link);
-    const res = await client.post('/sign-in/link', {
-      token: new URL(link, 'http://x').searchParams.get('token')!,
-    });
-    assert.equal(res.statusCode, 303);
-    return client;
-  }
+  const signInResident = (email = DEMO_RESIDENT_EMAIL) => residentClient(kiln, email);
 
   test('a resident sets up a Direct Debit: bank details, modulus check, check answers with the Guarantee, confirmation', async () => {
     assert.equal(
@@ -235,10 +222,7 @@ describe('Direct Debit', () => {
   test('council tax in 10 instalments: AUDDIS first, collections from the next file, booked in the ledger once', async () => {
     const { directDebit, service } = kiln.services.payments;
     const db = kiln.platform.db;
-    const { rows } = await sql<{
-      id: string;
-    }>`select id from residents where email = 'resident@kilnford.example'`.execute(db);
-    const residentId = rows[0]!.id;
+    const residentId = await residentIdOf(kiln);
     const system = { type: 'system' as const, id: null };
     // Dates from today: the first collection needs 10 working days' notice, so schedule from the
     // month after that.

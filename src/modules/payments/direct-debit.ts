@@ -42,6 +42,29 @@ class ReportRefused extends Error {
   }
 }
 
+/**
+ * Applies a parsed Bacs report in one transaction: all items or none. `apply` pushes one message
+ * per item it cannot apply; any message, or a parse error, refuses the whole report.
+ */
+async function applyReport<Item, Result extends object>(
+  db: Db,
+  report: { items: Item[]; errors: string[] },
+  apply: (tx: Db, items: Item[], problems: string[]) => Promise<Result>,
+): Promise<({ ok: true } & Result) | { ok: false; errors: string[] }> {
+  if (report.errors.length) return { ok: false, errors: report.errors };
+  try {
+    return await db.transaction().execute(async (tx) => {
+      const problems: string[] = [];
+      const result = await apply(tx, report.items, problems);
+      if (problems.length) throw new ReportRefused(problems);
+      return { ok: true as const, ...result };
+    });
+  } catch (error) {
+    if (error instanceof ReportRefused) return { ok: false, errors: error.problems };
+    throw error;
+  }
+}
+
 /** Direct Debit: mandates, instalment schedules and Bacs Standard 18 submission files. */
 export function createDirectDebitService(
   platform: Platform,
@@ -89,52 +112,41 @@ export function createDirectDebitService(
       xml: string,
       actor: Actor,
     ): Promise<{ ok: true; returned: number } | { ok: false; errors: string[] }> {
-      const { items, errors } = parseArudd(xml);
-      if (errors.length) return { ok: false, errors };
-      try {
-        return await db()
-          .transaction()
-          .execute(async (tx) => {
-            const problems: string[] = [];
-            for (const item of items) {
-              const instalment = await store.findCollectedInstalment(tx, item.reference, item.amount);
-              if (!instalment || !instalment.payment_id) {
-                problems.push(
-                  `Line ${item.line}: no collection of £${(item.amount / 100).toFixed(2)} on ${item.reference} to return`,
-                );
-                continue;
-              }
-              await payments.recordReturn(tx, {
-                payment: instalment.payment_id,
-                amount: item.amount,
-                providerReference: `ARUDD:${item.reference}:${instalment.sequence}:${instalment.pays_for_id}`,
-                reason: `${item.returnCode} ${item.description}`,
-                actor,
-              });
-              await store.updateInstalment(tx, instalment.id, { status: 'failed' });
-              await notify.toResident(tx, instalment.resident_id, {
-                template: 'direct-debit-unpaid',
-                personalisation: {
-                  amount: `£${(item.amount / 100).toFixed(2)}`,
-                  description: instalment.description,
-                  reference: item.reference,
-                  reason: item.description,
-                  link: `${platform.config.PUBLIC_URL}/account`,
-                },
-              });
-            }
-            if (problems.length) throw new ReportRefused(problems);
-            await recordAudit(tx, {
-              actor,
-              action: 'bacs.arudd_imported',
-              detail: { returned: items.length },
-            });
-            return { ok: true as const, returned: items.length };
+      return applyReport(db(), parseArudd(xml), async (tx, items, problems) => {
+        for (const item of items) {
+          const instalment = await store.findCollectedInstalment(tx, item.reference, item.amount);
+          if (!instalment || !instalment.payment_id) {
+            problems.push(
+              `Line ${item.line}: no collection of £${(item.amount / 100).toFixed(2)} on ${item.reference} to return`,
+            );
+            continue;
+          }
+          await payments.recordReturn(tx, {
+            payment: instalment.payment_id,
+            amount: item.amount,
+            providerReference: `ARUDD:${item.reference}:${instalment.sequence}:${instalment.pays_for_id}`,
+            reason: `${item.returnCode} ${item.description}`,
+            actor,
           });
-      } catch (error) {
-        if (error instanceof ReportRefused) return { ok: false, errors: error.problems };
-        throw error;
-      }
+          await store.updateInstalment(tx, instalment.id, { status: 'failed' });
+          await notify.toResident(tx, instalment.resident_id, {
+            template: 'direct-debit-unpaid',
+            personalisation: {
+              amount: `£${(item.amount / 100).toFixed(2)}`,
+              description: instalment.description,
+              reference: item.reference,
+              reason: item.description,
+              link: `${platform.config.PUBLIC_URL}/account`,
+            },
+          });
+        }
+        await recordAudit(tx, {
+          actor,
+          action: 'bacs.arudd_imported',
+          detail: { returned: items.length },
+        });
+        return { returned: items.length };
+      });
     },
 
     /** Imports an ADDACS report: cancelled instructions end their mandate and future instalments; the resident is told. */
@@ -142,52 +154,41 @@ export function createDirectDebitService(
       xml: string,
       actor: Actor,
     ): Promise<{ ok: true; cancelled: number } | { ok: false; errors: string[] }> {
-      const { items, errors } = parseAddacs(xml);
-      if (errors.length) return { ok: false, errors };
-      try {
-        return await db()
-          .transaction()
-          .execute(async (tx) => {
-            const problems: string[] = [];
-            let cancelled = 0;
-            for (const item of items) {
-              const mandate = await store.findMandate(tx, item.reference);
-              if (!mandate) {
-                problems.push(`Line ${item.line}: there is no mandate ${item.reference}`);
-                continue;
-              }
-              const reason = cancellingReasons[item.reasonCode];
-              if (!reason || mandate.status === 'cancelled') continue;
-              await store.updateMandate(tx, mandate.id, {
-                status: 'cancelled',
-                cancelled_at: new Date(),
-                cancel_reason: `ADDACS ${item.reasonCode}`,
-              });
-              await store.cancelFutureInstalments(tx, mandate.id);
-              await recordAudit(tx, {
-                actor,
-                action: 'mandate.cancelled',
-                subjectType: 'mandate',
-                subjectId: mandate.id,
-                detail: { reference: mandate.reference, addacsReason: item.reasonCode },
-              });
-              await notify.toResident(tx, mandate.resident_id, {
-                template: 'direct-debit-cancelled',
-                personalisation: {
-                  reference: mandate.reference,
-                  reason,
-                  link: `${platform.config.PUBLIC_URL}/account`,
-                },
-              });
-              cancelled += 1;
-            }
-            if (problems.length) throw new ReportRefused(problems);
-            return { ok: true as const, cancelled };
+      return applyReport(db(), parseAddacs(xml), async (tx, items, problems) => {
+        let cancelled = 0;
+        for (const item of items) {
+          const mandate = await store.findMandate(tx, item.reference);
+          if (!mandate) {
+            problems.push(`Line ${item.line}: there is no mandate ${item.reference}`);
+            continue;
+          }
+          const reason = cancellingReasons[item.reasonCode];
+          if (!reason || mandate.status === 'cancelled') continue;
+          await store.updateMandate(tx, mandate.id, {
+            status: 'cancelled',
+            cancelled_at: new Date(),
+            cancel_reason: `ADDACS ${item.reasonCode}`,
           });
-      } catch (error) {
-        if (error instanceof ReportRefused) return { ok: false, errors: error.problems };
-        throw error;
-      }
+          await store.cancelFutureInstalments(tx, mandate.id);
+          await recordAudit(tx, {
+            actor,
+            action: 'mandate.cancelled',
+            subjectType: 'mandate',
+            subjectId: mandate.id,
+            detail: { reference: mandate.reference, addacsReason: item.reasonCode },
+          });
+          await notify.toResident(tx, mandate.resident_id, {
+            template: 'direct-debit-cancelled',
+            personalisation: {
+              reference: mandate.reference,
+              reason,
+              link: `${platform.config.PUBLIC_URL}/account`,
+            },
+          });
+          cancelled += 1;
+        }
+        return { cancelled };
+      });
     },
 
     /** Sets up a mandate (an instruction) for a resident; it goes to Bacs in the next AUDDIS file. */

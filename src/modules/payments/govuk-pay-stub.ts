@@ -84,6 +84,8 @@ export interface GovukPayStub {
   settle(id: string, day: string): void;
   /** The status new refunds answer with: GOV.UK Pay often answers `submitted` and finishes later. */
   refundStatus: 'submitted' | 'success';
+  /** How many refund answers to lose: the refund is made, then the connection is dropped unanswered. */
+  loseRefundAnswers: number;
   /** The card provider finished a submitted refund. */
   finishRefund(refundId: string, status: 'success' | 'error'): void;
   /** A webhook message as GOV.UK Pay posts it, about a payment's current state. */
@@ -281,6 +283,18 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
       if (!r) return send(404, 'RequestError', { code: 'P0700', description: 'Not found' });
       return send(200, 'Refund', refundJson(r));
     }
+    if (request.method === 'GET' && action === 'refunds' && !refundId) {
+      if (!id || !payments.has(id))
+        return send(404, 'RequestError', { code: 'P0200', description: 'Not found' });
+      return send(200, 'RefundForSearchResult', {
+        payment_id: id,
+        _links: {
+          self: { href: `${base}/v1/payments/${id}/refunds`, method: 'GET' },
+          payment: { href: `${base}/v1/payments/${id}`, method: 'GET' },
+        },
+        _embedded: { refunds: refunds.filter((r) => r.payment_id === id).map(refundJson) },
+      });
+    }
     if (request.method === 'POST' && !id) {
       entry.problems = v.validate('CreateCardPaymentRequest', body);
       if (entry.idempotencyKey && !/^$|^[a-zA-Z0-9-]+$/.test(entry.idempotencyKey))
@@ -344,6 +358,10 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
         created_date: new Date().toISOString(),
       };
       refunds.push(refund);
+      if (stub.loseRefundAnswers > 0) {
+        stub.loseRefundAnswers -= 1;
+        return void response.socket?.destroy();
+      }
       return send(200, 'Refund', refundJson(refund));
     }
     return send(404, 'RequestError', { code: 'P0200', description: 'Not found' });
@@ -366,6 +384,7 @@ export async function startGovukPayStub(): Promise<GovukPayStub> {
       if (!payment && !refund) throw new Error(`No payment or refund ${id}`);
     },
     refundStatus: 'success',
+    loseRefundAnswers: 0,
     finishRefund(refundId, status) {
       const r = refunds.find((x) => x.refund_id === refundId);
       if (!r) throw new Error(`No refund ${refundId}`);

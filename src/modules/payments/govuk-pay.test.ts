@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { residentIdOf } from '../../../test/support/resident.ts';
+import { residentPayment } from './test-support.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { govukPayProvider } from './govuk-pay.ts';
@@ -12,6 +14,8 @@ import { staffClient } from '../../../test/support/staff.ts';
 import { londonDay } from '../../platform/time.ts';
 import { addWorkingDays } from '../../platform/working-days.ts';
 
+/** A moment from now: rows written just before count as older (clocks tick in whole milliseconds). */
+const soon = () => new Date(Date.now() + 1000);
 describe('GOV.UK Pay adapter, checked against the published OpenAPI description', () => {
   let stub: GovukPayStub;
   let kiln: TestKiln;
@@ -25,10 +29,7 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
     process.env.GOVUK_PAY_BASE_URL = stub.url;
     process.env.GOVUK_PAY_WEBHOOK_SECRET = webhookSecret;
     kiln = await startTestApp();
-    const { rows } = await sql<{
-      id: string;
-    }>`select id from residents where email = 'resident@kilnford.example'`.execute(kiln.platform.db);
-    residentId = rows[0]!.id;
+    residentId = await residentIdOf(kiln);
   });
   after(async () => {
     await kiln.close();
@@ -105,20 +106,8 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
 
   test('the return_url flow: the resident comes back (twice), Kiln asks GOV.UK Pay, books once, and can refund', async () => {
     const service = kiln.services.payments.service;
-    const key = randomUUID();
-    const payment = await kiln.platform.db.transaction().execute((tx) =>
-      service.createPayment(tx, {
-        amount: 3500,
-        description: 'Bulky waste collection',
-        payer: { residentId },
-        paysFor: { type: 'test', id: key },
-        idempotencyKey: key,
-        actor: { type: 'resident', id: residentId },
-      }),
-    );
-    const { nextUrl } = await service.startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
+    const { payment, nextUrl, providerId } = await startedPayment(3500);
     assert.ok(nextUrl.startsWith(`${stub.url}/secure/`), 'the resident is sent to GOV.UK Pay');
-    const providerId = nextUrl.split('/').pop()!;
     const sent = stub.payments.get(providerId)!;
     assert.equal(sent.return_url, `http://localhost:3000/pay/return/${payment.reference}`);
     assert.equal(sent.amount, 3500);
@@ -187,24 +176,7 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
     const db = kiln.platform.db;
     // The settlement day: 3 working days after today, so today's card payments are due to be settled.
     const day = addWorkingDays(londonDay(), 3);
-    async function paid(amount: number) {
-      const key = randomUUID();
-      const payment = await db.transaction().execute((tx) =>
-        service.createPayment(tx, {
-          amount,
-          description: 'Garden waste subscription',
-          payer: { residentId },
-          paysFor: { type: 'test', id: key },
-          idempotencyKey: key,
-          actor: { type: 'resident', id: residentId },
-        }),
-      );
-      const { nextUrl } = await service.startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
-      const providerId = nextUrl.split('/').pop()!;
-      stub.finish(providerId, 'success', { last: '4242', brand: 'Visa' });
-      await service.reconcile(payment.id);
-      return { payment, providerId };
-    }
+    const paid = (amount: number) => paidPayment(amount, 'Garden waste subscription');
     const a = await paid(5200);
     const b = await paid(4100);
     await service.refund({
@@ -270,21 +242,22 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
     assert.equal((await officer.get('/staff/payments/settlement')).statusCode, 403);
   });
 
-  async function startedPayment(amount: number) {
-    const service = kiln.services.payments.service;
-    const key = randomUUID();
-    const payment = await kiln.platform.db.transaction().execute((tx) =>
-      service.createPayment(tx, {
-        amount,
-        description: 'Bulky waste collection',
-        payer: { residentId },
-        paysFor: { type: 'test', id: key },
-        idempotencyKey: key,
-        actor: { type: 'resident', id: residentId },
-      }),
+  /** A resident's payment sent to GOV.UK Pay (the stub), not yet paid. */
+  async function startedPayment(amount: number, description?: string) {
+    const payment = await residentPayment(kiln, residentId, amount, { description });
+    const { nextUrl } = await kiln.services.payments.service.startCardPayment(
+      payment,
+      `/pay/${payment.reference}/confirmation`,
     );
-    const { nextUrl } = await service.startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
-    return { payment, providerId: nextUrl.split('/').pop()! };
+    return { payment, nextUrl, providerId: nextUrl.split('/').pop()! };
+  }
+
+  /** A resident's payment GOV.UK Pay took, and Kiln has booked. */
+  async function paidPayment(amount: number, description?: string) {
+    const started = await startedPayment(amount, description);
+    stub.finish(started.providerId, 'success', { last: '1111', brand: 'Visa' });
+    await kiln.services.payments.service.reconcile(started.payment.id);
+    return started;
   }
 
   function postWebhook(body: string, signature: string | undefined) {
@@ -374,9 +347,7 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
   test('a refund GOV.UK Pay submits is booked when it finishes, once; a failed one books nothing', async () => {
     const { service } = kiln.services.payments;
     const db = kiln.platform.db;
-    const { payment, providerId } = await startedPayment(5000);
-    stub.finish(providerId, 'success', { last: '1111', brand: 'Visa' });
-    await service.reconcile(payment.id);
+    const { payment, providerId } = await paidPayment(5000);
     stub.refundStatus = 'submitted';
     try {
       const refund = await service.refund({
@@ -441,6 +412,93 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
     } finally {
       stub.refundStatus = 'success';
     }
+    assertAllShapesValid();
+  });
+
+  test('a refund whose answer GOV.UK Pay never sent is found by listing the payment’s refunds, and booked once', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { payment, providerId } = await paidPayment(4000);
+    stub.loseRefundAnswers = 1;
+    const refund = await service.refund({
+      payment: payment.reference,
+      amount: 900,
+      reason: 'Collection cancelled',
+      idempotencyKey: randomUUID(),
+      actor: { type: 'system', id: null },
+    });
+    assert.deepEqual([refund.status, refund.provider_refund_id], ['submitted', null], 'held, not failed');
+    assert.equal(stub.payments.get(providerId)!.refunded, 900, 'GOV.UK Pay made it');
+
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 1);
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 0);
+    const atStub = stub.refunds.filter((r) => r.payment_id === providerId);
+    assert.equal(atStub.length, 1, 'not refunded twice');
+    assert.deepEqual(
+      (await service.ledger(db, payment.id)).map((e) => [e.kind, e.amount, e.provider_reference]),
+      [
+        ['charge', 4000, providerId],
+        ['refund', -900, atStub[0]!.refund_id],
+      ],
+    );
+    assert.ok(
+      stub.requests.some((r) => r.method === 'GET' && r.path === `/v1/payments/${providerId}/refunds`),
+    );
+    assertAllShapesValid();
+  });
+
+  test('a refund saved but never sent is made again with refund_amount_available; a lost retry is found, not repeated', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { payment, providerId } = await paidPayment(3000);
+    // The process stopped between saving the refund and calling GOV.UK Pay.
+    await sql`insert into payment_refunds (reference, payment_id, idempotency_key, amount, reason, requested_by_type)
+      values (${`RFD-${randomUUID().slice(0, 8)}`}, ${payment.id}, ${randomUUID()}, 1100, 'Collection cancelled', 'system')`.execute(
+      db,
+    );
+    // The sweep's retry reaches GOV.UK Pay but its answer is lost too: left for the next run.
+    stub.loseRefundAnswers = 1;
+    await assert.rejects(service.settleUnansweredRefunds(payment.id, soon()), /could not be reached/);
+    const retry = stub.requests.filter(
+      (r) => r.method === 'POST' && r.path === `/v1/payments/${providerId}/refunds`,
+    );
+    assert.deepEqual(
+      retry.map((r) => r.body),
+      [{ amount: 1100, refund_amount_available: 3000 }],
+    );
+
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 1);
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 0);
+    assert.equal(stub.payments.get(providerId)!.refunded, 1100, 'refunded once');
+    assert.deepEqual(
+      (await service.refunds(db, payment.id)).map((r) => [r.status, r.provider_refund_id]),
+      [['success', stub.refunds.find((r) => r.payment_id === providerId)!.refund_id]],
+    );
+    assert.equal((await service.balance(db, payment.id)).balance, 1900);
+    assertAllShapesValid();
+  });
+
+  test('an unanswered refund GOV.UK Pay holds a different refund for is marked for staff, not refunded', async () => {
+    const { service } = kiln.services.payments;
+    const db = kiln.platform.db;
+    const { payment, providerId } = await paidPayment(2000);
+    // Someone refunded 300 in GOV.UK Pay's own admin tool; Kiln's unanswered refund is of 800.
+    const client = govukPayProvider({ apiKey: stub.apiKey, baseUrl: stub.url });
+    await client.refund(providerId, { amount: 300, refundAmountAvailable: 2000, idempotencyKey: 'admin' });
+    await sql`insert into payment_refunds (reference, payment_id, idempotency_key, amount, reason, requested_by_type)
+      values (${`RFD-${randomUUID().slice(0, 8)}`}, ${payment.id}, ${randomUUID()}, 800, 'Collection cancelled', 'system')`.execute(
+      db,
+    );
+    assert.equal(await service.settleUnansweredRefunds(payment.id, soon()), 1);
+    assert.deepEqual(
+      (await service.refunds(db, payment.id)).map((r) => r.status),
+      ['attention'],
+    );
+    assert.equal(stub.payments.get(providerId)!.refunded, 300, 'Kiln sent nothing');
+    assert.deepEqual(
+      (await service.ledger(db, payment.id)).map((e) => e.kind),
+      ['charge'],
+    );
     assertAllShapesValid();
   });
 });

@@ -35,40 +35,30 @@ const paymentBody = z.object({
 });
 
 // Search results, for settlement: only the fields reconciliation reads.
-const settledPayments = z.object({
-  total: z.number().int().optional(),
-  count: z.number().int().optional(),
-  page: z.number().int().optional(),
-  results: z.array(
-    z.object({
-      payment_id: z.string(),
-      amount: z.number().int(),
-      settlement_summary: z.object({ settled_date: z.string().optional() }).partial().optional(),
-    }),
-  ),
-  _links: z
-    .object({ next_page: z.object({ href: z.string() }).nullish() })
-    .partial()
-    .optional(),
+const settled = z.object({
+  payment_id: z.string(),
+  amount: z.number().int(),
+  settlement_summary: z.object({ settled_date: z.string().optional() }).partial().optional(),
 });
-const settledRefunds = z.object({
-  results: z.array(
-    z.object({
-      refund_id: z.string(),
-      payment_id: z.string(),
-      amount: z.number().int(),
-      settlement_summary: z.object({ settled_date: z.string().optional() }).partial().optional(),
-    }),
-  ),
-  _links: z
-    .object({ next_page: z.object({ href: z.string() }).nullish() })
-    .partial()
-    .optional(),
-});
+const searchPage = <Item extends z.ZodType>(item: Item) =>
+  z.object({
+    results: z.array(item),
+    _links: z
+      .object({ next_page: z.object({ href: z.string() }).nullish() })
+      .partial()
+      .optional(),
+  });
+const settledPayments = searchPage(settled);
+const settledRefunds = searchPage(settled.extend({ refund_id: z.string() }));
 
 const refundBody = z.object({
   refund_id: z.string(),
   status: z.enum(['submitted', 'success', 'error']),
+});
+const paymentRefunds = z.object({
+  _embedded: z.object({
+    refunds: z.array(refundBody.extend({ amount: z.number().int(), created_date: z.string() })),
+  }),
 });
 
 /** GOV.UK Pay's public REST API (create, get, cancel, refund), authenticated by API key. */
@@ -174,42 +164,39 @@ export function govukPayProvider(options: GovukPayOptions): PaymentProvider {
           page: String(page),
           ...extra,
         }).toString();
-      const out: ProviderSettlement[] = [];
-      for (let page = 1; page <= 1000; page += 1) {
-        const parsed = settledPayments.safeParse(
-          await call('GET', `/v1/payments?${query(page, { state: 'success' })}`),
-        );
-        if (!parsed.success) throw new ProviderError('GOV.UK Pay sent search results Kiln cannot read');
-        for (const p of parsed.data.results) {
-          const settledOn = p.settlement_summary?.settled_date;
-          if (settledOn === day)
-            out.push({
-              kind: 'charge',
-              providerReference: p.payment_id,
-              providerPaymentId: p.payment_id,
-              amount: p.amount,
-              settledOn,
-            });
+      /** Every result of a search, page by page, that was settled on the day. */
+      async function settledOnDay<Item extends z.infer<typeof settled>>(
+        path: string,
+        schema: z.ZodType<{ results: Item[]; _links?: { next_page?: unknown } }>,
+        extra: Record<string, string> = {},
+      ): Promise<Item[]> {
+        const found: Item[] = [];
+        for (let page = 1; page <= 1000; page += 1) {
+          const parsed = schema.safeParse(await call('GET', `${path}?${query(page, extra)}`));
+          if (!parsed.success) throw new ProviderError('GOV.UK Pay sent search results Kiln cannot read');
+          found.push(...parsed.data.results.filter((r) => r.settlement_summary?.settled_date === day));
+          if (!parsed.data._links?.next_page || parsed.data.results.length === 0) break;
         }
-        if (!parsed.data._links?.next_page || parsed.data.results.length === 0) break;
+        return found;
       }
-      for (let page = 1; page <= 1000; page += 1) {
-        const parsed = settledRefunds.safeParse(await call('GET', `/v1/refunds?${query(page)}`));
-        if (!parsed.success) throw new ProviderError('GOV.UK Pay sent refund results Kiln cannot read');
-        for (const r of parsed.data.results) {
-          const settledOn = r.settlement_summary?.settled_date;
-          if (settledOn === day)
-            out.push({
-              kind: 'refund',
-              providerReference: r.refund_id,
-              providerPaymentId: r.payment_id,
-              amount: -r.amount,
-              settledOn,
-            });
-        }
-        if (!parsed.data._links?.next_page || parsed.data.results.length === 0) break;
-      }
-      return out;
+      const charges = await settledOnDay('/v1/payments', settledPayments, { state: 'success' });
+      const refunds = await settledOnDay('/v1/refunds', settledRefunds);
+      return [
+        ...charges.map((p): ProviderSettlement => ({
+          kind: 'charge',
+          providerReference: p.payment_id,
+          providerPaymentId: p.payment_id,
+          amount: p.amount,
+          settledOn: day,
+        })),
+        ...refunds.map((r): ProviderSettlement => ({
+          kind: 'refund',
+          providerReference: r.refund_id,
+          providerPaymentId: r.payment_id,
+          amount: -r.amount,
+          settledOn: day,
+        })),
+      ];
     },
     async getRefund(providerId, refundId) {
       const json = await call(
@@ -219,6 +206,17 @@ export function govukPayProvider(options: GovukPayOptions): PaymentProvider {
       const parsed = refundBody.safeParse(json);
       if (!parsed.success) throw new ProviderError('GOV.UK Pay sent a refund Kiln cannot read');
       return { refundId: parsed.data.refund_id, status: parsed.data.status };
+    },
+    async listRefunds(providerId) {
+      const json = await call('GET', `/v1/payments/${encodeURIComponent(providerId)}/refunds`);
+      const parsed = paymentRefunds.safeParse(json);
+      if (!parsed.success) throw new ProviderError('GOV.UK Pay sent refunds Kiln cannot read');
+      return parsed.data._embedded.refunds.map((r) => ({
+        refundId: r.refund_id,
+        status: r.status,
+        amount: r.amount,
+        createdAt: new Date(r.created_date),
+      }));
     },
     async refund(providerId, refund) {
       const json = await call('POST', `/v1/payments/${encodeURIComponent(providerId)}/refunds`, {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { sql } from 'kysely';
+import { residentIdOf } from '../../../test/support/resident.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { PaymentError } from './service.ts';
 
@@ -51,10 +52,7 @@ describe('ledger properties', () => {
     // No background workers: their reconciler settling payments mid-sequence would race the
     // sequence's own steps. Reconciliation of abandoned payments has its own test.
     kiln = await startTestApp({ RUN_WORKERS: 'false' });
-    const { rows } = await sql<{
-      id: string;
-    }>`select id from residents where email = 'resident@kilnford.example'`.execute(kiln.platform.db);
-    residentId = rows[0]!.id;
+    residentId = await residentIdOf(kiln);
   });
   after(async () => kiln.close());
 

@@ -3,63 +3,34 @@ import { londonDay } from '../../platform/time.ts';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { residentIdOf } from '../../../test/support/resident.ts';
+import { residentPayment, submitSandboxCard } from './test-support.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
-import { totpCode } from '../../platform/auth/totp.ts';
-import { DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET } from '../../seed/index.ts';
+import { staffClient } from '../../../test/support/staff.ts';
 import { systemActor } from '../../platform/actor.ts';
 import type { Payment } from './service.ts';
 
-async function staffClient(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/staff/sign-in');
-  await client.follow(await client.post('/staff/sign-in', { email, password: DEMO_STAFF_PASSWORD }));
-  const signedIn = await client.post('/staff/sign-in/code', { code: totpCode(DEMO_TOTP_SECRET) });
-  assert.equal(signedIn.statusCode, 303, `${email} signs in`);
-  return client;
-}
-
+/** A moment from now: rows written just before count as older (clocks tick in whole milliseconds). */
+const soon = () => new Date(Date.now() + 1000);
 describe('payments', () => {
   let kiln: TestKiln;
   let residentId: string;
   before(async () => {
     kiln = await startTestApp();
-    const { rows } = await sql<{
-      id: string;
-    }>`select id from residents where email = 'resident@kilnford.example'`.execute(kiln.platform.db);
-    residentId = rows[0]!.id;
+    residentId = await residentIdOf(kiln);
   });
   after(async () => kiln.close());
 
   const payments = () => kiln.services.payments.service;
 
-  async function newPayment(amount = 3500, key = randomUUID()): Promise<Payment & { created: boolean }> {
-    return kiln.platform.db.transaction().execute((tx) =>
-      payments().createPayment(tx, {
-        amount,
-        description: 'Bulky waste collection',
-        payer: { residentId },
-        paysFor: { type: 'test', id: key },
-        idempotencyKey: key,
-        actor: { type: 'resident', id: residentId },
-      }),
-    );
-  }
+  const newPayment = (amount = 3500, key = randomUUID()) =>
+    residentPayment(kiln, residentId, amount, { key });
 
   /** Goes through the sandbox card page as a resident would, and back to Kiln. */
   async function payWithCard(client: Client, payment: Payment, card: string) {
     const { nextUrl } = await payments().startCardPayment(payment, `/pay/${payment.reference}/confirmation`);
-    const form = await client.get(nextUrl);
-    assert.equal(page(form.body).heading(), 'Enter card details');
-    const submitted = await client.post(nextUrl, {
-      cardNumber: card,
-      expiryMonth: '12',
-      expiryYear: '2031',
-      cardholderName: 'A Moreton',
-      cvc: '123',
-    });
-    assert.equal(submitted.statusCode, 303);
-    return submitted;
+    return submitSandboxCard(client, nextUrl, card);
   }
 
   async function backToKiln(client: Client, response: Awaited<ReturnType<Client['get']>>) {
@@ -210,16 +181,8 @@ describe('payments', () => {
     assert.equal(page(failed.body).heading(), 'Your payment was not taken');
 
     const retry = await client.post(`/pay/${payment.reference}/retry`, {});
-    await client.follow(retry);
     const next = String(retry.headers.location);
-    const submitted = await client.post(next, {
-      cardNumber: '4000000000003220',
-      expiryMonth: '12',
-      expiryYear: '2031',
-      cardholderName: 'A Moreton',
-      cvc: '123',
-    });
-    await client.follow(submitted);
+    await client.follow(await submitSandboxCard(client, next, '4000000000003220'));
     const ok = await client.post(`${next}/3ds`, { code: '123456' });
     assert.equal(page((await backToKiln(client, ok)).body).heading(), 'Payment received');
   });
@@ -385,14 +348,7 @@ describe('payments', () => {
     assert.equal(started.statusCode, 303);
     const cardPage = String(started.headers.location);
     assert.match(cardPage, /^\/pay\/card\//);
-    await agent.get(cardPage);
-    const paid = await agent.post(cardPage, {
-      cardNumber: '4444333322221111',
-      expiryMonth: '12',
-      expiryYear: '2030',
-      cardholderName: 'A Moreton',
-      cvc: '123',
-    });
+    const paid = await submitSandboxCard(agent, cardPage, '4444333322221111');
     const back = await agent.follow(paid);
     assert.match(String(back.headers.location), /^\/staff\/payments\/PAY-/);
     const shown = await agent.follow(back);
@@ -502,5 +458,130 @@ describe('payments', () => {
     assert.ok(changed >= 1);
     assert.equal((await payments().getPayment(kiln.platform.db, payment.id))!.status, 'success');
     assert.equal((await ledgerOf(payment.id)).length, 1);
+  });
+
+  /** A refund row saved as submitted whose provider call never answered (the process stopped). */
+  async function unansweredRefund(paymentId: string, amount: number) {
+    const { rows } = await sql<{ id: string }>`
+      insert into payment_refunds (reference, payment_id, idempotency_key, amount, reason, requested_by_type)
+      values (${`RFD-${randomUUID().slice(0, 8)}`}, ${paymentId}, ${randomUUID()}, ${amount}, 'Collection cancelled', 'system')
+      returning id`.execute(kiln.platform.db);
+    return rows[0]!.id;
+  }
+
+  async function paidByCard(amount: number) {
+    const payment = await newPayment(amount);
+    await backToKiln(
+      new Client(kiln.app),
+      await payWithCard(new Client(kiln.app), payment, '4444333322221111'),
+    );
+    const paid = (await payments().getPayment(kiln.platform.db, payment.id))!;
+    assert.equal(paid.status, 'success');
+    const { rows } = await sql<{ provider_id: string }>`
+      select provider_id from payments where id = ${payment.id}`.execute(kiln.platform.db);
+    return { ...paid, providerId: rows[0]!.provider_id };
+  }
+
+  async function sandboxRefunds(payment: Payment) {
+    const { rows } = await sql<{ provider_reference: string; amount: number }>`
+      select s.provider_reference, s.amount from payment_sandbox_settlements s
+      join payments p on p.provider_id = s.provider_id
+      where p.id = ${payment.id} and s.kind = 'refund' order by s.id`.execute(kiln.platform.db);
+    return rows.map((r) => [r.provider_reference, r.amount]);
+  }
+
+  test('a refund saved but never sent to the provider is made by the sweep, once', async () => {
+    const payment = await paidByCard(3000);
+    const refundId = await unansweredRefund(payment.id, 1200);
+    // Until it is settled, it counts against what is left.
+    await assert.rejects(
+      payments().refund({
+        payment: payment.reference,
+        amount: 1801,
+        reason: 'Too much',
+        idempotencyKey: randomUUID(),
+        actor: systemActor,
+      }),
+      /cannot be more than £18.00/,
+    );
+    assert.equal(await payments().settleUnansweredRefunds(payment.id, soon()), 1);
+    assert.equal(await payments().settleUnansweredRefunds(payment.id, soon()), 0, 'nothing left to do');
+    await payments().reconcileUnfinished(0);
+    const made = await sandboxRefunds(payment);
+    assert.equal(made.length, 1, 'the sandbox refunded once');
+    assert.deepEqual(
+      (await ledgerOf(payment.id)).map((e) => [e.kind, e.amount, e.provider_reference]),
+      [
+        ['charge', 3000, payment.providerId],
+        ['refund', -1200, made[0]![0]],
+      ],
+    );
+    const refunds = await payments().refunds(kiln.platform.db, payment.id);
+    assert.deepEqual(
+      refunds.map((r) => [r.id, r.status, r.provider_refund_id]),
+      [[refundId, 'success', made[0]![0]]],
+    );
+  });
+
+  test('a refund the provider made but whose answer was lost is found and booked, not made again', async () => {
+    const payment = await paidByCard(2500);
+    await unansweredRefund(payment.id, 700);
+    // The sandbox made it; its answer never reached Kiln.
+    await sql`insert into payment_sandbox_settlements (provider_id, provider_reference, kind, amount)
+      values (${payment.providerId}, ${'sbrlostanswer' + randomUUID().slice(0, 8)}, 'refund', -700)`.execute(
+      kiln.platform.db,
+    );
+    // A staff refund meanwhile is refused by the provider (its books already hold the lost one).
+    await assert.rejects(
+      payments().refund({
+        payment: payment.reference,
+        amount: 1800,
+        reason: 'Rest of it',
+        idempotencyKey: randomUUID(),
+        actor: systemActor,
+      }),
+      /did not accept the refund/,
+    );
+    assert.equal(await payments().settleUnansweredRefunds(payment.id, soon()), 1);
+    const made = await sandboxRefunds(payment);
+    assert.deepEqual(
+      made.map(([, amount]) => amount),
+      [-700],
+      'nothing refunded twice',
+    );
+    assert.deepEqual(
+      (await ledgerOf(payment.id)).map((e) => [e.kind, e.amount, e.provider_reference]),
+      [
+        ['charge', 2500, payment.providerId],
+        ['refund', -700, made[0]![0]],
+      ],
+    );
+    assert.equal((await payments().balance(kiln.platform.db, payment.id)).balance, 1800);
+  });
+
+  test('unanswered refunds that cannot be matched to the provider are marked for staff, never guessed', async () => {
+    const payment = await paidByCard(4000);
+    await unansweredRefund(payment.id, 500);
+    await unansweredRefund(payment.id, 500);
+    // The provider holds one refund of 500: which of the two it is cannot be proven.
+    await sql`insert into payment_sandbox_settlements (provider_id, provider_reference, kind, amount)
+      values (${payment.providerId}, ${'sbrwhich' + randomUUID().slice(0, 8)}, 'refund', -500)`.execute(
+      kiln.platform.db,
+    );
+    assert.equal(await payments().settleUnansweredRefunds(payment.id, soon()), 2);
+    assert.equal(await payments().settleUnansweredRefunds(payment.id, soon()), 0);
+    assert.deepEqual(
+      (await payments().refunds(kiln.platform.db, payment.id)).map((r) => r.status),
+      ['attention', 'attention'],
+    );
+    assert.equal((await sandboxRefunds(payment)).length, 1, 'nothing was sent again');
+    assert.deepEqual(
+      (await ledgerOf(payment.id)).map((e) => e.kind),
+      ['charge'],
+      'nothing booked',
+    );
+    const staff = await staffClient(kiln, 'lead@kilnford.example');
+    const shown = page((await staff.get(`/staff/payments/${payment.reference}`)).body).text();
+    assert.match(shown, /Check with the card provider: Kiln could not confirm it/);
   });
 });

@@ -1,6 +1,7 @@
 import bwipjs from 'bwip-js';
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
 import { formatLondon } from '../../platform/time.ts';
+import { printable, wrap } from '../../platform/pdf-text.ts';
 import { groupedReference } from './paypoint.ts';
 
 // Council tax bills and payment receipts as PDF, drawn with pdf-lib's standard fonts (no font
@@ -15,15 +16,6 @@ const RULE = rgb(0.7, 0.7, 0.7);
 export function pounds(pence: number): string {
   const sign = pence < 0 ? '-' : '';
   return `${sign}£${(Math.abs(pence) / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-}
-
-// The standard fonts draw WinAnsi only: replace what they cannot draw.
-function printable(text: string): string {
-  return text
-    .replace(/[\u2018\u2019]/g, "'")
-    .replace(/[\u201c\u201d]/g, '"')
-    .replace(/[\u2013\u2014]/g, '-')
-    .replace(/[^\x20-\x7e\u00a0-\u00ff£]/g, '?');
 }
 
 type FontName = 'regular' | 'bold';
@@ -100,21 +92,6 @@ class Writer {
     });
     this.y -= 12;
   }
-}
-
-function wrap(text: string, font: PDFFont, size: number, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    const candidate = line ? `${line} ${word}` : word;
-    if (font.widthOfTextAtSize(candidate, size) <= width) line = candidate;
-    else {
-      if (line) lines.push(line);
-      line = word;
-    }
-  }
-  if (line || lines.length === 0) lines.push(line);
-  return lines;
 }
 
 async function start(title: string, author: string, footer: string) {

@@ -42,6 +42,12 @@ export interface ProviderRefund {
   status: 'submitted' | 'success' | 'error';
 }
 
+/** A refund as the provider lists it for a payment. */
+export interface ListedRefund extends ProviderRefund {
+  amount: number;
+  createdAt: Date;
+}
+
 /**
  * A card payment provider. Kiln never trusts what the browser says about a payment: after every
  * return it asks the provider, so every method here is safe to call twice.
@@ -57,11 +63,16 @@ export interface PaymentProvider {
   ): Promise<ProviderRefund>;
   /** Where a refund stands: a card refund can be `submitted` first and finish later. */
   getRefund(providerId: string, refundId: string): Promise<ProviderRefund>;
+  /** Every refund the provider holds for a payment: how a refund whose answer was lost is found. */
+  listRefunds(providerId: string): Promise<ListedRefund[]>;
   /** Payments and refunds settled on one day (YYYY-MM-DD), for reconciling the ledger. */
   settlements(day: string): Promise<ProviderSettlement[]>;
 }
 
-/** Raised when the provider refuses or cannot be reached; money has not moved. */
+/**
+ * Raised when the provider refuses (a 4xx status: money has not moved) or when its answer is
+ * missing, unreadable or a 5xx (`outcomeUnknown`: the request may have been carried out).
+ */
 export class ProviderError extends Error {
   constructor(
     message: string,
@@ -69,6 +80,10 @@ export class ProviderError extends Error {
     readonly code: string | null = null,
   ) {
     super(message);
+  }
+
+  get outcomeUnknown(): boolean {
+    return this.status === null || this.status >= 500;
   }
 }
 

@@ -105,6 +105,14 @@ export function sandboxProvider(db: () => Db): PaymentProvider & SandboxBooks {
       // Sandbox refunds finish when they are made.
       return { refundId, status: 'success' as const };
     },
+    async listRefunds(providerId) {
+      return (await store.sandboxRefundsOf(db(), providerId)).map((r) => ({
+        refundId: r.provider_reference,
+        status: 'success' as const,
+        amount: -r.amount,
+        createdAt: r.created_at,
+      }));
+    },
     async open(providerId) {
       const row = await store.findSandboxCharge(db(), providerId);
       if (row?.state === 'created') await store.updateSandboxCharge(db(), providerId, { state: 'started' });

@@ -77,7 +77,8 @@ export interface PaymentsTables {
     idempotency_key: string;
     amount: number;
     reason: string;
-    status: 'submitted' | 'success' | 'error';
+    /** `attention`: the provider's answer was lost and could not be proven either way; staff settle it. */
+    status: 'submitted' | 'success' | 'error' | 'attention';
     provider_refund_id: string | null;
     requested_by_type: string;
     requested_by_id: string | null;
@@ -443,5 +444,13 @@ export const paymentsMigrations: Record<string, Migration> = {
       unique (provider, kind, provider_reference)
     );
     create index payment_provider_settlements_day_idx on payment_provider_settlements (provider, settled_on);
+  `),
+  // A refund whose provider answer was lost and that the sweep could not prove either way.
+  '2026-11-26-0401-refund-attention': sqlMigration(`
+    alter table payment_refunds drop constraint payment_refunds_status_check;
+    alter table payment_refunds add constraint payment_refunds_status_check
+      check (status in ('submitted', 'success', 'error', 'attention'));
+    create index payment_refunds_unanswered_idx on payment_refunds (updated_at)
+      where status = 'submitted' and provider_refund_id is null;
   `),
 };

@@ -256,6 +256,86 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
     return updated;
   }
 
+  /** Makes an unanswered refund again, asking the provider to refuse it if its books moved. */
+  async function retryRefund(row: store.PaymentRow, refund: store.RefundRow, actor: Actor): Promise<number> {
+    const atProvider = await db()
+      .transaction()
+      .execute(async (tx) => {
+        await store.lockPayment(tx, row.id);
+        const { balance } = await store.balanceOf(tx, row.id);
+        return balance - (await store.refundsAtProvider(tx, row.id));
+      });
+    let outcome: { refundId: string; status: 'submitted' | 'success' | 'error' };
+    try {
+      outcome = await provider.refund(row.provider_id!, {
+        amount: refund.amount,
+        refundAmountAvailable: atProvider,
+        idempotencyKey: refund.id,
+      });
+    } catch (error) {
+      // Unanswered again: the next run lists the provider's refunds once more.
+      if (!(error instanceof ProviderError) || error.outcomeUnknown) throw error;
+      return markForAttention(row, refund, `The card provider refused it again: ${error.message}`, actor);
+    }
+    return settleWithAnswer(row, refund, outcome, actor, 'payment.refund_retried');
+  }
+
+  /** Runs `apply` on a refund only while it is still unanswered, with its payment locked: once, whoever asks. */
+  function whileUnanswered(
+    row: store.PaymentRow,
+    refund: store.RefundRow,
+    apply: (tx: Db, current: store.RefundRow) => Promise<void>,
+  ): Promise<number> {
+    return db()
+      .transaction()
+      .execute(async (tx) => {
+        await store.lockPayment(tx, row.id);
+        const current = await store.findRefund(tx, refund.id);
+        if (current?.status !== 'submitted' || current.provider_refund_id) return 0;
+        await apply(tx, current);
+        return 1;
+      });
+  }
+
+  /** The provider's answer to an unanswered refund (found by listing, or to a retry), applied once. */
+  function settleWithAnswer(
+    row: store.PaymentRow,
+    refund: store.RefundRow,
+    answer: { refundId: string; status: 'submitted' | 'success' | 'error' },
+    actor: Actor,
+    action: 'payment.refund_found' | 'payment.refund_retried',
+  ): Promise<number> {
+    return whileUnanswered(row, refund, async (tx, current) => {
+      await recordAudit(tx, {
+        actor,
+        action,
+        subjectType: 'payment',
+        subjectId: row.id,
+        detail: { refund: refund.reference, providerRefund: answer.refundId, status: answer.status },
+      });
+      if (answer.status === 'success') await bookRefund(tx, row, current, answer.refundId, actor);
+      else
+        await store.updateRefund(tx, refund.id, {
+          status: answer.status,
+          provider_refund_id: answer.refundId,
+        });
+    });
+  }
+
+  /** Neither a retry nor a look-up can prove where the refund stands: staff check it with the provider. */
+  function markForAttention(row: store.PaymentRow, refund: store.RefundRow, why: string, actor: Actor) {
+    return whileUnanswered(row, refund, async (tx) => {
+      await store.updateRefund(tx, refund.id, { status: 'attention' });
+      await recordAudit(tx, {
+        actor,
+        action: 'payment.refund_needs_attention',
+        subjectType: 'payment',
+        subjectId: row.id,
+        detail: { reference: row.reference, refund: refund.reference, amount: refund.amount, why },
+      });
+    });
+  }
+
   /** Books a refund the provider has paid: money out in the ledger, the event, audit and the payer told. */
   async function bookRefund(
     tx: Db,
@@ -520,7 +600,59 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
       for (const paymentId of await store.paymentsWithSubmittedRefunds(db(), before)) {
         changed += await service.reconcileRefunds(paymentId).catch(() => 0);
       }
+      for (const paymentId of await store.paymentsWithUnansweredRefunds(db(), before)) {
+        changed += await service.settleUnansweredRefunds(paymentId, before).catch(() => 0);
+      }
       return changed;
+    },
+
+    /**
+     * Settles card refunds saved as submitted that never got the provider's answer (the process
+     * stopped before or during the call), last touched before `before`. Kiln lists the payment's
+     * refunds at the provider. None it does not know: the call never arrived, so it is made again
+     * with `refund_amount_available` from Kiln's books (the provider refuses it, 412, if its books
+     * differ). Exactly one it does not know, for one unanswered refund, of the same amount and made
+     * after it: that is the lost answer, adopted. Anything else cannot be proven either way and is
+     * marked `attention` for staff. Never refunds twice; a refund whose retry goes unanswered again
+     * is left for the next run.
+     */
+    async settleUnansweredRefunds(
+      idOrReference: string,
+      before: Date,
+      actor: Actor = systemActor,
+    ): Promise<number> {
+      const row = await mustFind(db(), idOrReference);
+      const providerId = row.provider_id;
+      if (row.method !== 'card' || !providerId || row.provider !== provider.name) return 0;
+      let changed = 0;
+      const retried = new Set<string>();
+      for (;;) {
+        const refunds = await store.listRefunds(db(), row.id);
+        const unanswered = refunds.filter(
+          (r) =>
+            r.status === 'submitted' && !r.provider_refund_id && r.updated_at < before && !retried.has(r.id),
+        );
+        const oldest = unanswered[0];
+        if (!oldest) return changed;
+        const known = new Set(refunds.map((r) => r.provider_refund_id));
+        const unknown = (await provider.listRefunds(providerId)).filter((r) => !known.has(r.refundId));
+        if (unknown.length === 0) {
+          retried.add(oldest.id);
+          if (!(await store.claimUnansweredRefund(db(), oldest.id, before))) continue;
+          changed += await retryRefund(row, oldest, actor);
+          continue;
+        }
+        const [lost] = unknown;
+        // Clocks differ: the provider's record may look a little older than Kiln's row.
+        const madeAfter = lost!.createdAt.getTime() >= oldest.created_at.getTime() - 5 * 60_000;
+        if (unknown.length === 1 && unanswered.length === 1 && lost!.amount === oldest.amount && madeAfter) {
+          changed += await settleWithAnswer(row, oldest, lost!, actor, 'payment.refund_found');
+          continue;
+        }
+        const why = `The card provider holds ${unknown.length} refund(s) of this payment that Kiln cannot match`;
+        for (const refund of unanswered) changed += await markForAttention(row, refund, why, actor);
+        return changed;
+      }
     },
 
     /**
@@ -552,6 +684,9 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
             throw new PaymentError('Only a payment that succeeded can be refunded', 'not_refundable');
           const { balance } = await store.balanceOf(tx, locked.id);
           const available = balance - (await store.refundsInFlight(tx, locked.id));
+          // What the provider's books say is left: a refund whose answer was lost may or may not be there,
+          // so the provider refuses this one (412) if it is, and nothing is refunded twice.
+          const atProvider = balance - (await store.refundsAtProvider(tx, locked.id));
           const { refund, created } = await store.insertRefund(tx, {
             reference: shortReference('RFD'),
             payment_id: locked.id,
@@ -561,7 +696,7 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
             requested_by_type: input.actor.type,
             requested_by_id: input.actor.id,
           });
-          if (!created) return { refund, available, created };
+          if (!created) return { refund, atProvider, created };
           if (input.amount > available)
             throw new PaymentError(
               `The refund cannot be more than ${pounds(available)}, the amount left to refund`,
@@ -579,7 +714,7 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
               reason: input.reason,
             },
           });
-          return { refund, available, created };
+          return { refund, atProvider, created };
         });
       if (!prepared.created) return prepared.refund;
 
@@ -588,10 +723,22 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
         try {
           outcome = await provider.refund(row.provider_id, {
             amount: input.amount,
-            refundAmountAvailable: prepared.available,
+            refundAmountAvailable: prepared.atProvider,
             idempotencyKey: prepared.refund.id,
           });
         } catch (error) {
+          if (!(error instanceof ProviderError) || error.outcomeUnknown) {
+            // No answer: the refund may have been made. It stays submitted, without a provider id,
+            // for the worker's sweep to find out (settleUnansweredRefunds).
+            await recordAudit(db(), {
+              actor: input.actor,
+              action: 'payment.refund_unanswered',
+              subjectType: 'payment',
+              subjectId: row.id,
+              detail: { refund: prepared.refund.reference, error: String(error).slice(0, 300) },
+            });
+            return prepared.refund;
+          }
           await db()
             .transaction()
             .execute(async (tx) => {

@@ -335,7 +335,9 @@ export function registerStaffPaymentRoutes(
           'flash',
           refund.status === 'success'
             ? `Refund ${refund.reference} of £${(refund.amount / 100).toFixed(2)} made`
-            : `Refund ${refund.reference} is ${refund.status}`,
+            : refund.status === 'submitted'
+              ? `Refund ${refund.reference} is with the card provider; it is booked when the provider confirms it`
+              : `Refund ${refund.reference} is ${refund.status}`,
         );
         return reply.redirect(`/staff/payments/${reference}`, 303);
       } catch (error) {

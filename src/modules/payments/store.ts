@@ -121,14 +121,55 @@ export async function balanceOf(
   };
 }
 
+/** Refunds not yet booked that may still pay out: they count against what is left to refund. */
 export async function refundsInFlight(tx: Db, paymentId: string): Promise<number> {
   const row = await t(tx)
     .selectFrom('payment_refunds')
     .select(sql<number>`coalesce(sum(amount), 0)::int`.as('total'))
     .where('payment_id', '=', paymentId)
-    .where('status', '=', 'submitted')
+    .where('status', 'in', ['submitted', 'attention'])
     .executeTakeFirstOrThrow();
   return Number(row.total);
+}
+
+/** Refunds the provider accepted (it gave an id) and Kiln has not booked: its own books hold them. */
+export async function refundsAtProvider(tx: Db, paymentId: string): Promise<number> {
+  const row = await t(tx)
+    .selectFrom('payment_refunds')
+    .select(sql<number>`coalesce(sum(amount), 0)::int`.as('total'))
+    .where('payment_id', '=', paymentId)
+    .where('status', '=', 'submitted')
+    .where('provider_refund_id', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+/** Payments with a refund saved as submitted that never got the provider's answer. */
+export async function paymentsWithUnansweredRefunds(db: Db, before: Date, limit = 100): Promise<string[]> {
+  const rows = await t(db)
+    .selectFrom('payment_refunds')
+    .select('payment_id')
+    .distinct()
+    .where('status', '=', 'submitted')
+    .where('provider_refund_id', 'is', null)
+    .where('updated_at', '<', before)
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.payment_id);
+}
+
+/** Takes an unanswered refund for one retry: only one sweep (of several processes) gets it. */
+export async function claimUnansweredRefund(db: Db, id: string, before: Date): Promise<boolean> {
+  const row = await t(db)
+    .updateTable('payment_refunds')
+    .set({ updated_at: new Date() })
+    .where('id', '=', id)
+    .where('status', '=', 'submitted')
+    .where('provider_refund_id', 'is', null)
+    .where('updated_at', '<', before)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function insertRefund(
@@ -370,6 +411,16 @@ export async function sandboxSettledTotal(db: Db, providerId: string): Promise<n
     .where('provider_id', '=', providerId)
     .executeTakeFirstOrThrow();
   return Number(row.total);
+}
+
+export function sandboxRefundsOf(db: Db, providerId: string) {
+  return t(db)
+    .selectFrom('payment_sandbox_settlements')
+    .select(['provider_reference', 'amount', 'created_at'])
+    .where('provider_id', '=', providerId)
+    .where('kind', '=', 'refund')
+    .orderBy('id')
+    .execute();
 }
 
 // Pay-point references and imports.

@@ -3,6 +3,7 @@ import { P12Signer } from '@signpdf/signer-p12';
 import { SignPdf } from '@signpdf/signpdf';
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
 import { formatLondon } from '../../platform/views/index.ts';
+import { printable, wrap } from '../../platform/pdf-text.ts';
 import type { SealingCertificate } from './certificate.ts';
 
 const A4: [number, number] = [595.28, 841.89];
@@ -40,30 +41,6 @@ class Writer {
     }
     this.y -= options.gap ?? size * 0.6;
   }
-}
-
-// The standard fonts carry WinAnsi only: replace what they cannot draw rather than fail a seal.
-function printable(text: string): string {
-  return text
-    .replace(/[\u2018\u2019]/g, "'")
-    .replace(/[\u201c\u201d]/g, '"')
-    .replace(/[\u2013\u2014]/g, '-')
-    .replace(/[^\x20-\x7e\u00a0-\u00ff£]/g, '?');
-}
-
-function wrap(text: string, font: PDFFont, size: number, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    const candidate = line ? `${line} ${word}` : word;
-    if (font.widthOfTextAtSize(candidate, size) <= width) line = candidate;
-    else {
-      if (line) lines.push(line);
-      line = word;
-    }
-  }
-  if (line || lines.length === 0) lines.push(line);
-  return lines;
 }
 
 async function fontsOf(doc: PDFDocument) {

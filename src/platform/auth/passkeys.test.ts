@@ -4,19 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
-
-/** Signs a resident in the way a person does: email address, emailed link, button. */
-async function signInResident(kiln: TestKiln, email: string): Promise<Client> {
-  const client = new Client(kiln.app);
-  await client.get('/sign-in');
-  await client.post('/sign-in', { email });
-  const [message] = await kiln.platform.notify.list(kiln.platform.db, { recipient: email });
-  const token = message?.body.match(/\/sign-in\/link\?token=([\w-]+)/)?.[1];
-  assert.ok(token, 'a sign-in link was emailed');
-  await client.get(`/sign-in/link?token=${token}`);
-  assert.equal((await client.post('/sign-in/link', { token })).statusCode, 303);
-  return client;
-}
+import { residentClient as signInResident } from '../../../test/support/resident.ts';
 
 const b64url = (bytes: Uint8Array | string) => Buffer.from(bytes).toString('base64url');
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest();

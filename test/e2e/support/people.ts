@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { totpCode } from '../../../src/platform/auth/totp.ts';
 import { DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET } from '../../../src/seed/index.ts';
 import type { TestKiln } from '../../support/app.ts';
-import type { KilnPage } from './journey.ts';
+import type { E2e, KilnPage, Visitor } from './journey.ts';
 
 /** Signs a member of staff in with password and the code from their authenticator. */
 export async function signInStaff(page: KilnPage, email = 'officer@kilnford.example') {
@@ -26,6 +26,17 @@ export async function signInResident(page: KilnPage, email: string) {
   await page.goto(link);
   assert.equal(await page.heading(), 'Sign in');
   await page.submit('Continue to your account');
+}
+
+/** A new visitor (a phone with JavaScript off unless told) signed in as a resident. */
+export async function residentVisitor(
+  e2e: E2e,
+  email: string,
+  visitor: Visitor = { viewport: 'mobile', javaScript: false },
+): Promise<KilnPage> {
+  const page = await e2e.visitor(visitor);
+  await signInResident(page, email);
+  return page;
 }
 
 /**
