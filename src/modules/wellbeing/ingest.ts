@@ -2,7 +2,7 @@
 // home, signature, clock) and queued for a batched, append-only write. While the database is
 // unavailable readings wait in a bounded buffer; when it is full, senders are held back (MQTT
 // acknowledgements wait, the HTTP endpoint answers 503), so none is dropped once accepted.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../../platform/db/index.ts';
 import * as store from './store.ts';
@@ -41,6 +41,39 @@ export const readingSchema = z
   .strict();
 export type ReadingPayload = z.infer<typeof readingSchema>;
 
+const readingKeys = new Set(Object.keys(readingSchema.shape));
+const readingTypeSet = new Set<string>(readingTypes);
+/** The schema's own date-time pattern, so the fast check below cannot drift from it. */
+const isoDateTime = (readingSchema.shape.time.def as { pattern?: unknown }).pattern;
+const HUB_REF = /^[A-Z0-9-]{3,40}$/;
+const SIG = /^[0-9a-f]{64}$/;
+
+/**
+ * The reading itself when it certainly passes `readingSchema` (as a well-formed hub's always
+ * does), otherwise undefined and the schema decides, with its error. The schema is the rule and
+ * this only a quicker way to the same answer (about a microsecond less per reading); a test
+ * checks that they agree.
+ */
+export function readingIfValid(body: unknown): ReadingPayload | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !(isoDateTime instanceof RegExp))
+    return undefined;
+  const r = body as Record<string, unknown>;
+  for (const key in r) if (!readingKeys.has(key) || !Object.hasOwn(r, key)) return undefined;
+  const { seq, time, type, value, battery, hub, sig } = r;
+  if (!Number.isSafeInteger(seq) || (seq as number) < 0) return undefined;
+  if (typeof time !== 'string' || !isoDateTime.test(time)) return undefined;
+  if (typeof type !== 'string' || !readingTypeSet.has(type)) return undefined;
+  if (typeof value !== 'number' || !(value >= -100_000 && value <= 100_000)) return undefined;
+  if (
+    battery !== undefined &&
+    !(Number.isSafeInteger(battery) && (battery as number) >= 0 && (battery as number) <= 100)
+  )
+    return undefined;
+  if (hub !== undefined && (typeof hub !== 'string' || !HUB_REF.test(hub))) return undefined;
+  if (sig !== undefined && (typeof sig !== 'string' || !SIG.test(sig))) return undefined;
+  return r as ReadingPayload;
+}
+
 /** A reading in a batch from a hub over HTTP names its sensor. */
 export const batchSchema = z
   .object({
@@ -65,7 +98,11 @@ export function sign(key: string, topic: string, r: Pick<ReadingPayload, 'seq' |
   return signature(key, topic, r).toString('hex');
 }
 
-function signature(key: string, topic: string, r: Pick<ReadingPayload, 'seq' | 'time' | 'type' | 'value'>) {
+function signature(
+  key: string | KeyObject,
+  topic: string,
+  r: Pick<ReadingPayload, 'seq' | 'time' | 'type' | 'value'>,
+) {
   return createHmac('sha256', key).update(signedText(topic, r)).digest();
 }
 
@@ -206,17 +243,17 @@ export class Ingestor {
   private waiters: Array<() => void> = [];
   private closed = false;
   private retryAt = 0;
-  /** Hub keys by hub and key version: re-deriving one is an HMAC per reading. */
-  private readonly keys = new Map<string, string>();
+  /** Hub keys by hub and key version: re-deriving one is an HMAC per reading, importing one a copy. */
+  private readonly keys = new Map<string, KeyObject>();
 
   constructor(private readonly options: IngestOptions) {}
 
-  private hubKeyOf(hub: Device): string {
+  private hubKeyOf(hub: Device): KeyObject {
     const id = `${hub.ref}:${hub.keyVersion}`;
     let key = this.keys.get(id);
     if (!key) {
       if (this.keys.size > 100_000) this.keys.clear();
-      key = hubKey(this.options.secret, hub.ref, hub.keyVersion);
+      key = createSecretKey(Buffer.from(hubKey(this.options.secret, hub.ref, hub.keyVersion)));
       this.keys.set(id, key);
     }
     return key;
@@ -256,9 +293,13 @@ export class Ingestor {
         return this.reject('malformed', 'payload is not JSON');
       }
     }
-    const parsed = readingSchema.safeParse(body);
-    if (!parsed.success) return this.reject('schema', parsed.error.issues[0]?.message ?? 'invalid');
-    return this.check(topic, match[1]!, match[2]!, parsed.data, publisher);
+    let reading = readingIfValid(body);
+    if (!reading) {
+      const parsed = readingSchema.safeParse(body);
+      if (!parsed.success) return this.reject('schema', parsed.error.issues[0]?.message ?? 'invalid');
+      reading = parsed.data;
+    }
+    return this.check(topic, match[1]!, match[2]!, reading, publisher);
   }
 
   /** A batch from a hub over HTTP: each reading is checked as if published on its sensor's topic. */

@@ -6,7 +6,7 @@ import addFormats from 'ajv-formats';
 import { z } from 'zod';
 import { instantOf, routinePosition } from './clock.ts';
 import { evaluate } from './evaluation.ts';
-import { hubKey, readingSchema, sign, signedText } from './ingest.ts';
+import { hubKey, readingIfValid, readingSchema, sign, signedText } from './ingest.ts';
 import { clock, dayFeatures, detect, learn, type Reading } from './routine.ts';
 import { simulateHome } from './simulator.ts';
 
@@ -34,6 +34,67 @@ test('the published JSON Schema is the one Kiln validates with', () => {
     assert.equal(validate(bad), false, JSON.stringify(bad));
     assert.equal(readingSchema.safeParse(bad).success, false, JSON.stringify(bad));
   }
+});
+
+test('the quick check of a reading gives the same answer as the schema', () => {
+  const good = {
+    seq: 7,
+    time: '2026-11-25T07:41:03.120Z',
+    type: 'motion',
+    value: 1,
+    battery: 88,
+    hub: 'HB-AAAA-BB',
+    sig: 'ab'.repeat(32),
+  };
+  const variants: Record<string, unknown[]> = {
+    seq: [0, 1, 2 ** 53 - 1, 2 ** 53, -1, -0, 1.5, '7', null, true, 1e300],
+    time: [
+      '2026-11-25T07:41:03Z',
+      '2026-11-25T07:41:03+01:00',
+      '2026-11-25T07:41:03.123456789-05:30',
+      '2024-02-29T00:00:00Z',
+      '2026-02-29T00:00:00Z',
+      '2026-11-25T24:00:00Z',
+      '2026-11-25T07:41Z',
+      '2026-11-25 07:41:03Z',
+      '2026-11-25T07:41:03',
+      '2026-11-25T07:41:03z',
+      '2026-13-01T00:00:00Z',
+      'yesterday',
+      '',
+      1764056463000,
+    ],
+    type: [...['motion', 'contact', 'power', 'bed', 'temperature', 'heartbeat'], 'smell', 'Motion', '', 3],
+    value: [0, -100_000, 100_000, -100_000.5, 100_001, 21.5, 1e-9, '1', null, false],
+    battery: [0, 100, 55, -1, 101, 50.5, '50', null],
+    hub: ['ABC', 'A'.repeat(40), 'AB', 'A'.repeat(41), 'hb-aaaa', 'HB_1', '', 5],
+    sig: ['0'.repeat(64), 'f'.repeat(64), 'F'.repeat(64), '0'.repeat(63), '0'.repeat(65), 'g'.repeat(64), 1],
+  };
+  const cases: unknown[] = [good, null, [], 'motion', 7, [good], {}];
+  for (const [field, values] of Object.entries(variants)) {
+    for (const v of values) cases.push({ ...good, [field]: v });
+    const without: Record<string, unknown> = { ...good };
+    delete without[field];
+    cases.push(without);
+  }
+  cases.push(
+    { ...good, extra: 1 },
+    JSON.parse('{"__proto__":{"x":1},"seq":1,"time":"2026-11-25T07:41:03Z","type":"motion","value":1}'),
+  );
+  const { battery: _b, hub: _h, sig: _s, ...minimal } = good;
+  cases.push(minimal);
+  let accepted = 0;
+  for (const input of cases) {
+    const body = JSON.parse(JSON.stringify(input)) as unknown;
+    const quick = readingIfValid(body);
+    const full = readingSchema.safeParse(body);
+    assert.equal(quick !== undefined, full.success, JSON.stringify(input));
+    if (quick) {
+      assert.deepEqual({ ...quick }, full.data, JSON.stringify(input));
+      accepted++;
+    }
+  }
+  assert.ok(accepted > 30 && accepted < cases.length - 30, `${accepted} of ${cases.length} accepted`);
 });
 
 test('a reading is signed over its topic and fields with the hub key', () => {

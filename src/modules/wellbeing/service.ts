@@ -268,7 +268,16 @@ export function createWellbeingService(platform: Platform, settings: WellbeingSe
     const raised: store.AlertRow[] = [];
     const stored = await store.daysOfHome(db, homeId, yesterday, pos.day);
     let routine = await store.routineOf(db, homeId);
-    if (stored.length === 0 || !routine) {
+    // Yesterday is finished once its features are stored. A day without readings never is, so
+    // learning it again is left until its readings come (a hub catching up) or the next day:
+    // homes are judged every few seconds while readings flow, and learning reads six weeks.
+    const today = instantOf(pos.day, 0);
+    const finish =
+      !routine ||
+      (stored.length === 0 &&
+        (new Date(routine.learnt_at) < today ||
+          (await store.hasEventsBetween(db, homeId, instantOf(yesterday, 0), today))));
+    if (finish) {
       const readings = await readingsOf(homeId, yesterday);
       if (readings.length && routine) {
         const ctx = await context(homeId, yesterday, !!routinePosition(instantOf(yesterday, 600)).weekend);

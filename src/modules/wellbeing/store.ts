@@ -153,16 +153,45 @@ export interface EventRow {
   occurred_at: Date;
 }
 
-/** Inserts a batch in one statement; returns how many were new (the rest were duplicates). */
+/** An element of a PostgreSQL array literal, quoted (escaped only where it has to be). */
+function element(text: string): string {
+  return text.includes('"') || text.includes('\\')
+    ? `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
+    : `"${text}"`;
+}
+
+/**
+ * Inserts a batch in one statement; returns how many were new (the rest were duplicates). Each
+ * column goes as one array literal made here in a single pass: pg's own conversion of seven
+ * arrays of thousands of values cost more than the rest of a reading's checks.
+ */
 export async function insertEvents(db: Db, rows: EventRow[]): Promise<number> {
   if (rows.length === 0) return 0;
+  const n = rows.length;
+  const homes = new Array<string>(n);
+  const devices = new Array<string>(n);
+  const seqs = new Array<string>(n);
+  const types = new Array<string>(n);
+  const values = new Array<string>(n);
+  const batteries = new Array<string>(n);
+  const times = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    homes[i] = element(r.home_id);
+    devices[i] = element(r.device_id);
+    seqs[i] = String(r.seq);
+    types[i] = element(r.type);
+    values[i] = String(r.value);
+    batteries[i] = r.battery === null ? 'NULL' : String(r.battery);
+    times[i] = r.occurred_at.toISOString();
+  }
+  const array = (items: string[]) => `{${items.join(',')}}`;
   const result = await sql`
     insert into wellbeing_events (home_id, device_id, seq, type, value, battery, occurred_at)
     select * from unnest(
-      ${rows.map((r) => r.home_id)}::uuid[], ${rows.map((r) => r.device_id)}::uuid[],
-      ${rows.map((r) => r.seq)}::bigint[], ${rows.map((r) => r.type)}::text[],
-      ${rows.map((r) => r.value)}::float8[], ${rows.map((r) => r.battery)}::smallint[],
-      ${rows.map((r) => r.occurred_at.toISOString())}::timestamptz[])
+      ${array(homes)}::uuid[], ${array(devices)}::uuid[], ${array(seqs)}::bigint[],
+      ${array(types)}::text[], ${array(values)}::float8[], ${array(batteries)}::smallint[],
+      ${array(times)}::timestamptz[])
     on conflict (device_id, seq) do nothing`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
@@ -192,6 +221,19 @@ export async function eventsOfHome(db: Db, homeId: string, from: Date, to: Date)
     .where('e.occurred_at', '<', to)
     .orderBy('e.occurred_at')
     .execute();
+}
+
+/** Whether a home has any reading in [from, to). */
+export async function hasEventsBetween(db: Db, homeId: string, from: Date, to: Date): Promise<boolean> {
+  const row = await t(db)
+    .selectFrom('wellbeing_events')
+    .select('id')
+    .where('home_id', '=', homeId)
+    .where('occurred_at', '>=', from)
+    .where('occurred_at', '<', to)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function countEvents(db: Db, homeId?: string): Promise<number> {
