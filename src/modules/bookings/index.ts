@@ -6,7 +6,7 @@ import { registerCustomerTimelineSource } from '../cases/index.ts';
 import { localGazetteer } from '../catalogue/index.ts';
 import { createBusinessService, type ContractDirectDebit, type ContractSigning } from './business.ts';
 import { loadBookingsConfig, type BookingsConfig } from './config.ts';
-import { seedBookingsDemo } from './demo.ts';
+import { seedBookingsDemo, seedBusinessDemo } from './demo.ts';
 import { registerBookingsApi } from './routes-api.ts';
 import { registerBusinessRoutes } from './routes-business.ts';
 import { registerBookingRoutes } from './routes-resident.ts';
@@ -159,6 +159,7 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
     /** Demo data: two libraries with PCs and classes, bulky waste, a social worker's consultation slots. */
     async seedDemoData(demo: DemoPeople) {
       await seedBookingsDemo(platform, service, demo);
+      await seedBusinessDemo(business, demo);
     },
     register(app: FastifyInstance) {
       registerBookingRoutes(app, platform, service);
