@@ -93,7 +93,7 @@ function buildServices(platform: Platform) {
     payments: payments.service,
     accounts: accounts.service,
     directDebit: payments.directDebit,
-    documents: signing.service,
+    signing: signing.service,
   });
   const care = createCare(platform, {
     cases: cases.service,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { PDFDocument } from 'pdf-lib';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
@@ -10,6 +9,8 @@ import { londonDay } from '../../platform/time.ts';
 import { addWorkingDays, isWorkingDay } from '../../platform/working-days.ts';
 import { directDebitCollection, quoteTradeWaste } from './business.ts';
 import * as signingStore from '../signing/store.ts';
+import { signByTypedName } from '../signing/testing.ts';
+import { bookingsMigrations } from './schema.ts';
 import { pounds } from './service.ts';
 import * as store from './store.ts';
 import { addDays, dayString } from './times.ts';
@@ -152,17 +153,28 @@ describe('Business services: a trade waste quote becomes a contract, invoices an
       },
       actor: { type: 'resident', id: resident.id },
     });
-    // Staff sent the contract for signing; signing delivered the sealed copy to My account.
-    const pdf = Buffer.from('%PDF-1.7 sealed copy');
-    await signingStore.insertLetter(db, {
-      reference: 'DOC-TWSIGNED1',
-      resident_id: resident.id,
-      title: `Trade waste contract ${contract.reference}`,
-      kind: 'sealed_document',
-      envelope_id: null,
-      pdf,
-      sha256: createHash('sha256').update(pdf).digest('hex'),
-    });
+    // Staff send the contract for signature; the owner signs; signing delivers the sealed copy to
+    // My account with the contract as its subject. The title is staff's to word: it no longer matters.
+    const lead = await staffClient(kiln, 'lead@kilnford.example');
+    await lead.get('/staff/bookings/contracts');
+    const sent = await lead.post(`/staff/bookings/contracts/${contract.reference}/signature`, {});
+    assert.equal(sent.statusCode, 303);
+    assert.match(
+      page((await lead.follow(sent)).body).text(),
+      new RegExp(`${contract.reference} sent for signature`),
+    );
+    await sql`update signing_envelopes set title = 'Your agreement with us' where subject_reference = ${contract.reference}`.execute(
+      db,
+    );
+    await signByTypedName(kiln, 'owner@kilnford-cafe.example', resident.name);
+    const [sealed] = await signingStore.lettersFor(db, resident.id);
+    assert.equal(sealed?.kind, 'sealed_document');
+    const { rows: sentAudit } = await sql<{ detail: { reference: string } }>`
+      select detail from audit_log where action = 'contract.sent_for_signature' order by id desc limit 1`.execute(
+      db,
+    );
+    assert.equal(sentAudit[0]?.detail.reference, contract.reference);
+    assert.equal((await lead.post('/staff/bookings/contracts/TW-NOSUCH1/signature', {})).statusCode, 404);
 
     const owner = await residentClient(kiln, 'owner@kilnford-cafe.example');
     const account = await owner.get('/account');
@@ -186,11 +198,11 @@ describe('Business services: a trade waste quote becomes a contract, invoices an
     assert.match(text, /Ending on/);
     const links = page(list.body).links();
     assert.ok(
-      links.some((l) => l.href === '/account/documents/DOC-TWSIGNED1'),
+      links.some((l) => l.href === `/account/documents/${sealed!.reference}`),
       'links the signed copy',
     );
     assert.ok(links.some((l) => l.href === `/business/contracts/${contract.reference}`));
-    assert.equal((await owner.get('/account/documents/DOC-TWSIGNED1')).statusCode, 200);
+    assert.equal((await owner.get(`/account/documents/${sealed!.reference}`)).statusCode, 200);
 
     const stranger = await residentClient(kiln, 'stranger@example.com');
     assert.match(
@@ -230,11 +242,122 @@ describe('Business services: a trade waste quote becomes a contract, invoices an
     assert.ok(
       emails.some((m) => m.template === 'trade-waste-change-requested' && m.body.includes('fourth bin')),
     );
-    const lead = await staffClient(kiln, 'lead@kilnford.example');
+    const staffList = await lead.get('/staff/bookings/contracts');
+    assert.match(page(staffList.body).text(), /A fourth bin from next month/);
     assert.match(
-      page((await lead.get('/staff/bookings/contracts')).body).text(),
-      /A fourth bin from next month/,
+      page((await owner.get('/account/contracts')).body).text(),
+      /A fourth bin from next month .*: Waiting for us to reply/,
     );
+
+    // Staff answer it: a declined answer needs a reason; the answer is audited, emailed and shown.
+    const answer = page(staffList.body)
+      .links()
+      .find((l) => l.href.startsWith('/staff/bookings/contracts/changes/'))!.href;
+    await lead.get(answer);
+    const none = await lead.post(answer, {});
+    assert.equal(none.statusCode, 400);
+    assert.deepEqual(page(none.body).errorSummary(), ['Choose whether the change is done or declined']);
+    const noReason = await lead.post(answer, { decision: 'declined', reason: ' ' });
+    assert.equal(noReason.statusCode, 400);
+    assert.deepEqual(page(noReason.body).errorSummary(), ['Enter why the change is declined']);
+    const declined = await lead.post(answer, {
+      decision: 'declined',
+      reason: 'Slip Lane has room for three bins only',
+    });
+    assert.equal(declined.statusCode, 303, page(declined.body).errorSummary().join());
+    const again = await lead.post(answer, { decision: 'done' });
+    assert.equal(again.statusCode, 400);
+    assert.deepEqual(page(again.body).errorSummary(), ['This change request has already been answered']);
+    const { rows: answered } = await sql<{ detail: { reference: string; reason: string } }>`
+      select detail from audit_log where action = 'contract.change_declined' order by id desc limit 1`.execute(
+      db,
+    );
+    assert.equal(answered[0]?.detail.reference, contract.reference);
+    assert.equal(answered[0]?.detail.reason, 'Slip Lane has room for three bins only');
+    const told = await kiln.platform.notify.list(db, { recipient: 'owner@kilnford-cafe.example' });
+    assert.ok(
+      told.some(
+        (m) => m.template === 'trade-waste-change-declined' && m.body.includes('room for three bins'),
+      ),
+    );
+    assert.match(
+      page((await owner.get('/account/contracts')).body).text(),
+      /A fourth bin from next month .*: Declined\. Slip Lane has room for three bins only/,
+    );
+    await owner.get(contractUrl);
+    await owner.post(`${contractUrl}/change`, { details: 'Collections on Tuesdays' });
+    const second = page((await lead.get('/staff/bookings/contracts')).body)
+      .links()
+      .find((l) => l.text.startsWith('Answer'))!.href;
+    await lead.get(second);
+    assert.equal((await lead.post(second, { decision: 'done' })).statusCode, 303);
+    assert.match(page((await owner.get(contractUrl)).body).text(), /Collections on Tuesdays .*: Done/);
+    assert.ok(
+      (await kiln.platform.notify.list(db, { recipient: 'owner@kilnford-cafe.example' })).some(
+        (m) => m.template === 'trade-waste-change-done' && m.body.includes('Tuesdays'),
+      ),
+    );
+    assert.equal((await lead.get('/staff/bookings/contracts/changes/not-an-id')).statusCode, 404);
+
+    // My account's data download holds the contracts and the change requests with their answers.
+    const data = JSON.parse((await owner.get('/account/download')).body);
+    const mine = data.bookings.contracts.find(
+      (c: { reference: string }) => c.reference === contract.reference,
+    );
+    assert.deepEqual(mine, {
+      reference: contract.reference,
+      business: 'Kilnford Pottery Shop',
+      address: '9 Slip Lane, Kilnford KF2 1AA',
+      service: '3 × 360 litre mixed recycling bin, every two weeks (£5.60 a collection)',
+      monthlyPence: contract.monthly_pence,
+      payBy: 'direct_debit',
+      status: 'active',
+      startsOn: dayString(contract.starts_on),
+      endsOn: null,
+    });
+    assert.deepEqual(
+      data.bookings.contractChanges
+        .filter((c: { contract: string }) => c.contract === contract.reference)
+        .map((c: { details: string; status: string; reason: string | null }) => [
+          c.details,
+          c.status,
+          c.reason,
+        ]),
+      [
+        ['A fourth bin from next month', 'declined', 'Slip Lane has room for three bins only'],
+        ['Collections on Tuesdays', 'done', null],
+      ],
+    );
+    assert.deepEqual(JSON.parse((await stranger.get('/account/download')).body).bookings.contracts, []);
+  });
+
+  test('envelopes sent before signing kept a subject get it from the TW- reference in their title', async () => {
+    const db = kiln.platform.db;
+    const [contract] = await kiln.services.bookings.business.listContracts(db);
+    const staffId = (await sql<{ id: string }>`select id from staff_users limit 1`.execute(db)).rows[0]!.id;
+    const insert = (reference: string, title: string) =>
+      sql`insert into signing_envelopes (reference, title, document, document_sha256, created_by, expires_at)
+          values (${reference}, ${title}, ${Buffer.from('%PDF-1.7')}, 'x', ${staffId}, now() + interval '1 day')`.execute(
+        db,
+      );
+    await insert('SG-OLDTW1', `Trade waste contract ${contract!.reference.toLowerCase()} for signing`);
+    await insert('SG-OLDTW2', 'Tenancy agreement, 4 Kiln Row');
+    await bookingsMigrations['2026-11-26-0202-bookings-contract-signing-subject']!.up(db as never);
+    const { rows } = await sql<{
+      reference: string;
+      subject_type: string | null;
+      subject_reference: string | null;
+    }>`
+      select reference, subject_type, subject_reference from signing_envelopes
+       where reference in ('SG-OLDTW1', 'SG-OLDTW2') order by reference`.execute(db);
+    assert.deepEqual(rows, [
+      {
+        reference: 'SG-OLDTW1',
+        subject_type: 'trade_waste_contract',
+        subject_reference: contract!.reference,
+      },
+      { reference: 'SG-OLDTW2', subject_type: null, subject_reference: null },
+    ]);
   });
 
   test('a Direct Debit collection is on the 15th of the next month, or later when the notice needs it', () => {

@@ -7,8 +7,9 @@ import type { Platform } from '../../platform/module.ts';
 import { londonDay } from '../../platform/time.ts';
 import { addWorkingDays, nextWorkingDay } from '../../platform/working-days.ts';
 import { BookingError, pounds, type BookingPayments } from './service.ts';
+import { contractAgreement } from './pdf.ts';
 import * as store from './store.ts';
-import { addDays, formatDay } from './times.ts';
+import { addDays, dayString, formatDay } from './times.ts';
 
 // The business services marketplace: trade waste sold to businesses under contract.
 
@@ -173,9 +174,51 @@ export interface ContractDirectDebit {
   earliestFirstCollection(noticeDay?: string): string;
 }
 
+/** What signing's documents record for a trade waste contract sent for signature. */
+export const CONTRACT_SUBJECT = 'trade_waste_contract';
+
+/**
+ * Signing (through its public interface): sends a contract for signature with the contract as its
+ * subject, and finds the sealed copy signing delivered to a resident's account by that subject.
+ */
+export interface ContractSigning {
+  sendEnvelope(
+    actor: Actor & { type: 'staff'; id: string },
+    input: {
+      title: string;
+      upload: Buffer;
+      residentId: string | null;
+      signers: Array<{ name: string; role: string; email: string }>;
+      subject: { type: string; reference: string };
+    },
+  ): Promise<{ reference: string }>;
+  sealedDocumentsAbout(
+    db: Db,
+    residentId: string,
+    subject: { type: string; references: string[] },
+  ): Promise<Map<string, { reference: string; title: string }>>;
+}
+
+/** Staff's answer to a change request: done, or declined with a reason the requester is told. */
+export const changeDecisionSchema = z
+  .object({
+    decision: z.enum(['done', 'declined'], { error: 'Choose whether the change is done or declined' }),
+    reason: z.string().trim().max(1000, 'Give the reason in 1000 characters or fewer').optional(),
+  })
+  .refine((d) => d.decision !== 'declined' || !!d.reason, {
+    path: ['reason'],
+    message: 'Enter why the change is declined',
+  });
+
+export const changeStatusText: Record<string, string> = {
+  open: 'Waiting for us to reply',
+  done: 'Done',
+  declined: 'Declined',
+};
+
 export function createBusinessService(
   platform: Platform,
-  deps: { payments?: BookingPayments; directDebit?: ContractDirectDebit },
+  deps: { payments?: BookingPayments; directDebit?: ContractDirectDebit; signing?: ContractSigning },
 ) {
   const { notify } = platform;
   const db = () => platform.db;
@@ -197,6 +240,16 @@ export function createBusinessService(
     body:
       'We have your request to change contract ((reference)) for ((business)):\n\n((details))\n\n' +
       'We will reply within 5 working days. Until then your collections carry on as they are. ((link))',
+  });
+  notify.defineTemplate('trade-waste-change-done', {
+    subject: 'Your change to trade waste contract ((reference)) is done',
+    body: 'We have made the change you asked for to contract ((reference)) for ((business)):\n\n((details))\n\n((link))',
+  });
+  notify.defineTemplate('trade-waste-change-declined', {
+    subject: 'We cannot make your change to trade waste contract ((reference))',
+    body:
+      'We cannot make the change you asked for to contract ((reference)) for ((business)):\n\n((details))\n\n' +
+      'Why: ((reason))\n\nYour collections carry on as they are. ((link))',
   });
   notify.defineTemplate('trade-waste-ending', {
     subject: 'Your trade waste contract ((reference)) ends on ((ends))',
@@ -382,15 +435,119 @@ export function createBusinessService(
         });
     },
 
-    /** Change requests of contracts, by contract id. */
+    /** Change requests of contracts, by contract id, with their state. */
     async changesOf(conn: Db, contractIds: string[]) {
-      const byContract = new Map<string, Array<{ details: string; created_at: Date }>>();
+      const byContract = new Map<
+        string,
+        Array<Awaited<ReturnType<typeof store.contractChanges>>[number] & { statusText: string }>
+      >();
       for (const c of await store.contractChanges(conn, contractIds)) {
         const list = byContract.get(c.contract_id) ?? [];
-        list.push({ details: c.details, created_at: c.created_at });
+        list.push({ ...c, statusText: changeStatusText[c.status] ?? c.status });
         byContract.set(c.contract_id, list);
       }
       return byContract;
+    },
+
+    /** One change request with its contract and business, for staff to answer. */
+    async changeForStaff(conn: Db, id: string) {
+      if (!z.uuid().safeParse(id).success) return undefined;
+      const change = await store.contractChangeById(conn, id);
+      if (!change) return undefined;
+      const contract = (await store.contractById(conn, change.contract_id))!;
+      const business = (await store.businessById(conn, contract.business_id))!;
+      return { change, contract, business };
+    },
+
+    /** The change requests a resident asked for (My account's data download). */
+    changesBy: (conn: Db, residentId: string) => store.contractChangesBy(conn, residentId),
+
+    /**
+     * Staff answer a change request: done, or declined with a reason. Audited; the requester is
+     * told by email. Answering twice is refused (the first answer stands).
+     */
+    async decideChange(changeId: string, input: unknown, actor: Actor & { type: 'staff'; id: string }) {
+      const decision = changeDecisionSchema.parse(input);
+      return db()
+        .transaction()
+        .execute(async (tx) => {
+          const change = await store.decideContractChange(tx, changeId, {
+            status: decision.decision,
+            decision_reason: decision.decision === 'declined' ? decision.reason! : null,
+            decided_by: actor.id,
+          });
+          if (!change) throw new BookingError('This change request has already been answered', 'not_allowed');
+          const contract = (await store.contractById(tx, change.contract_id))!;
+          const business = (await store.businessById(tx, contract.business_id))!;
+          await recordAudit(tx, {
+            actor,
+            action: decision.decision === 'done' ? 'contract.change_done' : 'contract.change_declined',
+            subjectType: 'contract',
+            subjectId: contract.id,
+            detail: { reference: contract.reference, change: change.id, reason: change.decision_reason },
+          });
+          if (change.requested_by)
+            await notify.toResident(tx, change.requested_by, {
+              template:
+                decision.decision === 'done' ? 'trade-waste-change-done' : 'trade-waste-change-declined',
+              personalisation: {
+                reference: contract.reference,
+                business: business.name,
+                details: change.details,
+                reason: change.decision_reason ?? '',
+                link: `${publicUrl}/business/contracts/${contract.reference}`,
+              },
+            });
+          return change;
+        });
+    },
+
+    /**
+     * Sends a contract for signature to its business's first contact: the contract as a PDF, with
+     * the contract as the document's subject so the sealed copy is found by its reference.
+     */
+    async sendForSignature(reference: string, actor: Actor & { type: 'staff'; id: string }) {
+      if (!deps.signing) throw new BookingError('Signing is not available', 'not_allowed');
+      const contract = await store.contractByReference(db(), reference.toUpperCase());
+      if (!contract) throw new BookingError('There is no contract with that reference', 'not_found');
+      if (contract.status === 'ended') throw new BookingError('This contract has ended', 'not_allowed');
+      const business = (await store.businessById(db(), contract.business_id))!;
+      const [contact] = await store.businessContacts(db(), business.id);
+      if (!contact?.email)
+        throw new BookingError('The business has no contact with an email address to sign', 'not_allowed');
+      const pdf = await contractAgreement({
+        councilName: platform.config.COUNCIL_NAME,
+        contract: {
+          reference: contract.reference,
+          starts_on: formatDay(dayString(contract.starts_on)),
+          terms: contract.terms,
+          monthly: pounds(contract.monthly_pence),
+          payBy: contract.pay_by === 'direct_debit' ? 'Direct Debit' : 'invoice each month',
+          noticeDays: contract.notice_days,
+        },
+        business,
+      });
+      const sent = await deps.signing.sendEnvelope(actor, {
+        title: `Trade waste contract ${contract.reference}`,
+        upload: Buffer.from(pdf),
+        residentId: contact.id,
+        signers: [{ name: contact.name, role: contact.role, email: contact.email }],
+        subject: { type: CONTRACT_SUBJECT, reference: contract.reference },
+      });
+      await recordAudit(db(), {
+        actor,
+        action: 'contract.sent_for_signature',
+        subjectType: 'contract',
+        subjectId: contract.id,
+        detail: { reference: contract.reference, envelope: sent.reference },
+      });
+      return sent;
+    },
+
+    /** The sealed copies of contracts in a resident's account, by contract reference. */
+    async signedCopies(conn: Db, residentId: string, references: string[]) {
+      if (!deps.signing || !references.length) return new Map<string, { reference: string; title: string }>();
+      return deps.signing.sealedDocumentsAbout(conn, residentId, { type: CONTRACT_SUBJECT, references });
     },
 
     /**

@@ -1,7 +1,8 @@
 import { systemActor } from '../../platform/actor.ts';
 import type { DemoPeople, Platform } from '../../platform/module.ts';
 import { londonDay } from '../../platform/time.ts';
-import { isWorkingDay } from '../../platform/working-days.ts';
+import { addWorkingDays, isWorkingDay } from '../../platform/working-days.ts';
+import type { BusinessService } from './business.ts';
 import type { BookingsService } from './service.ts';
 import { addDays, londonInstant } from './times.ts';
 
@@ -153,4 +154,20 @@ export async function seedBookingsDemo(platform: Platform, service: BookingsServ
     actor: { type: 'resident', id: demo.resident.id },
   });
   void platform;
+}
+
+/** The demo resident runs a fictional bakery with a trade waste contract, to see in My account. */
+export async function seedBusinessDemo(business: BusinessService, demo: DemoPeople) {
+  await business.acceptQuote({
+    residentId: demo.resident.id,
+    quote: { stream: 'general', size: '240', bins: '2', frequency: 'weekly' },
+    business: {
+      name: 'Canal Side Bakery',
+      billingAddress: '14 Canal Side, Kilnford KF2 2LQ',
+      role: 'Owner',
+      payBy: 'invoice',
+      startsOn: addWorkingDays(londonDay(), 6),
+    },
+    actor: { type: 'resident', id: demo.resident.id },
+  });
 }

@@ -4,14 +4,15 @@ import type { DemoPeople, ModuleDefinition, Platform } from '../../platform/modu
 import type { AccountsService } from '../accounts/index.ts';
 import { registerCustomerTimelineSource } from '../cases/index.ts';
 import { localGazetteer } from '../catalogue/index.ts';
-import { createBusinessService, type ContractDirectDebit } from './business.ts';
+import { createBusinessService, type ContractDirectDebit, type ContractSigning } from './business.ts';
 import { loadBookingsConfig, type BookingsConfig } from './config.ts';
-import { seedBookingsDemo } from './demo.ts';
+import { seedBookingsDemo, seedBusinessDemo } from './demo.ts';
 import { registerBookingsApi } from './routes-api.ts';
-import { registerBusinessRoutes, type SignedDocuments } from './routes-business.ts';
+import { registerBusinessRoutes } from './routes-business.ts';
 import { registerBookingRoutes } from './routes-resident.ts';
 import { registerStaffRoutes } from './routes-staff.ts';
 import { bookingsMigrations } from './schema.ts';
+import { dayString } from './times.ts';
 import { createBookingsService, type AddressBook, type BookingPayments } from './service.ts';
 
 export type { BookingsService, Booking, Bookable, Slot, Quote, HoldInput, NewBookable } from './service.ts';
@@ -34,8 +35,8 @@ export interface BookingsDeps {
   accounts?: Pick<AccountsService, 'personalData' | 'addLink'>;
   /** Trade waste contracts paid by Direct Debit are collected on the payer's mandate. */
   directDebit?: ContractDirectDebit;
-  /** Signed contracts: signing delivers the sealed PDF to My account; contracts link to it. */
-  documents?: SignedDocuments;
+  /** Contracts are sent for signature; signing delivers the sealed PDF to My account, linked from the contract. */
+  signing?: ContractSigning;
   /** In-area checks (bulky waste); the council's gazetteer by default. */
   addresses?: AddressBook;
   config?: BookingsConfig;
@@ -55,6 +56,7 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
   const business = createBusinessService(platform, {
     payments: deps.payments,
     directDebit: deps.directDebit,
+    signing: deps.signing,
   });
 
   // A card payment for a booking confirms it (or refunds it when the place has gone).
@@ -68,9 +70,11 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
   deps.accounts?.personalData.add({
     name: 'bookings',
     async export(db, residentId) {
-      const [bookings, waiting] = await Promise.all([
+      const [bookings, waiting, contracts, changes] = await Promise.all([
         service.bookingsForResident(db, residentId),
         service.waitingListFor(db, residentId),
+        business.contractsFor(db, residentId),
+        business.changesBy(db, residentId),
       ]);
       return {
         bookings: bookings.map((b) => ({
@@ -84,6 +88,26 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
           bookedAt: b.createdAt.toISOString(),
         })),
         waitingLists: waiting.map((w) => ({ what: w.title, when: w.starts_at, status: w.status })),
+        // Contracts of the businesses the resident acts for, and the changes they asked for.
+        contracts: contracts.map((c) => ({
+          reference: c.reference,
+          business: c.business.name,
+          address: c.business.billing_address,
+          service: (c.terms as { lines?: Array<{ text: string }> }).lines?.[0]?.text ?? c.service,
+          monthlyPence: c.monthly_pence,
+          payBy: c.pay_by,
+          status: c.status,
+          startsOn: dayString(c.starts_on),
+          endsOn: c.ends_on ? dayString(c.ends_on) : null,
+        })),
+        contractChanges: changes.map((ch) => ({
+          contract: ch.reference,
+          details: ch.details,
+          askedAt: ch.created_at,
+          status: ch.status,
+          reason: ch.decision_reason,
+          answeredAt: ch.decided_at,
+        })),
       };
     },
     erase: (tx, residentId) => service.eraseResident(tx, residentId),
@@ -135,11 +159,12 @@ export function createBookings(platform: Platform, deps: BookingsDeps = {}) {
     /** Demo data: two libraries with PCs and classes, bulky waste, a social worker's consultation slots. */
     async seedDemoData(demo: DemoPeople) {
       await seedBookingsDemo(platform, service, demo);
+      await seedBusinessDemo(business, demo);
     },
     register(app: FastifyInstance) {
       registerBookingRoutes(app, platform, service);
       registerStaffRoutes(app, platform, service);
-      registerBusinessRoutes(app, platform, business, config, deps.documents);
+      registerBusinessRoutes(app, platform, business, config);
       registerBookingsApi(app, platform, service);
     },
   };

@@ -76,6 +76,60 @@ export async function wasteTransferNote(input: {
   return doc.save();
 }
 
+/** The trade waste contract as agreed online, as a PDF to send for signature. */
+export async function contractAgreement(input: {
+  councilName: string;
+  contract: {
+    reference: string;
+    starts_on: string;
+    terms: Record<string, unknown>;
+    monthly: string;
+    payBy: string;
+    noticeDays: number;
+  };
+  business: { name: string; billing_address: string; company_number: string | null };
+}): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  doc.setTitle(`Trade waste contract ${input.contract.reference}`);
+  doc.setAuthor(input.councilName);
+  doc.setLanguage('en-GB');
+  const page = doc.addPage([595, 842]);
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
+  let y = 790;
+  const line = (text: string, options: { size?: number; strong?: boolean; gap?: number } = {}) => {
+    const size = options.size ?? 10;
+    for (const chunk of wrap(text, size > 12 ? 60 : 95)) {
+      page.drawText(chunk, {
+        x: 50,
+        y,
+        size,
+        font: options.strong ? bold : font,
+        color: rgb(0.04, 0.05, 0.05),
+      });
+      y -= size + 4;
+    }
+    y -= options.gap ?? 2;
+  };
+  const lines = (input.contract.terms as { lines?: Array<{ text: string }> }).lines ?? [];
+  line(`Trade waste contract ${input.contract.reference}`, { size: 20, strong: true, gap: 8 });
+  line(`Between ${input.councilName} (the council) and ${input.business.name} (the customer)`, { gap: 10 });
+  line('The customer', { size: 13, strong: true });
+  line(`Business: ${input.business.name}`);
+  if (input.business.company_number) line(`Company number: ${input.business.company_number}`);
+  line(`Address and place of collection: ${input.business.billing_address}`, { gap: 10 });
+  line('The service', { size: 13, strong: true });
+  for (const l of lines) line(l.text);
+  line(`Collections start in the week of ${input.contract.starts_on}.`, { gap: 10 });
+  line('Price and payment', { size: 13, strong: true });
+  line(`${input.contract.monthly} each month, paid by ${input.contract.payBy}.`, { gap: 10 });
+  line('Changes and ending', { size: 13, strong: true });
+  line(
+    `Either party may end this contract by giving ${input.contract.noticeDays} days' notice. The customer may ask for changes (bins, sizes, frequency) from My account; changes take effect once the council confirms them.`,
+  );
+  return doc.save();
+}
+
 function wrap(text: string, width: number): string[] {
   const out: string[] = [];
   let current = '';

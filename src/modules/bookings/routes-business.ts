@@ -8,6 +8,7 @@ import { addWorkingDays } from '../../platform/working-days.ts';
 import {
   binStreams,
   businessSchema,
+  changeStatusText,
   frequencies,
   liftPrices,
   NOTICE_DAYS,
@@ -45,34 +46,9 @@ function quoteQuery(q: { stream: string; size: number; bins: number; frequency: 
   }).toString();
 }
 
-/** Documents delivered to a resident's account (signing): sealed documents they signed. */
-export interface SignedDocuments {
-  listDocumentsForResident(
-    db: Platform['db'],
-    residentId: string,
-  ): Promise<Array<{ reference: string; title: string; kind: string; delivered_at: Date }>>;
-}
-
-/**
- * The signed copy of a contract, when staff sent it for signing with the contract's reference in
- * the title: signing delivers the sealed PDF to My account, so link to it rather than keep a copy.
- */
-async function signedCopies(
-  documents: SignedDocuments | undefined,
-  db: Platform['db'],
-  residentId: string,
-  references: string[],
-) {
-  const found = new Map<string, { href: string; title: string }>();
-  if (!documents || !references.length) return found;
-  for (const d of await documents.listDocumentsForResident(db, residentId)) {
-    if (d.kind !== 'sealed_document') continue;
-    const reference = references.find((r) => d.title.toUpperCase().includes(r));
-    if (reference && !found.has(reference))
-      found.set(reference, { href: `/account/documents/${d.reference}`, title: d.title });
-  }
-  return found;
-}
+/** The signed copy in My account's documents, where signing delivered it. */
+const signedLink = (copy: { reference: string; title: string } | undefined) =>
+  copy && { href: `/account/documents/${copy.reference}`, title: copy.title };
 
 const contractStatusText = (c: { status: string; ends_on: unknown }) =>
   c.status === 'active'
@@ -87,7 +63,6 @@ export function registerBusinessRoutes(
   platform: Platform,
   business: BusinessService,
   config: BookingsConfig,
-  documents?: SignedDocuments,
 ) {
   const { db } = platform;
   const signedIn = { preHandler: requireResident };
@@ -287,7 +262,7 @@ export function registerBusinessRoutes(
     const contract = await myContract(request);
     const terms = contract.terms as { lines?: Array<{ text: string; amount: string }> };
     const [signed, changes] = await Promise.all([
-      signedCopies(documents, db, request.resident!.id, [contract.reference]),
+      business.signedCopies(db, request.resident!.id, [contract.reference]),
       business.changesOf(db, [contract.id]),
     ]);
     return reply.code(extra.errors?.length ? 400 : 200).render('bookings/views/contract.njk', {
@@ -300,7 +275,7 @@ export function registerBusinessRoutes(
       statusText: contractStatusText(contract),
       startsText: formatDay(dayString(contract.starts_on)),
       invoices: contract.invoices.map((i) => ({ ...i, amount: pounds(i.amount_pence) })),
-      signed: signed.get(contract.reference),
+      signed: signedLink(signed.get(contract.reference)),
       changes: changes.get(contract.id) ?? [],
       errors: extra.errors ?? [],
       values: extra.values ?? {},
@@ -339,8 +314,7 @@ export function registerBusinessRoutes(
     const residentId = request.resident!.id;
     const contracts = await business.contractsFor(db, residentId);
     const [signed, changes] = await Promise.all([
-      signedCopies(
-        documents,
+      business.signedCopies(
         db,
         residentId,
         contracts.map((c) => c.reference),
@@ -366,8 +340,8 @@ export function registerBusinessRoutes(
           startsText: formatDay(dayString(c.starts_on)),
           statusText: contractStatusText(c),
           active: c.status === 'active',
-          signed: signed.get(c.reference),
-          changesAsked: changes.get(c.id)?.length ?? 0,
+          signed: signedLink(signed.get(c.reference)),
+          changes: changes.get(c.id) ?? [],
         };
       }),
     });
@@ -439,6 +413,67 @@ export function registerBusinessRoutes(
       });
     },
   );
+
+  const manage = { config: { permission: 'bookings:manage' as const } };
+
+  app.post('/staff/bookings/contracts/:reference/signature', manage, async (request, reply) => {
+    const { reference } = request.params as { reference: string };
+    try {
+      const sent = await business.sendForSignature(
+        reference,
+        actorOf(request) as { type: 'staff'; id: string },
+      );
+      request.session.set('flash', `Contract ${reference} sent for signature (${sent.reference})`);
+    } catch (error) {
+      if (!(error instanceof BookingError)) throw error;
+      if (error.code === 'not_found') throw new HttpError(404, 'Page not found');
+      request.session.set('flash', error.message);
+    }
+    return reply.redirect('/staff/bookings/contracts', 303);
+  });
+
+  async function changePage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: { errors?: Errors; values?: Record<string, string> } = {},
+  ) {
+    const found = await business.changeForStaff(db, (request.params as { id: string }).id);
+    if (!found) throw new HttpError(404, 'Page not found');
+    return reply.code(extra.errors?.length ? 400 : 200).render('bookings/views/staff-contract-change.njk', {
+      title: `Change to contract ${found.contract.reference}`,
+      navSection: 'bookings',
+      backLink: '/staff/bookings/contracts',
+      ...found,
+      statusText: changeStatusText[found.change.status],
+      errors: extra.errors ?? [],
+      values: extra.values ?? {},
+    });
+  }
+
+  app.get('/staff/bookings/contracts/changes/:id', manage, (request, reply) => changePage(request, reply));
+
+  app.post('/staff/bookings/contracts/changes/:id', manage, async (request, reply) => {
+    const body = (request.body ?? {}) as Body;
+    const values = { decision: str(body.decision), reason: str(body.reason) };
+    const found = await business.changeForStaff(db, (request.params as { id: string }).id);
+    if (!found) throw new HttpError(404, 'Page not found');
+    try {
+      await business.decideChange(
+        found.change.id,
+        { decision: values.decision || undefined, reason: values.reason || undefined },
+        actorOf(request) as { type: 'staff'; id: string },
+      );
+    } catch (error) {
+      if (error instanceof ZodError) return changePage(request, reply, { errors: zodErrors(error), values });
+      if (!(error instanceof BookingError)) throw error;
+      return changePage(request, reply, { errors: [{ field: 'decision', text: error.message }], values });
+    }
+    request.session.set(
+      'flash',
+      `Change to ${found.contract.reference} marked ${values.decision === 'done' ? 'done' : 'declined'}; we have emailed the business`,
+    );
+    return reply.redirect('/staff/bookings/contracts', 303);
+  });
 
   app.post(
     '/staff/bookings/contracts/invoices',

@@ -37,6 +37,9 @@ export interface BookableRules {
   inAreaOnly?: boolean;
 }
 
+/** A change request is open until staff make the change (done) or decline it with a reason. */
+export type ContractChangeStatus = 'open' | 'done' | 'declined';
+
 export interface BookingsTables {
   booking_sites: {
     id: string;
@@ -177,6 +180,11 @@ export interface BookingsTables {
     requested_by: string | null;
     details: string;
     created_at: Date;
+    status: ContractChangeStatus;
+    /** Why staff declined it, told to the requester. */
+    decision_reason: string | null;
+    decided_by: string | null;
+    decided_at: Date | null;
   };
   booking_api_bookings: {
     booking_id: string;
@@ -365,5 +373,23 @@ export const bookingsMigrations: Record<string, Migration> = {
       created_at timestamptz not null default now()
     );
     create index booking_contract_changes_contract_idx on booking_contract_changes (contract_id, created_at);
+  `),
+  // Staff answer a change request: done, or declined with a reason (told to the requester).
+  '2026-11-26-0201-bookings-contract-change-state': sqlMigration(`
+    alter table booking_contract_changes add column status text not null default 'open'
+      check (status in ('open', 'done', 'declined'));
+    alter table booking_contract_changes add column decision_reason text;
+    alter table booking_contract_changes add column decided_by uuid references staff_users (id);
+    alter table booking_contract_changes add column decided_at timestamptz;
+    alter table booking_contract_changes add constraint booking_contract_changes_reason_check
+      check (status <> 'declined' or decision_reason is not null);
+  `),
+  // Contracts sent for signature before signing kept a subject were found by the TW- reference in
+  // the envelope's title; give those envelopes the subject once so only the subject is used.
+  '2026-11-26-0202-bookings-contract-signing-subject': sqlMigration(`
+    update signing_envelopes e
+       set subject_type = 'trade_waste_contract', subject_reference = c.reference
+      from booking_contracts c
+     where e.subject_type is null and strpos(upper(e.title), c.reference) > 0;
   `),
 };

@@ -605,6 +605,9 @@ export async function updateContract(db: Db, id: string, patch: Partial<Contract
     .executeTakeFirstOrThrow();
 }
 
+export const contractById = (db: Db, id: string) =>
+  t(db).selectFrom('booking_contracts').selectAll().where('id', '=', id).executeTakeFirst();
+
 export const contractByReference = (db: Db, reference: string) =>
   t(db).selectFrom('booking_contracts').selectAll().where('reference', '=', reference).executeTakeFirst();
 
@@ -633,10 +636,71 @@ export async function contractChanges(db: Db, contractIds: string[]) {
   if (!contractIds.length) return [];
   return t(db)
     .selectFrom('booking_contract_changes')
-    .select(['contract_id', 'details', 'created_at'])
+    .select([
+      'id',
+      'contract_id',
+      'requested_by',
+      'details',
+      'created_at',
+      'status',
+      'decision_reason',
+      'decided_at',
+    ])
     .where('contract_id', 'in', contractIds)
     .orderBy('created_at')
     .execute();
+}
+
+export const contractChangeById = (db: Db, id: string) =>
+  t(db).selectFrom('booking_contract_changes').selectAll().where('id', '=', id).executeTakeFirst();
+
+/** Records staff's answer to an open change request; undefined when it was already answered. */
+export async function decideContractChange(
+  db: Db,
+  id: string,
+  decision: { status: 'done' | 'declined'; decision_reason: string | null; decided_by: string },
+) {
+  return t(db)
+    .updateTable('booking_contract_changes')
+    .set({ ...decision, decided_at: new Date() } as never)
+    .where('id', '=', id)
+    .where('status', '=', 'open')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** The change requests a resident asked for, with their contract's reference (data download). */
+export async function contractChangesBy(db: Db, residentId: string) {
+  return t(db)
+    .selectFrom('booking_contract_changes as ch')
+    .innerJoin('booking_contracts as c', 'c.id', 'ch.contract_id')
+    .select([
+      'c.reference',
+      'ch.details',
+      'ch.created_at',
+      'ch.status',
+      'ch.decision_reason',
+      'ch.decided_at',
+    ])
+    .where('ch.requested_by', '=', residentId)
+    .orderBy('ch.created_at')
+    .execute();
+}
+
+/** The people who act for a business, first added first (who is asked to sign its contracts). */
+export async function businessContacts(db: Db, businessId: string) {
+  const contacts = await t(db)
+    .selectFrom('booking_business_contacts')
+    .select(['resident_id', 'role'])
+    .where('business_id', '=', businessId)
+    .orderBy('created_at')
+    .execute();
+  const people = [];
+  for (const c of contacts) {
+    const person = await residentById(db, c.resident_id);
+    if (person) people.push({ ...person, role: c.role });
+  }
+  return people;
 }
 
 export async function listContracts(db: Db): Promise<Array<ContractRow & { business_name: string }>> {

@@ -39,6 +39,9 @@ export interface SigningTables {
     document_sha256: string;
     /** The filled text of a template document, shown as a web page beside the PDF. */
     document_text: string | null;
+    /** What the document is for, set by the module that sent it (e.g. trade_waste_contract + TW-…). */
+    subject_type: string | null;
+    subject_reference: string | null;
     sealed_document: Buffer | null;
     sealed_sha256: string | null;
     created_by: string;
@@ -200,5 +203,12 @@ export const signingMigrations: Record<string, Migration> = {
   `),
   '2026-11-25-0601-signing-document-text': sqlMigration(`
     alter table signing_envelopes add column document_text text;
+  `),
+  // What a document is for (a contract, a tenancy), so the module that sent it finds the signed
+  // copy by its own reference instead of by words in the title.
+  '2026-11-26-0200-signing-envelope-subject': sqlMigration(`
+    alter table signing_envelopes add column subject_type text;
+    alter table signing_envelopes add column subject_reference text;
+    create index signing_envelopes_subject_idx on signing_envelopes (subject_type, subject_reference);
   `),
 };

@@ -56,6 +56,8 @@ export interface NewEnvelope {
   residentId?: string | null;
   signers: NewSigner[];
   expiresInDays?: number;
+  /** What the document is for, so the sending module can find the signed copy by its reference. */
+  subject?: { type: string; reference: string };
 }
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -351,6 +353,8 @@ export function createSigningService(platform: Platform) {
           document,
           document_sha256: sha256(document),
           document_text: text,
+          subject_type: input.subject?.type ?? null,
+          subject_reference: input.subject?.reference ?? null,
           created_by: actor.id,
           expires_at: new Date(Date.now() + (input.expiresInDays ?? 30) * 86_400_000),
         });
@@ -704,6 +708,22 @@ export function createSigningService(platform: Platform) {
 
     /** Letters, bills and sealed documents in a resident's account, newest first. */
     listDocumentsForResident: (db: Db, residentId: string) => store.lettersFor(db, residentId),
+
+    /**
+     * The signed copies in a resident's account of documents sent for a subject, by the subject's
+     * reference (the newest when there are several).
+     */
+    async sealedDocumentsAbout(db: Db, residentId: string, subject: { type: string; references: string[] }) {
+      const found = new Map<string, { reference: string; title: string; deliveredAt: Date }>();
+      for (const l of await store.sealedLettersAbout(db, residentId, subject))
+        if (l.subject_reference && !found.has(l.subject_reference))
+          found.set(l.subject_reference, {
+            reference: l.reference,
+            title: l.title,
+            deliveredAt: l.delivered_at,
+          });
+      return found;
+    },
 
     /** One of a resident's documents (their own only); marks it read. */
     async documentForResident(db: Db, residentId: string, reference: string) {

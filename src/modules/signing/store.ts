@@ -73,6 +73,8 @@ export async function insertEnvelope(
     | 'document'
     | 'document_sha256'
     | 'document_text'
+    | 'subject_type'
+    | 'subject_reference'
     | 'created_by'
     | 'expires_at'
   >,
@@ -207,6 +209,25 @@ export async function lettersFor(db: Db, residentId: string) {
     .select(['id', 'reference', 'title', 'kind', 'delivered_at', 'read_at', 'sha256'])
     .where('resident_id', '=', residentId)
     .orderBy('delivered_at', 'desc')
+    .execute();
+}
+
+/** A resident's sealed copies of documents sent for a subject (e.g. some contracts), newest first. */
+export async function sealedLettersAbout(
+  db: Db,
+  residentId: string,
+  subject: { type: string; references: string[] },
+) {
+  if (!subject.references.length) return [];
+  return t(db)
+    .selectFrom('signing_letters as l')
+    .innerJoin('signing_envelopes as e', 'e.id', 'l.envelope_id')
+    .select(['l.reference', 'l.title', 'l.delivered_at', 'e.subject_reference'])
+    .where('l.resident_id', '=', residentId)
+    .where('l.kind', '=', 'sealed_document')
+    .where('e.subject_type', '=', subject.type)
+    .where('e.subject_reference', 'in', subject.references)
+    .orderBy('l.delivered_at', 'desc')
     .execute();
 }
 
