@@ -94,6 +94,12 @@ async function startMosquitto(): Promise<Mosquitto> {
         .split('\n')
         .filter((l) => l.includes('being dropped')).length,
     async stop() {
+      // What the broker said about Kiln's subscription's connections (not each reading).
+      const about = logText()
+        .split('\n')
+        .filter((l) => /kiln-wellbeing/.test(l) && !/(Sending|Received) (PUBLISH|PUBACK)/.test(l));
+      if (about.length)
+        console.log(`Mosquitto's log on Kiln's subscription:\n${about.slice(0, 20).join('\n')}`);
       child.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });
@@ -452,6 +458,7 @@ async function run(mode: 'aedes' | 'mosquitto', broker: Mosquitto | null) {
       summariseProfile(file, undefined, 30);
     }
     const droppedAfter = mode === 'mosquitto' ? await mosquittoDropped(url) : null;
+    const subscription = w.mqtt()?.status();
 
     // Alert latency: a cold home (readings below 16°C for two hours, sent late, the last one now),
     // from the last reading's acknowledgement to the alert in the queue. Some homes, one at a time.
@@ -513,6 +520,8 @@ async function run(mode: 'aedes' | 'mosquitto', broker: Mosquitto | null) {
       lost: acked - stored,
       failed: results.reduce((a, r) => a + r.failed, 0),
       closedByBroker: results.reduce((a, r) => a + r.closedByBroker, 0),
+      reconnects: subscription?.reconnects ?? 0,
+      lastDisconnect: subscription?.lastDisconnect ?? null,
       brokerDropped: droppedAfter === null || droppedBefore === null ? null : droppedAfter - droppedBefore,
       droppedLogLines: mode === 'mosquitto' ? (broker?.droppedLogLines() ?? null) : null,
       config: mode === 'mosquitto' ? broker!.config : 'in-process (aedes)',
@@ -611,7 +620,10 @@ if (process.argv.includes('--publisher')) {
         (r.droppedLogLines ? `; its log says messages were dropped (${r.droppedLogLines} lines)` : '') +
         (r.lost === 0 ? '; count in = count stored' : `; ${r.lost} LOST (acknowledged, not stored)`) +
         (r.failed ? `; ${r.failed} sent but not acknowledged` : '') +
-        (r.closedByBroker ? `; the broker closed ${r.closedByBroker} hub connections` : ''),
+        (r.closedByBroker ? `; the broker closed ${r.closedByBroker} hub connections` : '') +
+        (r.reconnects
+          ? `; Kiln's subscription reconnected ${r.reconnects} times (last: ${r.lastDisconnect})`
+          : ''),
     );
   }
   console.log(

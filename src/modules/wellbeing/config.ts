@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 // The wellbeing module's settings, read from the environment (listed in docs/wellbeing.md and .env.example).
@@ -10,8 +11,8 @@ const schema = z.object({
   /** Subscribe as a shared subscription of this group, so several Kiln processes split the readings. */
   WELLBEING_MQTT_SHARE_GROUP: z.string().optional(),
   /**
-   * A fixed MQTT client id for the subscription: the broker then keeps Kiln's session and queues
-   * readings while Kiln is away (restart, deploy). One per process; unset: a fresh session each start.
+   * The MQTT client id of the subscription, whose session (and queue) the broker keeps while Kiln
+   * is away. One per process; unset: kiln-wellbeing-<host>-<port> (subscriptionClientId).
    */
   WELLBEING_MQTT_CLIENT_ID: z
     .string()
@@ -41,4 +42,22 @@ export function loadWellbeingConfig(env: NodeJS.ProcessEnv = process.env): Wellb
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/**
+ * The client id of Kiln's subscription to an external broker. It must be stable across restarts
+ * (the broker keeps the session and queue under it) and differ between processes (a second
+ * connection with the same id takes the session from the first). Unset, it is made of the host
+ * name and the port this process listens on, which no other process on the host has: the worker
+ * health port for `kiln worker`, else the web port.
+ */
+export function subscriptionClientId(
+  config: Pick<WellbeingConfig, 'WELLBEING_MQTT_CLIENT_ID'>,
+  platform: { PORT: number; WORKER_HEALTH_PORT?: number | undefined },
+  host = hostname(),
+): string {
+  if (config.WELLBEING_MQTT_CLIENT_ID) return config.WELLBEING_MQTT_CLIENT_ID;
+  const port = platform.WORKER_HEALTH_PORT ?? platform.PORT;
+  const name = host.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40);
+  return `kiln-wellbeing-${name}-${port}`;
 }

@@ -3,7 +3,7 @@ import type { DemoPeople, ModuleDefinition, Platform } from '../../platform/modu
 import type { AccountsService } from '../accounts/index.ts';
 import { registerCustomerTimelineSource } from '../cases/index.ts';
 import { addDays, routinePosition } from './clock.ts';
-import { loadWellbeingConfig, type WellbeingConfig } from './config.ts';
+import { loadWellbeingConfig, subscriptionClientId, type WellbeingConfig } from './config.ts';
 import { feed } from './feed.ts';
 import { DeviceDirectory, Ingestor } from './ingest.ts';
 import { startBroker, subscribeExternal, type MqttIngestion } from './mqtt.ts';
@@ -261,12 +261,10 @@ export function createWellbeing(platform: Platform, deps: WellbeingDependencies 
       if (ingest) {
         mqtt = config.MQTT_URL
           ? await subscribeExternal(config.MQTT_URL, ingestor, {
-              clientId:
-                config.WELLBEING_MQTT_CLIENT_ID ??
-                `kiln-wellbeing-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+              clientId: subscriptionClientId(config, platform.config),
               shareGroup: config.WELLBEING_MQTT_SHARE_GROUP,
-              persistent: Boolean(config.WELLBEING_MQTT_CLIENT_ID),
               receiveMaximum: config.WELLBEING_MQTT_RECEIVE_MAXIMUM,
+              log: { warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
             })
           : await startBroker(
               config.MQTT_BROKER_PORT ?? (platform.config.NODE_ENV === 'test' ? 0 : 1884),

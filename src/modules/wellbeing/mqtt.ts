@@ -62,6 +62,10 @@ export interface BrokerStatus {
   disconnectedForTopic: number;
   /** Messages the external broker says it dropped (Mosquitto's $SYS counter, all clients); null if unknown. */
   brokerDropped: number | null;
+  /** Why the last connection to the external broker ended (for the operator), or null. */
+  lastDisconnect: string | null;
+  /** The broker's client id for Kiln's subscription was taken by another connection (two processes with one id). */
+  sessionTakenOver: boolean;
 }
 
 export interface MqttIngestion {
@@ -91,6 +95,8 @@ export async function startBroker(
     reconnects: 0,
     disconnectedForTopic: 0,
     brokerDropped: null,
+    lastDisconnect: null,
+    sessionTakenOver: false,
   };
   broker.authenticate = (client, username, password, done) => {
     const refuse = () => {
@@ -167,6 +173,8 @@ export const DROPPED_TOPIC = '$SYS/broker/publish/messages/dropped';
 
 export interface ExternalOptions {
   clientId: string;
+  /** Told why a connection ended, and when another process took Kiln's session. */
+  log?: { warn(message: string): void; error(message: string): void };
   shareGroup?: string;
   /** Keep the session (and the broker's queue for it) while Kiln is away; needs a fixed client id. */
   persistent?: boolean;
@@ -176,6 +184,13 @@ export interface ExternalOptions {
 
 /** How long the broker keeps a persistent session while Kiln is away (two days, as in kiln.conf). */
 const SESSION_EXPIRY_SECONDS = 2 * 86_400;
+/** MQTT keep-alive; the broker closes a connection silent for one and a half times this. */
+const KEEPALIVE_SECONDS = 60;
+/** MQTT 5 DISCONNECT reason: another connection with the same client id took the session. */
+const SESSION_TAKEN_OVER = 0x8e;
+/** A connection ending sooner than this after it began counts towards a suspected client id fight. */
+const SHORT_LIVED_MS = 10_000;
+const FIGHT_BACKOFF_MS = 60_000;
 
 /** Subscribes to a broker Kiln does not run; each reading must be signed by a hub of its home. */
 export async function subscribeExternal(
@@ -192,19 +207,38 @@ export async function subscribeExternal(
     reconnects: 0,
     disconnectedForTopic: 0,
     brokerDropped: null,
+    lastDisconnect: null,
+    sessionTakenOver: false,
   };
+  const persistent = options.persistent ?? true;
   // MQTT 5, so Kiln sets how many readings may be in flight to it (Mosquitto's default for 3.1.1
-  // clients is 20); a persistent session keeps Kiln's queue on the broker across restarts.
+  // clients is 20). The session is persistent: while Kiln is away (a restart, a dropped
+  // connection) the broker keeps queueing for it, and on reconnecting Kiln resumes that queue
+  // (readings in flight but unacknowledged are sent again; duplicates are ignored on storing).
   const client: MqttClient = mqtt.connect(url, {
     clientId: options.clientId,
     protocolVersion: 5,
-    clean: !options.persistent,
+    clean: !persistent,
     properties: {
       receiveMaximum: options.receiveMaximum ?? 1000,
-      sessionExpiryInterval: options.persistent ? SESSION_EXPIRY_SECONDS : 0,
+      sessionExpiryInterval: persistent ? SESSION_EXPIRY_SECONDS : 0,
     },
+    keepalive: KEEPALIVE_SECONDS,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
+  });
+  // mqtt.js counts only acknowledgements and PINGRESP as signs of a live broker, not the readings
+  // it delivers, and a PINGRESP waits behind every reading already sent to Kiln, which Kiln reads
+  // one at a time and holds back while its buffer is full. On a loaded machine the PINGRESP was
+  // read more than 30 s after it came and mqtt.js dropped a healthy connection ("Keepalive
+  // timeout"). Any packet from the broker shows it is there: restart the keep-alive timer on it
+  // (at most once a second, as it costs a timer).
+  let lastRescheduled = 0;
+  client.on('packetreceive', () => {
+    const now = Date.now();
+    if (now - lastRescheduled < 1000) return;
+    lastRescheduled = now;
+    client.reschedulePing(true);
   });
   // The acknowledgement of each QoS 1 message waits until the reading is checked and buffered,
   // and while the buffer is full: the broker then holds the rest. If checking fails (the device
@@ -233,13 +267,73 @@ export async function subscribeExternal(
       // Where the broker publishes it (Mosquitto): its count of dropped messages, for the operator.
       client.subscribe(DROPPED_TOPIC, { qos: 0 }, () => {});
     });
-  client.on('connect', () => {
+  let reported = false;
+  let connectedAt = 0;
+  let shortLived = 0;
+  let stoodDown = false;
+  const lost = (why: string) => {
+    if (closing || reported) return;
+    reported = true;
+    status.lastDisconnect = why;
+    options.log?.warn(`wellbeing: MQTT subscription ${options.clientId} disconnected: ${why}`);
+  };
+  const takenOver = (how: string, then: string) => {
+    status.sessionTakenOver = true;
+    options.log?.error(
+      `wellbeing: ${how}: another process is probably connected to the broker as ${options.clientId}; ` +
+        `${then}. Give each Kiln process its own WELLBEING_MQTT_CLIENT_ID.`,
+    );
+  };
+  client.on('connect', (connack) => {
     status.connected = true;
+    reported = false;
+    connectedAt = Date.now();
+    // A resumed session still has the subscription; subscribing again is harmless and covers a
+    // session the broker has expired.
+    if (persistent && !connack.sessionPresent && status.reconnects > 0)
+      options.log?.warn(
+        `wellbeing: the broker had no session for ${options.clientId}; readings queued while away are gone`,
+      );
     void subscribe();
   });
+  client.on('disconnect', (packet) => {
+    const code = packet.reasonCode ?? 0;
+    const reason = packet.properties?.reasonString ? ` (${packet.properties.reasonString})` : '';
+    lost(`the broker sent DISCONNECT, reason code 0x${code.toString(16)}${reason}`);
+    if (code === SESSION_TAKEN_OVER) {
+      // Reconnecting would take the session back and the broker would drop the other process,
+      // without end; this one stands down (the other has the same queue, so nothing is lost).
+      stoodDown = true;
+      client.options.reconnectPeriod = 0;
+      takenOver(
+        'the broker handed this session to another connection',
+        'this process stops ingesting over MQTT',
+      );
+    }
+  });
+  client.on('error', (error) => lost(`error: ${error.message}`));
+  // mqtt.js closes the connection before it emits the error that explains why (a keep-alive
+  // timeout): report a bare close only if no reason follows.
+  client.on('offline', () => setImmediate(() => lost('the connection closed')));
   client.on('reconnect', () => status.reconnects++);
-  client.on('close', () => (status.connected = false));
-  client.on('error', () => {});
+  client.on('close', () => {
+    if (!status.connected) return;
+    status.connected = false;
+    // Some brokers (Mosquitto 2.0) drop the older of two connections with one client id without
+    // saying why. Connections that keep ending within seconds of starting are that fight (or a
+    // failing network): wait longer between attempts, so the other process keeps the session
+    // most of the time, and say so. A connection that lasts resets this.
+    shortLived = Date.now() - connectedAt < SHORT_LIVED_MS ? shortLived + 1 : 0;
+    if (closing || stoodDown || shortLived < 3) {
+      if (shortLived === 0) client.options.reconnectPeriod = 1000;
+      return;
+    }
+    client.options.reconnectPeriod = FIGHT_BACKOFF_MS;
+    takenOver(
+      `${shortLived} connections in a row ended within ${SHORT_LIVED_MS / 1000} s`,
+      `waiting ${FIGHT_BACKOFF_MS / 1000} s between attempts`,
+    );
+  });
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 5000);
     client.once('connect', () => {
