@@ -215,23 +215,31 @@ function idsFor(id: RawBuilder<unknown>, high: number, upto: number, gaps: numbe
 }
 
 async function addDimensions(tx: Db, ids: RawBuilder<unknown>) {
-  const these = sql`from analytics.fact_event f where ${ids}`;
-  await sql`insert into analytics.dim_date (day, week_start, iso_year, iso_week, month, weekday)
-            select distinct day, date_trunc('week', day)::date, extract(isoyear from day)::int,
-                   extract(week from day)::int, to_char(day, 'YYYY-MM'), extract(isodow from day)::int
-            ${these} on conflict do nothing`.execute(tx);
-  await sql`insert into analytics.dim_service (code, first_seen)
-            select service, min(day) ${these} and service is not null group by service
-            on conflict (code) do update set first_seen = least(analytics.dim_service.first_seen, excluded.first_seen)`.execute(
-    tx,
-  );
-  await sql`insert into analytics.dim_channel (code, digital)
-            select distinct channel, channel in ('web', 'app', 'chatbot', 'api', 'video', 'online')
-            ${these} and channel is not null on conflict do nothing`.execute(tx);
-  for (const dim of ['ward', 'method', 'team'] as const)
-    await sql`insert into ${sql.table(`analytics.dim_${dim}`)} (code)
-              select distinct ${sql.ref(dim)} ${these} and ${sql.ref(dim)} is not null
-              on conflict do nothing`.execute(tx);
+  // One read of the batch's facts feeds every dimension.
+  await sql`
+    with these as materialized (
+      select day, service, channel, ward, method, team from analytics.fact_event f where ${ids}),
+    dates as (
+      insert into analytics.dim_date (day, week_start, iso_year, iso_week, month, weekday)
+      select distinct day, date_trunc('week', day)::date, extract(isoyear from day)::int,
+             extract(week from day)::int, to_char(day, 'YYYY-MM'), extract(isodow from day)::int
+        from these on conflict do nothing),
+    services as (
+      insert into analytics.dim_service (code, first_seen)
+      select service, min(day) from these where service is not null group by service
+      on conflict (code) do update set first_seen = least(analytics.dim_service.first_seen, excluded.first_seen)),
+    channels as (
+      insert into analytics.dim_channel (code, digital)
+      select distinct channel, channel in ('web', 'app', 'chatbot', 'api', 'video', 'online')
+        from these where channel is not null on conflict do nothing),
+    wards as (
+      insert into analytics.dim_ward (code) select distinct ward from these where ward is not null
+      on conflict do nothing),
+    methods as (
+      insert into analytics.dim_method (code) select distinct method from these where method is not null
+      on conflict do nothing)
+    insert into analytics.dim_team (code) select distinct team from these where team is not null
+    on conflict do nothing`.execute(tx);
 }
 
 /** SLA due dates of newly loaded cases, from the case (events from before slaDueAt was published). */
@@ -808,14 +816,31 @@ export async function addEvents(tx: Db, ids: readonly number[] | null) {
     on conflict (subject_id) do update set first_day = least(r.first_day, excluded.first_day)`.execute(tx);
 }
 
+/**
+ * The rows of a fact table with these keys (all rows when `null`), read one key at a time through
+ * the primary key: a plain `key = any(ids)` lets the planner pick a scan of the whole table (or of
+ * every resolved case), which grows with the warehouse.
+ */
+function factsFor(
+  table: 'fact_case' | 'fact_payment',
+  key: 'case_id' | 'payment_id',
+  ids: readonly string[] | null,
+) {
+  const all = sql`${sql.table(`analytics.${table}`)} ${sql.raw(table)}`;
+  if (ids === null) return all;
+  return sql`unnest(${sql.val(ids)}::text[]) as touched(id)
+    cross join lateral (select * from ${sql.table(`analytics.${table}`)} x
+                         where x.${sql.ref(key)} = touched.id limit 1) ${sql.raw(table)}`;
+}
+
 /** Adds (sign 1) or takes away (sign -1) the cases' contribution to the case rollups. */
 export async function caseContribution(tx: Db, ids: readonly string[] | null, sign: 1 | -1) {
   if (ids !== null && ids.length === 0) return;
-  const where = only('case_id', ids);
+  const cases = factsFor('fact_case', 'case_id', ids);
   await sql`
     insert into analytics.rollup_case_day as r (day, service, channel, ward, team, received)
     select day, service, channel, ward, team, ${sign}::int * count(*)
-      from analytics.fact_case where ${where} group by 1, 2, 3, 4, 5
+      from ${cases} group by 1, 2, 3, 4, 5
     on conflict on constraint rollup_case_day_key do update set received = r.received + excluded.received`.execute(
     tx,
   );
@@ -824,7 +849,7 @@ export async function caseContribution(tx: Db, ids: readonly string[] | null, si
     select ${london('resolved_at')}, service, ward, team, ${sign}::int * count(*),
            ${sign}::int * count(*) filter (where sla_due_at is not null),
            ${sign}::int * count(*) filter (where sla_due_at is not null and resolved_at <= sla_due_at)
-      from analytics.fact_case where resolved_at is not null and ${where} group by 1, 2, 3, 4
+      from ${cases} where resolved_at is not null group by 1, 2, 3, 4
     on conflict on constraint rollup_resolved_day_key do update
       set resolved = r.resolved + excluded.resolved, with_sla = r.with_sla + excluded.with_sla,
           within_sla = r.within_sla + excluded.within_sla`.execute(tx);
@@ -843,8 +868,8 @@ export async function paymentContribution(tx: Db, ids: readonly string[] | null,
     insert into analytics.rollup_payment_day as r (day, pays_for, method, taken_by, payments, amount)
     select ${london('settled_at')}, pays_for, method, taken_by, ${sign}::int * count(*),
            ${sign}::bigint * coalesce(sum(amount), 0)
-      from analytics.fact_payment
-     where status = 'succeeded' and settled_at is not null and ${only('payment_id', ids)}
+      from ${factsFor('fact_payment', 'payment_id', ids)}
+     where status = 'succeeded' and settled_at is not null
      group by 1, 2, 3, 4
     on conflict on constraint rollup_payment_day_key do update
       set payments = r.payments + excluded.payments, amount = r.amount + excluded.amount`.execute(tx);
