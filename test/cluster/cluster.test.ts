@@ -43,6 +43,8 @@ const env = {
   METRICS_TOKEN: metricsToken,
   MQTT_URL: mqttUrl,
   WELLBEING_MQTT_SHARE_GROUP: `kiln-cluster-${run}`,
+  // Each run's workers have new client ids: their sessions should not outlive the test on the broker.
+  WELLBEING_MQTT_SESSION_EXPIRY_SECONDS: '120',
   RATE_LIMIT_SIGN_IN_PER_MINUTE: '10000',
   RATE_LIMIT_SUBMISSIONS_PER_MINUTE: '10000',
   HOST: '127.0.0.1',

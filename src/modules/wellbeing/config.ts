@@ -18,6 +18,8 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/)
     .optional(),
+  /** How long the broker keeps Kiln's session and queue while Kiln is away (default two days). */
+  WELLBEING_MQTT_SESSION_EXPIRY_SECONDS: z.coerce.number().int().min(0).max(4_294_967_295).default(172_800),
   /** Readings the broker may send before Kiln's acknowledgements come back (MQTT 5 receive maximum). */
   WELLBEING_MQTT_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(1000),
   /** Derives each hub's key; falls back to SESSION_SECRET. Changing it changes every hub's key. */

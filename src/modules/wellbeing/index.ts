@@ -264,6 +264,7 @@ export function createWellbeing(platform: Platform, deps: WellbeingDependencies 
               clientId: subscriptionClientId(config, platform.config),
               shareGroup: config.WELLBEING_MQTT_SHARE_GROUP,
               receiveMaximum: config.WELLBEING_MQTT_RECEIVE_MAXIMUM,
+              sessionExpirySeconds: config.WELLBEING_MQTT_SESSION_EXPIRY_SECONDS,
               log: { warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
             })
           : await startBroker(

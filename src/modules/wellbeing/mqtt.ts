@@ -180,10 +180,12 @@ export interface ExternalOptions {
   persistent?: boolean;
   /** MQTT 5 receive maximum: readings the broker may send before acknowledgements come back. */
   receiveMaximum?: number;
+  /** How long the broker keeps a persistent session while Kiln is away; default two days. */
+  sessionExpirySeconds?: number;
 }
 
 /** How long the broker keeps a persistent session while Kiln is away (two days, as in kiln.conf). */
-const SESSION_EXPIRY_SECONDS = 2 * 86_400;
+export const SESSION_EXPIRY_SECONDS = 2 * 86_400;
 /** MQTT keep-alive; the broker closes a connection silent for one and a half times this. */
 const KEEPALIVE_SECONDS = 60;
 /** MQTT 5 DISCONNECT reason: another connection with the same client id took the session. */
@@ -221,7 +223,7 @@ export async function subscribeExternal(
     clean: !persistent,
     properties: {
       receiveMaximum: options.receiveMaximum ?? 1000,
-      sessionExpiryInterval: persistent ? SESSION_EXPIRY_SECONDS : 0,
+      sessionExpiryInterval: persistent ? (options.sessionExpirySeconds ?? SESSION_EXPIRY_SECONDS) : 0,
     },
     keepalive: KEEPALIVE_SECONDS,
     reconnectPeriod: 1000,
