@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const mode = process.argv[2] ?? '';
+const mode = ['--pg', '--e2e'].includes(process.argv[2] ?? '') ? process.argv[2]! : '';
 function find(dir: string, pattern: RegExp): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
@@ -44,7 +44,17 @@ if (files.length === 0) {
   console.error(`No test files found for ${mode || 'npm test'}`);
   process.exit(1);
 }
-const extra = process.argv.slice(3);
+// Test files named after the mode run alone (`npm run test:e2e -- test/e2e/contracts.spec.ts`);
+// any other argument goes to the runner.
+const args = process.argv.slice(mode ? 3 : 2);
+const named = args.filter((a) => /\.(test|spec)\.ts$/.test(a));
+const unknown = named.filter((f) => !files.includes(join(f)));
+if (unknown.length > 0) {
+  console.error(`Not a test file of ${mode || 'npm test'}: ${unknown.join(', ')}`);
+  process.exit(2);
+}
+if (named.length > 0) files = named.map((f) => join(f));
+const extra = args.filter((a) => !named.includes(a));
 // The runner's summary ("ℹ tests 12", "ℹ skipped 0", …) lets a run with skipped or unfinished tests
 // fail: Kiln has none. It is read from the report as it passes through to the terminal.
 const child = spawn(
