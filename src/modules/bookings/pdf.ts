@@ -1,4 +1,5 @@
 import { PDFDocument, StandardFonts, rgb } from 'pdf-lib';
+import { printable, wrap } from '../../platform/pdf-text.ts';
 import { formatLondon } from '../../platform/time.ts';
 import { binStreams, frequencies, type BinStream, type Frequency } from './business.ts';
 
@@ -13,29 +14,11 @@ export async function wasteTransferNote(input: {
   contract: { reference: string; starts_on: string; terms: Record<string, unknown> };
   business: { name: string; billing_address: string; company_number: string | null };
 }): Promise<Uint8Array> {
-  const doc = await PDFDocument.create();
-  doc.setTitle(`Waste transfer note ${input.contract.reference}`);
-  doc.setAuthor(input.councilName);
-  doc.setSubject('Duty of care waste transfer note');
-  doc.setLanguage('en-GB');
-  const page = doc.addPage([595, 842]);
-  const font = await doc.embedFont(StandardFonts.Helvetica);
-  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
-  let y = 790;
-  const line = (text: string, options: { size?: number; strong?: boolean; gap?: number } = {}) => {
-    const size = options.size ?? 10;
-    for (const chunk of wrap(text, size > 12 ? 60 : 95)) {
-      page.drawText(chunk, {
-        x: 50,
-        y,
-        size,
-        font: options.strong ? bold : font,
-        color: rgb(0.04, 0.05, 0.05),
-      });
-      y -= size + 4;
-    }
-    y -= options.gap ?? 2;
-  };
+  const { doc, line } = await textPage({
+    title: `Waste transfer note ${input.contract.reference}`,
+    author: input.councilName,
+    subject: 'Duty of care waste transfer note',
+  });
   const terms = input.contract.terms as {
     stream: BinStream;
     size: number;
@@ -89,28 +72,10 @@ export async function contractAgreement(input: {
   };
   business: { name: string; billing_address: string; company_number: string | null };
 }): Promise<Uint8Array> {
-  const doc = await PDFDocument.create();
-  doc.setTitle(`Trade waste contract ${input.contract.reference}`);
-  doc.setAuthor(input.councilName);
-  doc.setLanguage('en-GB');
-  const page = doc.addPage([595, 842]);
-  const font = await doc.embedFont(StandardFonts.Helvetica);
-  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
-  let y = 790;
-  const line = (text: string, options: { size?: number; strong?: boolean; gap?: number } = {}) => {
-    const size = options.size ?? 10;
-    for (const chunk of wrap(text, size > 12 ? 60 : 95)) {
-      page.drawText(chunk, {
-        x: 50,
-        y,
-        size,
-        font: options.strong ? bold : font,
-        color: rgb(0.04, 0.05, 0.05),
-      });
-      y -= size + 4;
-    }
-    y -= options.gap ?? 2;
-  };
+  const { doc, line } = await textPage({
+    title: `Trade waste contract ${input.contract.reference}`,
+    author: input.councilName,
+  });
   const lines = (input.contract.terms as { lines?: Array<{ text: string }> }).lines ?? [];
   line(`Trade waste contract ${input.contract.reference}`, { size: 20, strong: true, gap: 8 });
   line(`Between ${input.councilName} (the council) and ${input.business.name} (the customer)`, { gap: 10 });
@@ -130,15 +95,28 @@ export async function contractAgreement(input: {
   return doc.save();
 }
 
-function wrap(text: string, width: number): string[] {
-  const out: string[] = [];
-  let current = '';
-  for (const word of text.split(' ')) {
-    if ((current + ' ' + word).trim().length > width) {
-      out.push(current);
-      current = word;
-    } else current = (current + ' ' + word).trim();
-  }
-  if (current) out.push(current);
-  return out;
+/**
+ * An A4 page and a writer for it: each call draws a paragraph, wrapped to the page's width, and
+ * moves down. Text the standard fonts cannot draw is replaced rather than failing the document.
+ */
+async function textPage(meta: { title: string; author: string; subject?: string }) {
+  const doc = await PDFDocument.create();
+  doc.setTitle(meta.title);
+  doc.setAuthor(meta.author);
+  if (meta.subject) doc.setSubject(meta.subject);
+  doc.setLanguage('en-GB');
+  const page = doc.addPage([595, 842]);
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
+  let y = 790;
+  const line = (text: string, options: { size?: number; strong?: boolean; gap?: number } = {}) => {
+    const size = options.size ?? 10;
+    const face = options.strong ? bold : font;
+    for (const chunk of wrap(printable(text), face, size, 495)) {
+      page.drawText(chunk, { x: 50, y, size, font: face, color: rgb(0.04, 0.05, 0.05) });
+      y -= size + 4;
+    }
+    y -= options.gap ?? 2;
+  };
+  return { doc, line };
 }
