@@ -169,8 +169,10 @@ function waitForStop(
           },
         );
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    // Kept for repeated signals too: a second one while draining must not end the process before
+    // the database is closed (the timeout above bounds the wait).
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
 }
 

@@ -88,10 +88,13 @@ export async function startServer(options: StartOptions): Promise<Server> {
     output: () => tail,
     async stop() {
       // The server's own SIGTERM handler closes the database cleanly (and writes a CPU profile).
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
+      // One signal each: the server drains on the first, and a second would end it at once.
+      if (pid !== child.pid) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
       }
       await stopChild(child, exited);
     },
