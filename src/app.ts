@@ -144,6 +144,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
       url: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
       poolSize: config.DATABASE_POOL_SIZE,
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
     }));
   if (options.migrate !== false) await migrate(database.db, allMigrations());
 

@@ -13,6 +13,8 @@ const schema = z.object({
   /** Unset: embedded PGlite in DATA_DIR. Set: a PostgreSQL server. */
   DATABASE_URL: z.string().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** Prepare repeated statements on each connection; false behind a pooler in transaction mode. */
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   DATA_DIR: z.string().default('./data'),
   /** Signs CSRF tokens; must be set (32+ characters) in production. */
   SESSION_SECRET: z.string().min(32).optional(),

@@ -4,6 +4,7 @@ import { CompiledQuery, Kysely, PostgresDialect, sql, type Migration, Migrator }
 import pg from 'pg';
 import { Mutex } from './mutex.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { PreparedStatements } from './prepared.ts';
 
 /** The query builder over Kysely's untyped root; modules narrow it with `tables<T>()`. */
 export type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -33,6 +34,8 @@ export interface DatabaseOptions {
   /** Folder for the embedded database; omit for an in-memory one. */
   dataDir?: string;
   poolSize?: number;
+  /** PostgreSQL server only: prepare repeated statements once per connection (default true). */
+  preparedStatements?: boolean;
   /** A dump of a migrated embedded database to start from (tests use one to skip migrations). */
   loadDataDir?: Blob;
 }
@@ -55,7 +58,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // A connection ended while a query holds it errors that query (503, try again) and also emits
     // 'error' on the client, which the pool only listens for while the client is idle.
     pool.on('connect', (client) => client.on('error', () => {}));
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const dialectPool = options.preparedStatements === false ? pool : new PreparedStatements().wrap(pool);
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: dialectPool }) }); // eslint-disable-line @typescript-eslint/no-explicit-any
     return {
       db,
       kind: 'postgres',
