@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { randomToken } from '../random.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.ts';
@@ -12,7 +12,9 @@ const COOKIE = 'kiln_csrf';
  * that only show a form cost no database write. APIs take JSON or bearer tokens, not cookies.
  */
 export function registerCsrf(app: FastifyInstance, secret: string, secureCookies: boolean): void {
-  const sign = (value: string) => createHmac('sha256', secret).update(`csrf:${value}`).digest('base64url');
+  // A key object made once: a string key is turned into one on every call (every first visit).
+  const key = createSecretKey(Buffer.from(secret));
+  const sign = (value: string) => createHmac('sha256', key).update(`csrf:${value}`).digest('base64url');
 
   app.decorateRequest('csrfToken', function (this: FastifyRequest) {
     let value = this.cookies[COOKIE];
