@@ -54,30 +54,31 @@ export function createCasesService(platform: Platform) {
     /** Creates a case inside the caller's transaction: event, audit entry and acknowledgement with it. */
     async createCase(tx: Db, input: NewCase): Promise<CreatedCase> {
       const now = new Date();
-      const { case: row, created } = await store.insertCase(tx, {
-        reference: shortReference('KLN'),
-        service_slug: input.service.slug,
-        service_title: input.service.title,
-        service_version: input.service.version,
-        team_code: input.service.teamCode,
-        resident_id: input.residentId,
-        channel: input.channel,
-        answers: input.answers,
-        summary: input.summary.slice(0, 300),
-        sla_due_at: input.service.sla ? slaDueAt(now, input.service.sla) : null,
-        idempotency_key: input.idempotencyKey,
-        created_by_staff: input.actor.type === 'staff' ? input.actor.id : null,
-        contact_email: input.residentId ? null : input.contactEmail?.trim().toLowerCase() || null,
-      });
+      const { case: row, created } = await store.insertCase(
+        tx,
+        {
+          reference: shortReference('KLN'),
+          service_slug: input.service.slug,
+          service_title: input.service.title,
+          service_version: input.service.version,
+          team_code: input.service.teamCode,
+          resident_id: input.residentId,
+          channel: input.channel,
+          answers: input.answers,
+          summary: input.summary.slice(0, 300),
+          sla_due_at: input.service.sla ? slaDueAt(now, input.service.sla) : null,
+          idempotency_key: input.idempotencyKey,
+          created_by_staff: input.actor.type === 'staff' ? input.actor.id : null,
+          contact_email: input.residentId ? null : input.contactEmail?.trim().toLowerCase() || null,
+        },
+        {
+          kind: 'created',
+          detail: { channel: input.channel },
+          author_type: input.actor.type,
+          author_id: input.actor.id,
+        },
+      );
       if (!created) return { id: row.id, reference: row.reference, created, slaDueAt: row.sla_due_at };
-      await store.insertCaseUpdate(tx, {
-        case_id: row.id,
-        kind: 'created',
-        body: null,
-        detail: { channel: input.channel },
-        author_type: input.actor.type,
-        author_id: input.actor.id,
-      });
       await events.publish(tx, {
         type: 'case.created',
         subjectType: 'case',

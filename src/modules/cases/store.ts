@@ -33,14 +33,45 @@ const t = (db: Db) => tables<Tables>(db);
 const versionOf = sql<number>`floor(extract(epoch from cases.updated_at) * 1000)::bigint`;
 
 /** Inserts a case unless one with the same idempotency key exists; returns the case either way. */
-export async function insertCase(db: Db, row: NewCaseRow): Promise<{ case: CaseRow; created: boolean }> {
+/**
+ * Inserts a case and its first timeline entry in one statement (one round trip of the
+ * submission's transaction), or returns the case an earlier request with the same idempotency key
+ * made, adding nothing.
+ */
+export async function insertCase(
+  db: Db,
+  row: NewCaseRow,
+  created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
+): Promise<{ case: CaseRow; created: boolean }> {
   const inserted = await t(db)
-    .insertInto('cases')
-    .values({ ...row, answers: JSON.stringify(row.answers) } as never)
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .returningAll()
+    .with('c', (q) =>
+      q
+        .insertInto('cases')
+        .values({ ...row, answers: JSON.stringify(row.answers) } as never)
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .returningAll(),
+    )
+    .with('u', (q) =>
+      q
+        .insertInto('case_updates')
+        .columns(['case_id', 'kind', 'body', 'detail', 'author_type', 'author_id'])
+        .expression((eb) =>
+          eb
+            .selectFrom('c')
+            .select([
+              'c.id',
+              sql<string>`cast(${created.kind} as text)`.as('kind'),
+              sql<null>`cast(null as text)`.as('body'),
+              sql<unknown>`cast(${JSON.stringify(created.detail ?? {})} as jsonb)`.as('detail'),
+              sql<string>`cast(${created.author_type} as text)`.as('author_type'),
+              sql<string | null>`cast(${created.author_id} as text)`.as('author_id'),
+            ]),
+        ),
+    )
+    .selectFrom('c')
+    .selectAll()
     .executeTakeFirst();
-  if (inserted) return { case: inserted, created: true };
+  if (inserted) return { case: inserted as CaseRow, created: true };
   const existing = await t(db)
     .selectFrom('cases')
     .selectAll()
