@@ -20,7 +20,7 @@ import { streets } from '../../requests/geography.ts';
 import { resolveIntent } from '../engine.ts';
 import { createEntityExtractor, maskEntities, type Entity } from '../entities.ts';
 import { DEFAULT_THRESHOLD, Nlu, trainingSet } from '../nlu.ts';
-import { EVAL_TODAY, freshUtterances, utterances as tuned } from './dev.ts';
+import { EVAL_TODAY, freshUtterances, utterances as tuned, varietyUtterances } from './dev.ts';
 import { utterances as heldOut } from './held-out.ts';
 import { nearDuplicates } from './leaks.ts';
 
@@ -59,8 +59,8 @@ const f = (n: number) => n.toFixed(3);
 
 type Labelled = Array<[string, string, string?]>;
 
-/** The development set: the utterances tuned on, then those written later to check that tuning carries over. */
-const dev: Labelled = [...tuned, ...freshUtterances];
+/** The development set: the utterances tuned on, then those written later to check that tuning carries over, then the varied part. */
+const dev: Labelled = [...tuned, ...freshUtterances, ...varietyUtterances];
 
 async function evaluate(
   name: string,
@@ -182,6 +182,14 @@ async function kilnSets() {
   await evaluate(
     'Development set, later part (written to check that tuning carries over)',
     freshUtterances,
+    nlu,
+    extractor,
+    gazetteer,
+    Boolean(process.env.VERBOSE),
+  );
+  await evaluate(
+    'Development set, varied part (informal, typos, dialect, fragments, near-miss out-of-scope)',
+    varietyUtterances,
     nlu,
     extractor,
     gazetteer,
