@@ -1,5 +1,6 @@
 import basic, { type NlpInstance } from '@nlpjs/basic';
 import { CharModel } from './char-model.ts';
+import { commonWords } from './common-words.ts';
 import type { LiveService } from '../catalogue/index.ts';
 import { categories } from '../requests/index.ts';
 import {
@@ -14,6 +15,7 @@ import {
   taskIntents,
   widerExamples,
 } from './content.ts';
+import { residentPhrasings } from './resident-phrasings.ts';
 
 /** One thing residents ask for, with the ways they ask. */
 export interface IntentExamples {
@@ -90,6 +92,7 @@ export function trainingSet(services: LiveService[]): IntentExamples[] {
         ...(moreExamples[entry.intent] ?? []),
         ...(widerExamples[entry.intent] ?? []),
         ...(everydayExamples[entry.intent] ?? []),
+        ...(residentPhrasings[entry.intent] ?? []),
       ]),
     ];
   return out;
@@ -364,6 +367,8 @@ export class Nlu {
         if (token in informal) return informal[token]!;
         if (this.vocabulary.has(raw) || this.vocabulary.has(token) || token.length < 3 || /\d/.test(token))
           return raw;
+        // A word in its own right, or a form of one the assistant knows, is no slip of the keyboard.
+        if (commonWords.has(token) || this.formOfKnownWord(token)) return raw;
         const max = token.length >= 8 ? 2 : 1;
         let best: string | null = null;
         let bestDistance = max + 1;
@@ -384,6 +389,21 @@ export class Nlu {
       })
       .filter(Boolean)
       .join(' ');
+  }
+
+  /** The letter-group model's answer when it is confident of an in-scope intent, else out of scope. */
+  private byLetterGroups(clean: string): Understanding {
+    const [top] = this.letters?.classify(clean) ?? [];
+    if (top && top.intent !== 'None' && top.probability >= LETTER_GROUP_FLOOR)
+      return { intent: top.intent, score: top.probability, guess: top.intent };
+    return { intent: 'none', score: 0, guess: 'none' };
+  }
+
+  /** The word with an ending taken off or put on ("bottles", "drawing", "tripped") is one the assistant knows. */
+  private formOfKnownWord(token: string): boolean {
+    const stem = token.replace(/(ings?|ed|es|s|er|ers)$/, '');
+    if (stem === token || stem.length < 3) return false;
+    return [stem, `${stem}e`, `${stem}s`, `${stem}ing`, `${stem}ed`].some((w) => this.vocabulary.has(w));
   }
 
   /** A word of the assistant's own intents, and of no out-of-scope example. */
@@ -410,6 +430,16 @@ export class Nlu {
     return content.length > 0 && !content.some((w) => this.inScopeWords.has(w));
   }
 
+  /**
+   * The message has words of substance, and the assistant has met none of them: NLP.js would
+   * answer from its little words alone ("where can I ...", "do you ..."), which say what kind of
+   * question it is but not what it is about.
+   */
+  private unfamiliar(clean: string): boolean {
+    const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
+    return content.length > 0 && !content.some((w) => this.vocabulary.has(w));
+  }
+
   async understand(text: string): Promise<Understanding> {
     if (!this.nlp) throw new Error('The assistant has not been trained');
     const clean = this.normalise(text.slice(0, 500));
@@ -418,6 +448,7 @@ export class Nlu {
     let result: Understanding;
     if (!clean.trim()) result = { intent: 'none', score: 0, guess: 'none' };
     else if (this.keywords && this.offTopic(clean)) result = { intent: 'none', score: 0, guess: 'none' };
+    else if (this.keywords && this.unfamiliar(clean)) result = this.byLetterGroups(clean);
     else {
       const r = await this.nlp.process('en', clean);
       const guess = r.intent === 'None' ? 'none' : r.intent;
@@ -449,10 +480,9 @@ export class Nlu {
       }
       // Still out of scope, but the letter groups of the message are, with confidence, those of
       // one thing the assistant does: a misspelling or a form of a word NLP.js never saw.
-      if (this.letters && result.intent === 'none') {
-        const [top] = this.letters.classify(clean);
-        if (top && top.intent !== 'None' && top.probability >= LETTER_GROUP_FLOOR)
-          result = { intent: top.intent, score: top.probability, guess: top.intent };
+      if (result.intent === 'none') {
+        const byLetters = this.byLetterGroups(clean);
+        if (byLetters.intent !== 'none') result = byLetters;
       }
     }
     // Asking after something already reported is about its progress, whatever the report was about.
