@@ -43,6 +43,6 @@ export const commonWords = new Set(
     'food tea coffee milk bread meat fish ' +
     'phone phones letter letters email post job jobs school schools church shop ' +
     'hole holes hill hills light lights line lines side sides end ends part parts place places ' +
-    'thing things way ways time times life world country'
+    'thing things stuff way ways time times life world country'
   ).split(' '),
 );

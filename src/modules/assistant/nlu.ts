@@ -285,10 +285,13 @@ export class Nlu {
   /** The second opinion on letter groups, for messages whose words NLP.js does not know. */
   private letters: CharModel | null = null;
   private vocabulary = new Set<string>();
-  /** Words of the things the assistant does (not of the out-of-scope examples). */
-  private inScopeWords = new Set<string>();
-  /** Words of the out-of-scope examples. */
-  private noneWords = new Set<string>();
+  /** The stems NLP.js reads the vocabulary as, so that "repairs" and "repair" are one word. */
+  private knownStems = new Set<string>();
+  /** Stems of the words of the things the assistant does (not of the out-of-scope examples). */
+  private inScopeStems = new Set<string>();
+  /** Stems of the words of the out-of-scope examples. */
+  private noneStems = new Set<string>();
+  private stem: (word: string) => string = (word) => word;
   private byLength = new Map<number, string[]>();
   private cache = new Map<string, Understanding>();
   trainedOn = '';
@@ -314,15 +317,17 @@ export class Nlu {
       { languages: ['en'], autoSave: false, nlu: { log: false }, threshold: 0 },
       container,
     );
+    const stemmer = container.get('stemmer-en') as { stemWord(word: string): string };
+    const stem = (word: string) => stemmer.stemWord(word);
     const vocabulary = new Set<string>();
-    const inScopeWords = new Set<string>();
-    const noneWords = new Set<string>();
+    const inScopeStems = new Set<string>();
+    const noneStems = new Set<string>();
     for (const { intent, examples } of intents)
       for (const example of examples) {
         nlp.addDocument('en', example, intent);
         for (const token of example.toLowerCase().match(tokenPattern) ?? []) {
           vocabulary.add(token);
-          (intent === 'None' ? noneWords : inScopeWords).add(token);
+          (intent === 'None' ? noneStems : inScopeStems).add(stem(token));
         }
       }
     await nlp.train();
@@ -337,8 +342,10 @@ export class Nlu {
     this.letters = letters;
     this.intents = new Set(intents.map((i) => i.intent));
     this.vocabulary = vocabulary;
-    this.inScopeWords = inScopeWords;
-    this.noneWords = noneWords;
+    this.knownStems = new Set([...inScopeStems, ...noneStems]);
+    this.inScopeStems = inScopeStems;
+    this.noneStems = noneStems;
+    this.stem = stem;
     this.byLength = byLength;
     this.cache.clear();
   }
@@ -368,7 +375,7 @@ export class Nlu {
         if (this.vocabulary.has(raw) || this.vocabulary.has(token) || token.length < 3 || /\d/.test(token))
           return raw;
         // A word in its own right, or a form of one the assistant knows, is no slip of the keyboard.
-        if (commonWords.has(token) || this.formOfKnownWord(token)) return raw;
+        if (commonWords.has(token) || this.knownStems.has(this.stem(token))) return raw;
         const max = token.length >= 8 ? 2 : 1;
         let best: string | null = null;
         let bestDistance = max + 1;
@@ -399,16 +406,10 @@ export class Nlu {
     return { intent: 'none', score: 0, guess: 'none' };
   }
 
-  /** The word with an ending taken off or put on ("bottles", "drawing", "tripped") is one the assistant knows. */
-  private formOfKnownWord(token: string): boolean {
-    const stem = token.replace(/(ings?|ed|es|s|er|ers)$/, '');
-    if (stem === token || stem.length < 3) return false;
-    return [stem, `${stem}e`, `${stem}s`, `${stem}ing`, `${stem}ed`].some((w) => this.vocabulary.has(w));
-  }
-
   /** A word of the assistant's own intents, and of no out-of-scope example. */
   private ownWord(word: string): boolean {
-    return this.inScopeWords.has(word) && !this.noneWords.has(word);
+    const stem = this.stem(word);
+    return this.inScopeStems.has(stem) && !this.noneStems.has(stem);
   }
 
   /** Enough of the words of substance in the message are words of things the assistant does, and of nothing it does not. */
@@ -426,8 +427,8 @@ export class Nlu {
   private offTopic(clean: string): boolean {
     const content = clean
       .split(' ')
-      .filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w) && this.vocabulary.has(w));
-    return content.length > 0 && !content.some((w) => this.inScopeWords.has(w));
+      .filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w) && this.knownStems.has(this.stem(w)));
+    return content.length > 0 && !content.some((w) => this.inScopeStems.has(this.stem(w)));
   }
 
   /**
@@ -437,7 +438,7 @@ export class Nlu {
    */
   private unfamiliar(clean: string): boolean {
     const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
-    return content.length > 0 && !content.some((w) => this.vocabulary.has(w));
+    return content.length > 0 && !content.some((w) => this.knownStems.has(this.stem(w)));
   }
 
   async understand(text: string): Promise<Understanding> {
