@@ -4,6 +4,7 @@
  * assistant trained on the other folds, at each candidate threshold, with all of Kiln's rules on.
  * The threshold kept is the one with the best accuracy whose out-of-scope recall is at least
  * CALIBRATE_MIN_OOS_RECALL (0.8 by default, the goal); if none reaches it, the one that comes nearest.
+ * CALIBRATE_THRESHOLDS (comma-separated) and CALIBRATE_FOLDS change the candidates and the folds.
  */
 import { serviceDefinitionSchema } from '../../catalogue/definition.ts';
 import { demoServices } from '../../catalogue/seed.ts';
@@ -11,7 +12,11 @@ import { Nlu, trainingSet, type IntentExamples } from '../nlu.ts';
 
 const folds = Number(process.env.CALIBRATE_FOLDS ?? 5);
 const minOosRecall = Number(process.env.CALIBRATE_MIN_OOS_RECALL ?? 0.8);
-const thresholds = [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8];
+const thresholds = (process.env.CALIBRATE_THRESHOLDS ?? '0.3,0.4,0.5,0.55,0.6,0.65,0.7,0.8')
+  .split(',')
+  .map(Number);
+if (thresholds.some((t) => !(t >= 0 && t <= 1)))
+  throw new Error('CALIBRATE_THRESHOLDS must be numbers from 0 to 1, separated by commas');
 if (!Number.isInteger(folds) || folds < 2)
   throw new Error('CALIBRATE_FOLDS must be a whole number of 2 or more');
 
