@@ -1069,7 +1069,8 @@ export const widerExamples: Record<string, string[]> = {
 export const keywordIntents: Array<[RegExp, string]> = [
   [/\bpothole/, 'report.pothole'],
   [/\bgraffiti|\bspray ?paint/, 'report.graffiti'],
-  [/\bfly tipping|\bdumped\b/, 'report.fly-tipping'],
+  // A car or van "dumped" in the street is an abandoned vehicle, not fly-tipping.
+  [/\bfly tipping|^(?!.*\b(car|van|caravan|vehicle|motorbike|lorry)s?\b).*\bdumped\b/, 'report.fly-tipping'],
   [/\bstreet ?lights?\b|\blamp post|\bstreet lamp/, 'report.street-light'],
   [/\bdog (poo|mess|dirt|muck|fouling|foul)|\bfouling\b/, 'report.dog-fouling'],
   [/\babandoned\b/, 'report.abandoned-vehicle'],

@@ -1,5 +1,6 @@
 import basic, { type NlpInstance } from '@nlpjs/basic';
 import { CharModel } from './char-model.ts';
+import { commonWords } from './common-words.ts';
 import type { LiveService } from '../catalogue/index.ts';
 import { categories } from '../requests/index.ts';
 import {
@@ -14,6 +15,7 @@ import {
   taskIntents,
   widerExamples,
 } from './content.ts';
+import { residentPhrasings } from './resident-phrasings.ts';
 
 /** One thing residents ask for, with the ways they ask. */
 export interface IntentExamples {
@@ -90,6 +92,7 @@ export function trainingSet(services: LiveService[]): IntentExamples[] {
         ...(moreExamples[entry.intent] ?? []),
         ...(widerExamples[entry.intent] ?? []),
         ...(everydayExamples[entry.intent] ?? []),
+        ...(residentPhrasings[entry.intent] ?? []),
       ]),
     ];
   return out;
@@ -282,10 +285,13 @@ export class Nlu {
   /** The second opinion on letter groups, for messages whose words NLP.js does not know. */
   private letters: CharModel | null = null;
   private vocabulary = new Set<string>();
-  /** Words of the things the assistant does (not of the out-of-scope examples). */
-  private inScopeWords = new Set<string>();
-  /** Words of the out-of-scope examples. */
-  private noneWords = new Set<string>();
+  /** The stems NLP.js reads the vocabulary as, so that "repairs" and "repair" are one word. */
+  private knownStems = new Set<string>();
+  /** Stems of the words of the things the assistant does (not of the out-of-scope examples). */
+  private inScopeStems = new Set<string>();
+  /** Stems of the words of the out-of-scope examples. */
+  private noneStems = new Set<string>();
+  private stem: (word: string) => string = (word) => word;
   private byLength = new Map<number, string[]>();
   private cache = new Map<string, Understanding>();
   trainedOn = '';
@@ -311,15 +317,17 @@ export class Nlu {
       { languages: ['en'], autoSave: false, nlu: { log: false }, threshold: 0 },
       container,
     );
+    const stemmer = container.get('stemmer-en') as { stemWord(word: string): string };
+    const stem = (word: string) => stemmer.stemWord(word);
     const vocabulary = new Set<string>();
-    const inScopeWords = new Set<string>();
-    const noneWords = new Set<string>();
+    const inScopeStems = new Set<string>();
+    const noneStems = new Set<string>();
     for (const { intent, examples } of intents)
       for (const example of examples) {
         nlp.addDocument('en', example, intent);
         for (const token of example.toLowerCase().match(tokenPattern) ?? []) {
           vocabulary.add(token);
-          (intent === 'None' ? noneWords : inScopeWords).add(token);
+          (intent === 'None' ? noneStems : inScopeStems).add(stem(token));
         }
       }
     await nlp.train();
@@ -334,8 +342,10 @@ export class Nlu {
     this.letters = letters;
     this.intents = new Set(intents.map((i) => i.intent));
     this.vocabulary = vocabulary;
-    this.inScopeWords = inScopeWords;
-    this.noneWords = noneWords;
+    this.knownStems = new Set([...inScopeStems, ...noneStems]);
+    this.inScopeStems = inScopeStems;
+    this.noneStems = noneStems;
+    this.stem = stem;
     this.byLength = byLength;
     this.cache.clear();
   }
@@ -364,6 +374,8 @@ export class Nlu {
         if (token in informal) return informal[token]!;
         if (this.vocabulary.has(raw) || this.vocabulary.has(token) || token.length < 3 || /\d/.test(token))
           return raw;
+        // A word in its own right, or a form of one the assistant knows, is no slip of the keyboard.
+        if (commonWords.has(token) || this.knownStems.has(this.stem(token))) return raw;
         const max = token.length >= 8 ? 2 : 1;
         let best: string | null = null;
         let bestDistance = max + 1;
@@ -386,9 +398,18 @@ export class Nlu {
       .join(' ');
   }
 
+  /** The letter-group model's answer when it is confident of an in-scope intent, else out of scope. */
+  private byLetterGroups(clean: string): Understanding {
+    const [top] = this.letters?.classify(clean) ?? [];
+    if (top && top.intent !== 'None' && top.probability >= LETTER_GROUP_FLOOR)
+      return { intent: top.intent, score: top.probability, guess: top.intent };
+    return { intent: 'none', score: 0, guess: 'none' };
+  }
+
   /** A word of the assistant's own intents, and of no out-of-scope example. */
   private ownWord(word: string): boolean {
-    return this.inScopeWords.has(word) && !this.noneWords.has(word);
+    const stem = this.stem(word);
+    return this.inScopeStems.has(stem) && !this.noneStems.has(stem);
   }
 
   /** Enough of the words of substance in the message are words of things the assistant does, and of nothing it does not. */
@@ -406,8 +427,18 @@ export class Nlu {
   private offTopic(clean: string): boolean {
     const content = clean
       .split(' ')
-      .filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w) && this.vocabulary.has(w));
-    return content.length > 0 && !content.some((w) => this.inScopeWords.has(w));
+      .filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w) && this.knownStems.has(this.stem(w)));
+    return content.length > 0 && !content.some((w) => this.inScopeStems.has(this.stem(w)));
+  }
+
+  /**
+   * The message has words of substance, and the assistant has met none of them: NLP.js would
+   * answer from its little words alone ("where can I ...", "do you ..."), which say what kind of
+   * question it is but not what it is about.
+   */
+  private unfamiliar(clean: string): boolean {
+    const content = clean.split(' ').filter((w) => w.length > 2 && !stopWords.has(w) && !/\d/.test(w));
+    return content.length > 0 && !content.some((w) => this.knownStems.has(this.stem(w)));
   }
 
   async understand(text: string): Promise<Understanding> {
@@ -418,6 +449,7 @@ export class Nlu {
     let result: Understanding;
     if (!clean.trim()) result = { intent: 'none', score: 0, guess: 'none' };
     else if (this.keywords && this.offTopic(clean)) result = { intent: 'none', score: 0, guess: 'none' };
+    else if (this.keywords && this.unfamiliar(clean)) result = this.byLetterGroups(clean);
     else {
       const r = await this.nlp.process('en', clean);
       const guess = r.intent === 'None' ? 'none' : r.intent;
@@ -449,10 +481,9 @@ export class Nlu {
       }
       // Still out of scope, but the letter groups of the message are, with confidence, those of
       // one thing the assistant does: a misspelling or a form of a word NLP.js never saw.
-      if (this.letters && result.intent === 'none') {
-        const [top] = this.letters.classify(clean);
-        if (top && top.intent !== 'None' && top.probability >= LETTER_GROUP_FLOOR)
-          result = { intent: top.intent, score: top.probability, guess: top.intent };
+      if (result.intent === 'none') {
+        const byLetters = this.byLetterGroups(clean);
+        if (byLetters.intent !== 'none') result = byLetters;
       }
     }
     // Asking after something already reported is about its progress, whatever the report was about.

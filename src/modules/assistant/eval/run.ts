@@ -20,7 +20,13 @@ import { streets } from '../../requests/geography.ts';
 import { resolveIntent } from '../engine.ts';
 import { createEntityExtractor, maskEntities, type Entity } from '../entities.ts';
 import { DEFAULT_THRESHOLD, Nlu, trainingSet } from '../nlu.ts';
-import { EVAL_TODAY, freshUtterances, utterances as tuned } from './dev.ts';
+import {
+  checkUtterances,
+  EVAL_TODAY,
+  freshUtterances,
+  utterances as tuned,
+  varietyUtterances,
+} from './dev.ts';
 import { utterances as heldOut } from './held-out.ts';
 import { nearDuplicates } from './leaks.ts';
 
@@ -59,8 +65,8 @@ const f = (n: number) => n.toFixed(3);
 
 type Labelled = Array<[string, string, string?]>;
 
-/** The development set: the utterances tuned on, then those written later to check that tuning carries over. */
-const dev: Labelled = [...tuned, ...freshUtterances];
+/** The development set: the utterances tuned on, then those written later to check that tuning carries over, then the varied part and a check written last. */
+const dev: Labelled = [...tuned, ...freshUtterances, ...varietyUtterances, ...checkUtterances];
 
 async function evaluate(
   name: string,
@@ -186,6 +192,22 @@ async function kilnSets() {
     extractor,
     gazetteer,
     Boolean(process.env.VERBOSE),
+  );
+  await evaluate(
+    'Development set, varied part (informal, typos, dialect, fragments, near-miss out-of-scope)',
+    varietyUtterances,
+    nlu,
+    extractor,
+    gazetteer,
+    Boolean(process.env.VERBOSE),
+  );
+  await evaluate(
+    'Development set, check part (written last, never tuned on)',
+    checkUtterances,
+    nlu,
+    extractor,
+    gazetteer,
+    false,
   );
   if (process.env.TYPO_CHECK) await typoCheck(nlu, extractor);
   if (process.env.TUNE_THRESHOLD) {
