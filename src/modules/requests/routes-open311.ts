@@ -115,7 +115,7 @@ export function registerOpen311(app: FastifyInstance, platform: Platform, servic
   // Lists are public and clients poll the same windows: an answer is kept for a few seconds, so a
   // burst of polls costs one query. A POST here clears them; a change made elsewhere shows within
   // LIST_CACHE_MS.
-  const lists = new PageCache(LIST_CACHE_MS, 1000);
+  const lists = new PageCache<string[]>(LIST_CACHE_MS, 1000);
 
   type ListedReport = Pick<
     StreetReportRow,

@@ -12,7 +12,7 @@ describe('pages kept for visitors without a session', () => {
   after(async () => kiln.close());
 
   test('entries expire, and the oldest goes first when full', async () => {
-    const cache = new PageCache(50, 2);
+    const cache = new PageCache<string[]>(50, 2);
     cache.set('/a', ['A']);
     cache.set('/b', ['B']);
     cache.set('/c', ['C']);
@@ -47,7 +47,7 @@ describe('pages kept for visitors without a session', () => {
         .links()
         .some((l) => l.href === '/sign-in'),
     );
-    kiln.platform.pageCache.set('/', [home.body.replace('Sign in', 'KEPT PAGE')]);
+    kiln.platform.pageCache.set('/', [Buffer.from(home.body.replace('Sign in', 'KEPT PAGE'))]);
     const again = await new Client(kiln.app).get('/');
     assert.match(again.body, /KEPT PAGE/, 'anonymous visitors get the kept page');
     const withSession = new Client(kiln.app);
@@ -59,5 +59,23 @@ describe('pages kept for visitors without a session', () => {
     const mine = await withSession.get('/');
     assert.doesNotMatch(mine.body, /KEPT PAGE/);
     kiln.platform.pageCache.clear();
+  });
+
+  test('a kept page is the page as rendered, byte for byte, with a token of its own', async () => {
+    kiln.platform.pageCache.clear();
+    const question = '/services/report-a-street-problem/questions/problem';
+    const rendered = await kiln.app.inject({ url: question });
+    const kept = await kiln.app.inject({ url: question });
+    assert.ok(kiln.platform.pageCache.get(question), 'the second visitor was served the kept page');
+    const tokenOf = (body: string) => body.match(/name="_csrf" value="([^"]+)"/)?.[1];
+    const [first, second] = [tokenOf(rendered.body), tokenOf(kept.body)];
+    assert.ok(first && second && first !== second);
+    assert.equal(kept.body.replaceAll(second, 'TOKEN'), rendered.body.replaceAll(first, 'TOKEN'));
+    assert.equal(Number(kept.headers['content-length']), kept.rawPayload.length);
+    // Characters beyond ASCII (the council's typography) survive the bytes.
+    const home = await kiln.app.inject({ url: '/' });
+    const homeKept = await kiln.app.inject({ url: '/' });
+    assert.equal(homeKept.body, home.body);
+    assert.match(kept.body + homeKept.body, /[^\x00-\x7f]/, 'the pages carry a character beyond ASCII');
   });
 });

@@ -7,16 +7,19 @@ export const CSRF_PLACEHOLDER = '__kiln_csrf_token__';
  * templates. Only routes that opt in (`config: { pageCache: true }`) are kept; publishing
  * content clears the cache, and other processes catch up within the time-to-live.
  */
-export class PageCache {
-  private readonly entries = new Map<string, { parts: string[]; until: number }>();
+export class PageCache<Parts = Buffer[]> {
+  private readonly entries = new Map<string, { parts: Parts; until: number }>();
 
   constructor(
     private readonly ttlMs = 10_000,
     private readonly maxEntries = 500,
   ) {}
 
-  /** The page split around its CSRF placeholders, so a visitor's token is joined in without a search. */
-  get(url: string): string[] | undefined {
+  /**
+   * The page split around its CSRF placeholders, so a visitor's token is joined in without a
+   * search; kept as UTF-8 bytes, so a response costs no encoding.
+   */
+  get(url: string): Parts | undefined {
     const entry = this.entries.get(url);
     if (!entry) return undefined;
     if (entry.until < Date.now()) {
@@ -26,7 +29,7 @@ export class PageCache {
     return entry.parts;
   }
 
-  set(url: string, parts: string[]): void {
+  set(url: string, parts: Parts): void {
     if (this.entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: drop the oldest.
       const oldest = this.entries.keys().next().value;

@@ -113,12 +113,18 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       .type('text/html; charset=utf-8')
       .header('Cache-Control', 'no-store')
       .send(parts.length === 1 ? parts[0] : parts.join(reply.request.csrfToken()));
+  // A kept page is bytes already: only a form's token (base64url, so ASCII) is added to them.
+  const sendKept = (reply: FastifyReply, parts: Buffer[]) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('Cache-Control', 'no-store')
+      .send(parts.length === 1 ? parts[0] : joinBytes(parts, reply.request.csrfToken()));
 
   // A plain callback hook, as on every request: a cached page is sent from here, before sessions.
   app.addHook('onRequest', (request, reply, done) => {
     reply.locals = {};
     const parts = cacheable(request) ? options.pageCache.get(request.url) : undefined;
-    if (parts) sendPage(reply, parts);
+    if (parts) sendKept(reply, parts);
     else done();
   });
 
@@ -131,9 +137,11 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       ...context,
     });
     if (this.statusCode === 200 && cacheable(this.request) && !this.request.session?.dirty) {
-      const parts = compactHtml(html).split(CSRF_PLACEHOLDER);
+      const parts = compactHtml(html)
+        .split(CSRF_PLACEHOLDER)
+        .map((part) => Buffer.from(part));
       options.pageCache.set(this.request.url, parts);
-      return sendPage(this, parts);
+      return sendKept(this, parts);
     }
     return sendPage(this, html.split(CSRF_PLACEHOLDER));
   });
@@ -142,4 +150,16 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   registerErrorHandling(app);
   app.get('/health', async () => ({ status: 'ok' }));
   return app;
+}
+
+/** Page parts joined around a token, in one allocation. */
+function joinBytes(parts: Buffer[], token: string): Buffer {
+  const length = parts.reduce((sum, part) => sum + part.length, 0) + token.length * (parts.length - 1);
+  const out = Buffer.allocUnsafe(length);
+  let at = parts[0]!.copy(out, 0);
+  for (let i = 1; i < parts.length; i++) {
+    at += out.write(token, at, 'latin1');
+    at += parts[i]!.copy(out, at);
+  }
+  return out;
 }
