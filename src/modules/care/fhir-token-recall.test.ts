@@ -114,6 +114,9 @@ describe('FHIR Patient search with a remembered token', () => {
     // Searches answered without reading anybody are refused as well.
     assert.equal((await get('/fhir/R4/Patient?identifier=https://example.org/other|123', token)).status, 401);
     assert.equal((await get('/fhir/R4/Patient?_id=not-an-id', token)).status, 401);
+    // And so are searches refused before reading: the token is the first thing answered for.
+    assert.equal((await get('/fhir/R4/Patient?colour=blue', token)).status, 401);
+    assert.equal((await get('/fhir/R4/Patient?birthdate=yesterday', token)).status, 401);
   });
 
   test('a token that expires after it was remembered reads nothing more', async () => {

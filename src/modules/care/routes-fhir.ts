@@ -284,14 +284,18 @@ export async function registerFhirRoutes(
         if (!known(type)) return unknownType(reply, type);
         const holder = await authorise(request, reply, type, 'read', undefined, type === 'Patient');
         if (!holder) return reply;
+        // A remembered token is confirmed by the search's statement; an answer without one reads it.
+        const token = bearerOf(request);
+        const confirmed = async () => !holder.toConfirm || (await tokens.verify(token)) !== null;
+        const refuse = async (...args: [number, IssueCode, string]) =>
+          (await confirmed()) ? outcome(reply, ...args) : invalidToken(reply, token);
         const query = request.query as Record<string, string | string[]>;
         const params: Record<string, string[]> = {};
         const supported = searchParameters(type);
         for (const [key, raw] of Object.entries(query)) {
           const name = key.split(':')[0]!;
           if (!COMMON.has(name) && !(name in supported))
-            return outcome(
-              reply,
+            return refuse(
               400,
               'not-supported',
               `Search parameter '${key}' is not supported for ${type}. Supported: ${[...Object.keys(supported), ...COMMON].join(', ')}`,
@@ -301,9 +305,9 @@ export async function registerFhirRoutes(
         const count = params._count ? Number(params._count[0]) : 20;
         const offset = params._offset ? Number(params._offset[0]) : 0;
         if (!Number.isInteger(count) || count < 0 || count > MAX_COUNT)
-          return outcome(reply, 400, 'invalid', `_count must be a whole number from 0 to ${MAX_COUNT}`);
+          return refuse(400, 'invalid', `_count must be a whole number from 0 to ${MAX_COUNT}`);
         if (!Number.isInteger(offset) || offset < 0)
-          return outcome(reply, 400, 'invalid', '_offset must be a whole number, 0 or more');
+          return refuse(400, 'invalid', '_offset must be a whole number, 0 or more');
         const includes = (params._include ?? []).flatMap((v) => v.split(','));
         const revIncludes = (params._revinclude ?? []).flatMap((v) => v.split(','));
         for (const [name, asked, allowed] of [
@@ -312,8 +316,7 @@ export async function registerFhirRoutes(
         ] as const) {
           const unknown = asked.find((i) => !allowed.includes(i));
           if (unknown)
-            return outcome(
-              reply,
+            return refuse(
               400,
               'not-supported',
               `${name}=${unknown} is not supported for ${type}. Supported: ${allowed.join(', ') || 'none'}`,
@@ -332,13 +335,13 @@ export async function registerFhirRoutes(
             result = await search(holder);
           } catch (error) {
             if (!(error instanceof TokenUnconfirmed)) throw error;
-            const token = bearerOf(request);
             const verified = await tokens.verify(token);
             if (!verified) return invalidToken(reply, token);
             result = await search(verified);
           }
           return send(reply, 200, bundle(base(request), type, query, result, offset, count));
         } catch (error) {
+          if (!(await confirmed())) return invalidToken(reply, token);
           return failure(reply, error);
         }
       });
