@@ -187,6 +187,12 @@ export interface SearchResult {
   warnings?: string[];
 }
 
+/**
+ * A search made with a token remembered from an earlier request found nobody: the token may have
+ * been revoked or have expired since, so it is verified again and the search made again.
+ */
+export class TokenUnconfirmed extends Error {}
+
 export function viewerOfToken(holder: TokenHolder, breakGlassReason?: string): Viewer {
   return {
     kind: 'api',
@@ -194,6 +200,7 @@ export function viewerOfToken(holder: TokenHolder, breakGlassReason?: string): V
     organisationId: holder.organisationId,
     clientId: holder.clientId,
     ...(breakGlassReason !== undefined ? { breakGlassReason } : {}),
+    ...(holder.toConfirm ? { confirmToken: holder.toConfirm } : {}),
   };
 }
 
@@ -318,6 +325,12 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
       const one = (name: string) => req.params[name]?.[0];
       const ids = req.params._id?.flatMap((v) => v.split(','));
       if (type === 'Patient') {
+        const confirmToken = viewer.kind === 'api' ? viewer.confirmToken : undefined;
+        // Nobody is found without a statement to confirm a remembered token: it is verified first.
+        const nobody = () => {
+          if (confirmToken) throw new TokenUnconfirmed();
+          return { total: 0, matches: [], included: [] };
+        };
         const identifier = one('identifier');
         let nhsNumber: string | undefined;
         if (identifier !== undefined) {
@@ -325,14 +338,18 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
             ? identifier.split('|', 2)
             : [NHS_NUMBER_SYSTEM, identifier];
           // Another identifier system matches nobody: Kiln knows people by NHS number only.
-          nhsNumber = system === NHS_NUMBER_SYSTEM || system === '' ? normaliseNhsNumber(value!) : '\u0000';
+          if (system !== NHS_NUMBER_SYSTEM && system !== '') return nobody();
+          nhsNumber = normaliseNhsNumber(value!);
         }
         const birthdate = (req.params.birthdate ?? []).flatMap((v) => dateConditions(v, true));
         const name = one('name') ?? one('family') ?? one('given');
-        if (ids && ids.some((i) => !isUuid(i))) return { total: 0, matches: [], included: [] };
+        if (ids && ids.some((i) => !isUuid(i))) return nobody();
         const councilId = await record.councilOrganisationId();
-        // The people found come with the facts that decide access and with their GPs, so the
-        // decision and the data take one statement, and the read audit one more.
+        const revIncludes = req.revIncludes ?? [];
+        const audited = revIncludes.length ? `Patient?_revinclude=${revIncludes.join(',')}` : 'Patient';
+        // The people found come with the facts that decide access and with their GPs, and those
+        // the care team lets in are audited as read, all in one statement (which also confirms a
+        // remembered token); `admit` then takes the decision, and checks it is what was audited.
         const result = await store.searchPeopleForAccess(
           db,
           {
@@ -342,17 +359,18 @@ export function createFhirRepository(platform: Platform, record: CareRecord) {
             birthdate,
             practitionerId: viewer.practitionerId,
             excludeObjections: viewer.organisationId !== councilId,
+            ...(confirmToken ? { confirmToken } : {}),
             offset: req.offset,
             limit: req.count,
           },
           record.onlookerOf(viewer),
           new Date(),
+          record.careTeamRead(viewer, audited),
         );
-        const revIncludes = req.revIncludes ?? [];
-        const audited = revIncludes.length ? `Patient?_revinclude=${revIncludes.join(',')}` : 'Patient';
+        if (result.rows.length === 0 && confirmToken) return nobody();
         let found: { total: number; rows: store.Person[] };
         let gps: fhir.TeamForPatient;
-        if (result.total === 0 && nhsNumber && nhsNumber !== '\u0000') {
+        if (result.total === 0 && nhsNumber) {
           // Someone outside the care team looked for a person by NHS number: the refusal is audited,
           // unless they broke the glass with a reason, which finds that one person.
           found = { total: 0, rows: [] };

@@ -72,7 +72,15 @@ export interface TokenHolder {
   organisationId: string;
   clientId: string;
   scopes: string[];
+  /**
+   * Set when the holder was remembered from an earlier request rather than read now: the statement
+   * that reads with it must confirm the token is still good (see `recall`).
+   */
+  toConfirm?: store.TokenToConfirm;
 }
+
+/** Tokens remembered at most: enough for every client of a council; the oldest go first. */
+const REMEMBERED_TOKENS = 10_000;
 
 /**
  * Clients and bearer tokens for the FHIR API. A practitioner registers a client in the back
@@ -82,6 +90,26 @@ export interface TokenHolder {
  */
 export function createFhirTokens(platform: Platform, settings: CareSettings) {
   const { db } = platform;
+  /** Holders of tokens verified in this process, by token hash, until the token expires. */
+  const remembered = new Map<string, { holder: TokenHolder; expiresAt: number }>();
+
+  async function verifyHash(tokenHash: string): Promise<TokenHolder | null> {
+    const row = await store.findToken(db, tokenHash, new Date());
+    if (!row) {
+      remembered.delete(tokenHash);
+      return null;
+    }
+    const holder = {
+      practitionerId: row.practitioner_id,
+      organisationId: row.organisation_id,
+      clientId: row.client_id,
+      scopes: row.scopes,
+    };
+    remembered.delete(tokenHash);
+    if (remembered.size >= REMEMBERED_TOKENS) remembered.delete(remembered.keys().next().value!);
+    remembered.set(tokenHash, { holder, expiresAt: row.expires_at.getTime() });
+    return holder;
+  }
   return {
     async registerClient(actor: Actor, practitionerId: string, name: string, scopes: string[]) {
       const clientId = `kiln-${randomBytes(6).toString('hex')}`;
@@ -110,17 +138,20 @@ export function createFhirTokens(platform: Platform, settings: CareSettings) {
     clientsOf: (practitionerId: string) => store.apiClientsOf(db, practitionerId),
 
     async revokeClient(actor: Actor, id: string, practitionerId: string) {
-      return db.transaction().execute(async (tx) => {
-        const done = await store.revokeApiClient(tx, id, practitionerId);
-        if (done)
-          await recordAudit(tx, {
-            actor,
-            action: 'care.fhir_client_revoked',
-            subjectType: 'care_api_client',
-            subjectId: id,
-          });
-        return done;
-      });
+      return db
+        .transaction()
+        .execute(async (tx) => {
+          const done = await store.revokeApiClient(tx, id, practitionerId);
+          if (done)
+            await recordAudit(tx, {
+              actor,
+              action: 'care.fhir_client_revoked',
+              subjectType: 'care_api_client',
+              subjectId: id,
+            });
+          return done;
+        })
+        .finally(() => remembered.clear());
     },
 
     /** OAuth 2.0 client credentials: an access token for a registered client. */
@@ -157,15 +188,22 @@ export function createFhirTokens(platform: Platform, settings: CareSettings) {
 
     /** The practitioner and scopes behind a bearer token, or null when it is unknown or expired. */
     async verify(token: string): Promise<TokenHolder | null> {
+      return token ? verifyHash(hash(token)) : null;
+    },
+
+    /**
+     * As `verify`, but a token verified by an earlier request, and not expired since, is not read
+     * again: its holder comes back with `toConfirm`, and may be used only by a statement that checks
+     * the token again as it reads (`store.searchPeopleForAccess`), so that a revoked token reads
+     * nothing even in a process that still remembers it. Expiry is checked here on every request.
+     */
+    async recall(token: string): Promise<TokenHolder | null> {
       if (!token) return null;
-      const row = await store.findToken(db, hash(token), new Date());
-      if (!row) return null;
-      return {
-        practitionerId: row.practitioner_id,
-        organisationId: row.organisation_id,
-        clientId: row.client_id,
-        scopes: row.scopes,
-      };
+      const tokenHash = hash(token);
+      const known = remembered.get(tokenHash);
+      if (!known || known.expiresAt <= Date.now()) return verifyHash(tokenHash);
+      const { practitionerId, organisationId } = known.holder;
+      return { ...known.holder, toConfirm: { hash: tokenHash, practitionerId, organisationId } };
     },
 
     purgeExpired: () => store.purgeTokens(db, new Date()),

@@ -1,5 +1,5 @@
 import type { Actor } from '../../platform/actor.ts';
-import { recordAudit, recordAudits } from '../../platform/audit/index.ts';
+import { recordAudit, recordAudits, type AuditEntry } from '../../platform/audit/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { formatLondon } from '../../platform/time.ts';
@@ -19,6 +19,8 @@ export type Viewer =
       clientId: string;
       /** The reason a client gave for reading outside the care team (break the glass), if it gave one. */
       breakGlassReason?: string;
+      /** The client's token, remembered from an earlier request: confirmed by the statement that reads. */
+      confirmToken?: store.TokenToConfirm;
     };
 
 export type AccessVia = 'care_team' | 'break_glass';
@@ -160,16 +162,29 @@ export function createRecord(platform: Platform, settings: CareSettings) {
    */
   async function admit(
     viewer: Viewer,
-    people: store.PersonForAccess[],
+    people: Array<store.PersonForAccess & { read_audited?: boolean }>,
     purpose: 'read' | 'write',
     resource: string,
   ): Promise<Array<{ person: store.Person; via: AccessVia }>> {
     const actor = actorOfViewer(viewer);
     const client = viewer.kind === 'api' ? { client: viewer.clientId } : {};
     const admitted: Array<{ person: store.Person; via: AccessVia; reason?: string }> = [];
+    const auditedAlready = new Set<string>();
     for (const found of people) {
-      const { facts_for: _for, in_care_team: _team, glass_open: _glass, ...person } = found;
+      const {
+        facts_for: _for,
+        in_care_team: _team,
+        glass_open: _glass,
+        read_audited: audited,
+        ...person
+      } = found;
       const decision = await decide(viewer, found, purpose);
+      if (audited) {
+        // The statement that found them wrote careTeamRead's entry: it must be what was decided.
+        if (purpose !== 'read' || decision instanceof AccessRefused || decision.via !== 'care_team')
+          throw new Error('A person was audited as read through the care team but decided otherwise');
+        auditedAlready.add(person.id);
+      }
       if (decision instanceof AccessRefused) {
         await recordAudit(db, {
           actor,
@@ -188,16 +203,29 @@ export function createRecord(platform: Platform, settings: CareSettings) {
     if (purpose === 'read')
       await recordAudits(
         db,
-        admitted.map((a) => ({
-          actor,
-          action: 'care.record_read',
-          subjectType: 'care_person',
-          subjectId: a.person.id,
-          detail: { resource, via: a.via, ...client, ...(a.reason ? { reason: a.reason } : {}) },
-        })),
+        admitted
+          .filter((a) => !auditedAlready.has(a.person.id))
+          .map((a) => ({
+            actor,
+            action: 'care.record_read',
+            subjectType: 'care_person',
+            subjectId: a.person.id,
+            detail: { resource, via: a.via, ...client, ...(a.reason ? { reason: a.reason } : {}) },
+          })),
       );
     return admitted.map(({ person, via }) => ({ person, via }));
   }
+
+  /**
+   * The entry `admit` writes for a read through the care team, for a statement that reads people
+   * and audits those the care team lets in at once (see `store.searchPeopleForAccess`).
+   */
+  const careTeamRead = (viewer: Viewer, resource: string): Omit<AuditEntry, 'subjectId'> => ({
+    actor: actorOfViewer(viewer),
+    action: 'care.record_read',
+    subjectType: 'care_person',
+    detail: { resource, via: 'care_team', ...(viewer.kind === 'api' ? { client: viewer.clientId } : {}) },
+  });
 
   /** Decides whether a viewer may see or change a person's record; audits both outcomes of a read. */
   async function access(
@@ -325,6 +353,8 @@ export function createRecord(platform: Platform, settings: CareSettings) {
     onlookerOf,
     /** Lets a viewer into the records of people a search found with their access facts; see `admit`. */
     admit,
+    /** The audit entry of a read through the care team, for a search that writes it as it reads. */
+    careTeamRead,
 
     /** The practitioner a member of staff acts as (created on first use, in the council). */
     async viewerForStaff(staff: {

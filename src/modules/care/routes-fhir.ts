@@ -10,6 +10,7 @@ import {
   includesOf,
   revIncludesOf,
   searchParameters,
+  TokenUnconfirmed,
   viewerOfToken,
 } from './fhir-repository.ts';
 import { InvalidResource, readInput, updatableTypes, writableTypes } from './fhir-input.ts';
@@ -169,29 +170,40 @@ export async function registerFhirRoutes(
 
       // ------------------------------------------------------------ every other interaction needs a token
 
+      const bearerOf = (request: FastifyRequest) =>
+        /^Bearer\s+(\S+)$/i.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
+      const invalidToken = (reply: FastifyReply, token: string) => {
+        reply.header(
+          'WWW-Authenticate',
+          `Bearer realm="${platform.config.COUNCIL_NAME} FHIR", error="invalid_token"`,
+        );
+        outcome(
+          reply,
+          401,
+          'login',
+          token
+            ? 'The access token is not valid or has expired'
+            : 'Send an access token: Authorization: Bearer <token>',
+        );
+      };
+
+      /**
+       * The token's holder if it may take this interaction; else the refusal is sent. `recall`
+       * takes a holder remembered from an earlier request, for a handler whose statement confirms
+       * the token as it reads (a Patient search); every other handler reads the token afresh.
+       */
       async function authorise(
         request: FastifyRequest,
         reply: FastifyReply,
         type: string,
         interaction: 'read' | 'write',
         subject?: string,
+        recall = false,
       ): Promise<TokenHolder | null> {
-        const header = String(request.headers.authorization ?? '');
-        const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? '';
-        const holder = await tokens.verify(token);
+        const token = bearerOf(request);
+        const holder = await (recall ? tokens.recall(token) : tokens.verify(token));
         if (!holder) {
-          reply.header(
-            'WWW-Authenticate',
-            `Bearer realm="${platform.config.COUNCIL_NAME} FHIR", error="invalid_token"`,
-          );
-          outcome(
-            reply,
-            401,
-            'login',
-            token
-              ? 'The access token is not valid or has expired'
-              : 'Send an access token: Authorization: Bearer <token>',
-          );
+          invalidToken(reply, token);
           return null;
         }
         if (!allows(holder.scopes, type, interaction)) {
@@ -270,16 +282,20 @@ export async function registerFhirRoutes(
       f.get('/:type', { config: rate }, async (request, reply) => {
         const type = typeOf(request);
         if (!known(type)) return unknownType(reply, type);
-        const holder = await authorise(request, reply, type, 'read');
+        const holder = await authorise(request, reply, type, 'read', undefined, type === 'Patient');
         if (!holder) return reply;
+        // A remembered token is confirmed by the search's statement; an answer without one reads it.
+        const token = bearerOf(request);
+        const confirmed = async () => !holder.toConfirm || (await tokens.verify(token)) !== null;
+        const refuse = async (...args: [number, IssueCode, string]) =>
+          (await confirmed()) ? outcome(reply, ...args) : invalidToken(reply, token);
         const query = request.query as Record<string, string | string[]>;
         const params: Record<string, string[]> = {};
         const supported = searchParameters(type);
         for (const [key, raw] of Object.entries(query)) {
           const name = key.split(':')[0]!;
           if (!COMMON.has(name) && !(name in supported))
-            return outcome(
-              reply,
+            return refuse(
               400,
               'not-supported',
               `Search parameter '${key}' is not supported for ${type}. Supported: ${[...Object.keys(supported), ...COMMON].join(', ')}`,
@@ -289,9 +305,9 @@ export async function registerFhirRoutes(
         const count = params._count ? Number(params._count[0]) : 20;
         const offset = params._offset ? Number(params._offset[0]) : 0;
         if (!Number.isInteger(count) || count < 0 || count > MAX_COUNT)
-          return outcome(reply, 400, 'invalid', `_count must be a whole number from 0 to ${MAX_COUNT}`);
+          return refuse(400, 'invalid', `_count must be a whole number from 0 to ${MAX_COUNT}`);
         if (!Number.isInteger(offset) || offset < 0)
-          return outcome(reply, 400, 'invalid', '_offset must be a whole number, 0 or more');
+          return refuse(400, 'invalid', '_offset must be a whole number, 0 or more');
         const includes = (params._include ?? []).flatMap((v) => v.split(','));
         const revIncludes = (params._revinclude ?? []).flatMap((v) => v.split(','));
         for (const [name, asked, allowed] of [
@@ -300,22 +316,32 @@ export async function registerFhirRoutes(
         ] as const) {
           const unknown = asked.find((i) => !allowed.includes(i));
           if (unknown)
-            return outcome(
-              reply,
+            return refuse(
               400,
               'not-supported',
               `${name}=${unknown} is not supported for ${type}. Supported: ${allowed.join(', ') || 'none'}`,
             );
         }
         try {
-          const result = await repository.search(
-            viewerOf(holder, request),
-            type,
-            { params, offset, count, includes, revIncludes },
-            base(request),
-          );
+          const search = (by: TokenHolder) =>
+            repository.search(
+              viewerOf(by, request),
+              type,
+              { params, offset, count, includes, revIncludes },
+              base(request),
+            );
+          let result;
+          try {
+            result = await search(holder);
+          } catch (error) {
+            if (!(error instanceof TokenUnconfirmed)) throw error;
+            const verified = await tokens.verify(token);
+            if (!verified) return invalidToken(reply, token);
+            result = await search(verified);
+          }
           return send(reply, 200, bundle(base(request), type, query, result, offset, count));
         } catch (error) {
+          if (!(await confirmed())) return invalidToken(reply, token);
           return failure(reply, error);
         }
       });

@@ -1,4 +1,5 @@
 import { sql, type AliasedRawBuilder, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { auditEachRow, type AuditEntry } from '../../platform/audit/index.ts';
 import { tables, type Db } from '../../platform/db/index.ts';
 import type { CareTables } from './schema.ts';
 
@@ -360,8 +361,19 @@ export interface PersonSearch {
   practitionerId?: string;
   /** Leave out people who objected to sharing (for practitioners of other organisations). */
   excludeObjections?: boolean;
+  /**
+   * Find anybody only while this bearer token is still good (not expired, its client not revoked,
+   * its practitioner still of this organisation): for a holder remembered from an earlier request.
+   */
+  confirmToken?: TokenToConfirm;
   offset: number;
   limit: number;
+}
+
+export interface TokenToConfirm {
+  hash: string;
+  practitionerId: string;
+  organisationId: string;
 }
 
 function personSearchQuery(db: Db, s: PersonSearch) {
@@ -388,11 +400,23 @@ function personSearchQuery(db: Db, s: PersonSearch) {
     );
   }
   if (s.excludeObjections) q = q.where('p.sharing_objection', '=', false);
+  if (s.confirmToken) {
+    const token = s.confirmToken;
+    // No reference to p: PostgreSQL checks it once per statement (a one-time filter).
+    q = q.where(
+      sql<boolean>`exists (select 1 from care_api_tokens k
+                             join care_api_clients c on c.id = k.client_id
+                             join care_practitioners pr on pr.id = k.practitioner_id
+                            where k.token_hash = ${token.hash} and k.expires_at > now()
+                              and c.revoked_at is null and k.practitioner_id = ${token.practitionerId}
+                              and pr.organisation_id = ${token.organisationId})`,
+    );
+  }
   return q;
 }
 
 export async function searchPeople(db: Db, s: PersonSearch): Promise<{ total: number; rows: Person[] }> {
-  return pageOfPeople(db, s, []);
+  return pageOfPeople(db, s, undefined, []);
 }
 
 /** A person's GPs in their care team: what a FHIR Patient shows of the team (`generalPractitioner`). */
@@ -412,11 +436,13 @@ export async function searchPeopleForAccess(
   s: PersonSearch,
   who: Onlooker,
   now: Date,
+  /** Write this entry for each person found that the care team lets in, in the same statement. */
+  auditRead?: Omit<AuditEntry, 'subjectId'>,
 ): Promise<{
   total: number;
-  rows: Array<PersonForAccess & { general_practitioners: GeneralPractitioner[] }>;
+  rows: Array<PersonForAccess & { general_practitioners: GeneralPractitioner[]; read_audited: boolean }>;
 }> {
-  const found = await pageOfPeople(db, s, [
+  const found = await pageOfPeople(db, s, auditRead, [
     ...accessFacts(who, now),
     sql<GeneralPractitioner[]>`(select coalesce(json_agg(json_build_object(
         'person_id', m.person_id, 'organisation_kind', o.kind, 'practitioner_id', pr.id, 'name', pr.name)
@@ -428,9 +454,11 @@ export async function searchPeopleForAccess(
   ]);
   return found as {
     total: number;
-    rows: Array<PersonForAccess & { general_practitioners: GeneralPractitioner[] }>;
+    rows: Array<PersonForAccess & { general_practitioners: GeneralPractitioner[]; read_audited: boolean }>;
   };
 }
+
+const PERSON_ORDER = ['family_name', 'given_name', 'id'] as const;
 
 /**
  * One page of a person search and the number of matches, in one statement (the count is a window
@@ -440,10 +468,11 @@ export async function searchPeopleForAccess(
 async function pageOfPeople(
   db: Db,
   s: PersonSearch,
+  auditRead: Omit<AuditEntry, 'subjectId'> | undefined,
   extra: Array<AliasedRawBuilder<unknown, string>>,
 ): Promise<{ total: number; rows: Person[] }> {
   const q = personSearchQuery(db, s);
-  const found = await q
+  const page = q
     .select(personColumns)
     .select(day('p.date_of_birth').as('date_of_birth'))
     .select(sql<string>`count(*) over ()`.as('total'))
@@ -452,8 +481,18 @@ async function pageOfPeople(
     .orderBy('p.given_name')
     .orderBy('p.id')
     .offset(s.offset)
-    .limit(s.limit)
-    .execute();
+    .limit(s.limit);
+  let found: Array<Person & { total: string }>;
+  if (auditRead) {
+    // The rule of record.decide() for a care-team read, so no one is audited as read who is then refused.
+    const readable = sql<boolean>`found.in_care_team and not (found.sharing_objection and ${Boolean(s.excludeObjections)})`;
+    const order = PERSON_ORDER.map((c) => sql.ref(`found.${c}`));
+    found = (
+      await sql<Person & { total: string }>`with found as (${page}),
+           audited as (${auditEachRow(auditRead, { from: 'found', subjectId: 'found.id', where: readable, orderBy: PERSON_ORDER.map((c) => `found.${c}`) })})
+         select found.*, ${readable} as read_audited from found order by ${sql.join(order)}`.execute(db)
+    ).rows;
+  } else found = await page.execute();
   const total = found[0]
     ? Number(found[0].total)
     : s.offset > 0 || s.limit === 0

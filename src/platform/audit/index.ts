@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Actor } from '../actor.ts';
 import { tables, type Db } from '../db/index.ts';
 
@@ -34,27 +34,47 @@ export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
   await recordAudits(db, [entry]);
 }
 
+const detailOf = (entry: Omit<AuditEntry, 'subjectId'>) =>
+  JSON.stringify(
+    (entry.actor.onBehalfOf ? { ...entry.detail, onBehalfOf: entry.actor.onBehalfOf } : entry.detail) ?? {},
+  );
+
 /** Appends several entries in one statement (one round trip), in the order given. */
 export async function recordAudits(db: Db, entries: AuditEntry[]): Promise<void> {
   if (!entries.length) return;
   await tables<AuditTables>(db)
     .insertInto('audit_log')
     .values(
-      entries.map((entry) => {
-        const detail = entry.actor.onBehalfOf
-          ? { ...entry.detail, onBehalfOf: entry.actor.onBehalfOf }
-          : entry.detail;
-        return {
-          actor_type: entry.actor.type,
-          actor_id: entry.actor.id,
-          action: entry.action,
-          subject_type: entry.subjectType ?? null,
-          subject_id: entry.subjectId ?? null,
-          detail: JSON.stringify(detail ?? {}),
-        } as never;
-      }),
+      entries.map(
+        (entry) =>
+          ({
+            actor_type: entry.actor.type,
+            actor_id: entry.actor.id,
+            action: entry.action,
+            subject_type: entry.subjectType ?? null,
+            subject_id: entry.subjectId ?? null,
+            detail: detailOf(entry),
+          }) as never,
+      ),
     )
     .execute();
+}
+
+/**
+ * An insert of one entry for each row of a CTE earlier in the same statement (`with found as
+ * (...), audited as (<this>) select ... from found`), its subject id taken from a column of the
+ * row: what is read and the entries saying it was read then commit together, in one round trip.
+ */
+export function auditEachRow(
+  entry: Omit<AuditEntry, 'subjectId'>,
+  rows: { from: string; subjectId: string; where: RawBuilder<boolean>; orderBy: string[] },
+): RawBuilder<unknown> {
+  return sql`insert into audit_log (actor_type, actor_id, action, subject_type, subject_id, detail)
+    select ${entry.actor.type}, ${entry.actor.id}, ${entry.action}, ${entry.subjectType ?? null},
+           ${sql.ref(rows.subjectId)}::text, ${detailOf(entry)}::jsonb
+      from ${sql.table(rows.from)}
+     where ${rows.where}
+     order by ${sql.join(rows.orderBy.map((c) => sql.ref(c)))}`;
 }
 
 const GENESIS = '0'.repeat(64);
