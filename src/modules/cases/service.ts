@@ -1,6 +1,5 @@
 import { formatLondon } from '../../platform/time.ts';
 import type { Actor } from '../../platform/actor.ts';
-import { recordAudit } from '../../platform/audit/index.ts';
 import { shortReference } from '../../platform/auth/identity.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
@@ -79,26 +78,31 @@ export function createCasesService(platform: Platform) {
         },
       );
       if (!created) return { id: row.id, reference: row.reference, created, slaDueAt: row.sla_due_at };
-      await events.publish(tx, {
-        type: 'case.created',
-        subjectType: 'case',
-        subjectId: row.id,
-        actor: input.actor,
-        payload: {
-          reference: row.reference,
-          service: input.service.slug,
-          channel: input.channel,
-          team: input.service.teamCode,
-          slaDueAt: row.sla_due_at?.toISOString() ?? null,
+      await events.publish(
+        tx,
+        {
+          type: 'case.created',
+          subjectType: 'case',
+          subjectId: row.id,
+          actor: input.actor,
+          payload: {
+            reference: row.reference,
+            service: input.service.slug,
+            channel: input.channel,
+            team: input.service.teamCode,
+            slaDueAt: row.sla_due_at?.toISOString() ?? null,
+          },
         },
-      });
-      await recordAudit(tx, {
-        actor: input.actor,
-        action: 'case.created',
-        subjectType: 'case',
-        subjectId: row.id,
-        detail: { reference: row.reference, service: input.service.slug, channel: input.channel },
-      });
+        {
+          audit: {
+            actor: input.actor,
+            action: 'case.created',
+            subjectType: 'case',
+            subjectId: row.id,
+            detail: { reference: row.reference, service: input.service.slug, channel: input.channel },
+          },
+        },
+      );
       const message = {
         template: 'case-received',
         personalisation: {

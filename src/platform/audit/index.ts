@@ -60,6 +60,13 @@ export async function recordAudits(db: Db, entries: AuditEntry[]): Promise<void>
     .execute();
 }
 
+/** An insert of one entry, to run inside another statement (a CTE of it): one round trip for both. */
+export function auditInsert(entry: AuditEntry): RawBuilder<unknown> {
+  return sql`insert into audit_log (actor_type, actor_id, action, subject_type, subject_id, detail)
+    values (${entry.actor.type}, ${entry.actor.id}, ${entry.action}, ${entry.subjectType ?? null},
+            ${entry.subjectId ?? null}, ${detailOf(entry)}::jsonb)`;
+}
+
 /**
  * An insert of one entry for each row of a CTE earlier in the same statement (`with found as
  * (...), audited as (<this>) select ... from found`), its subject id taken from a column of the

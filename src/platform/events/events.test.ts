@@ -52,3 +52,44 @@ test('an event reaches its subscriber after commit, and never when the change ro
     await database.close();
   }
 });
+
+test('an audit entry published with an event is written with it, or not at all', async () => {
+  const database = await openDatabase({});
+  await migrate(database.db, platformMigrations);
+  const events = new Events(new Jobs(database, { runWorkers: false }));
+  events.bind(database.db);
+  const actor = { type: 'staff' as const, id: 'officer-1', onBehalfOf: 'resident-9' };
+  const publish = (tx: typeof database.db, subjectId: string) =>
+    events.publish(
+      tx,
+      { type: 'thing.happened', subjectType: 'thing', subjectId, actor, payload: { n: 2 } },
+      { audit: { actor, action: 'thing.done', subjectType: 'thing', subjectId, detail: { why: 'test' } } },
+    );
+  try {
+    await assert.rejects(
+      database.db.transaction().execute(async (tx) => {
+        await publish(tx, 'rolled-back');
+        throw new Error('abandoned');
+      }),
+    );
+    const id = await database.db.transaction().execute((tx) => publish(tx, 'kept'));
+    const event = await events.load(id);
+    assert.deepEqual(event?.payload, { n: 2, onBehalfOf: 'resident-9' });
+    const audit = await database.db
+      .selectFrom('audit_log')
+      .select(['action', 'actor_type', 'actor_id', 'subject_id', 'detail'])
+      .where('action', '=', 'thing.done')
+      .execute();
+    assert.deepEqual(audit, [
+      {
+        action: 'thing.done',
+        actor_type: 'staff',
+        actor_id: 'officer-1',
+        subject_id: 'kept',
+        detail: { why: 'test', onBehalfOf: 'resident-9' },
+      },
+    ]);
+  } finally {
+    await database.close();
+  }
+});

@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Actor } from '../actor.ts';
+import { auditInsert, type AuditEntry } from '../audit/index.ts';
 import { tables, type Db } from '../db/index.ts';
 import type { Jobs } from '../jobs/index.ts';
 
@@ -69,27 +71,28 @@ export class Events {
     this.db = db;
   }
 
-  /** Records an event and schedules its subscribers, inside the caller's transaction. */
-  async publish(tx: Db, event: NewEvent): Promise<number> {
-    const row = await tables<EventTables>(tx)
-      .insertInto('domain_events')
-      .values({
-        type: event.type,
-        subject_type: event.subjectType,
-        subject_id: event.subjectId,
-        actor_type: event.actor.type,
-        actor_id: event.actor.id,
-        payload: JSON.stringify({
-          ...event.payload,
-          ...(event.actor.onBehalfOf ? { onBehalfOf: event.actor.onBehalfOf } : {}),
-        }),
-      } as never)
-      .returning('id')
-      .executeTakeFirstOrThrow();
+  /**
+   * Records an event and schedules its subscribers, inside the caller's transaction. An audit entry
+   * given with it is written by the same statement (one round trip instead of two).
+   */
+  async publish(tx: Db, event: NewEvent, options: { audit?: AuditEntry } = {}): Promise<number> {
+    const payload = JSON.stringify({
+      ...event.payload,
+      ...(event.actor.onBehalfOf ? { onBehalfOf: event.actor.onBehalfOf } : {}),
+    });
+    const audited = options.audit ? sql`, audited as (${auditInsert(options.audit)})` : sql``;
+    const { rows } = await sql<{ id: number }>`
+      with published as (
+        insert into domain_events (type, subject_type, subject_id, actor_type, actor_id, payload)
+        values (${event.type}, ${event.subjectType}, ${event.subjectId}, ${event.actor.type},
+                ${event.actor.id}, ${payload}::jsonb)
+        returning id)${audited}
+      select id from published`.execute(tx);
+    const id = Number(rows[0]!.id);
     for (const subscriber of this.subscribers.get(event.type) ?? []) {
-      await this.jobs.send(tx, subscriber.name, { eventId: row.id });
+      await this.jobs.send(tx, subscriber.name, { eventId: id });
     }
-    return row.id;
+    return id;
   }
 
   async load(id: number): Promise<DomainEvent | undefined> {
