@@ -430,8 +430,16 @@ export function createBookingsService(
   // hours make a new key.
   const timesOfDay = new Map<string, Map<string, TimeOfDay[]>>();
   /** The shared times by day for a bookable's opening hours and slot length. */
+  // A site's opening hours as a key, once per site row (a new row, after an edit, gets a new key).
+  const hoursKeys = new WeakMap<store.SiteRow, string>();
   function timesByDay(bookable: store.BookableRow, site: store.SiteRow | null): Map<string, TimeOfDay[]> {
-    const key = `${site ? JSON.stringify(site.opening_hours) : '-'}|${bookable.slot_minutes}`;
+    let hours = '-';
+    if (site) {
+      const known = hoursKeys.get(site);
+      hours = known ?? JSON.stringify(site.opening_hours);
+      if (known === undefined) hoursKeys.set(site, hours);
+    }
+    const key = `${hours}|${bookable.slot_minutes}`;
     let byDay = timesOfDay.get(key);
     if (!byDay) {
       if (timesOfDay.size > 1_000) timesOfDay.clear();
