@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { londonDay } from '../../platform/time.ts';
 import { isWorkingDay } from '../../platform/working-days.ts';
-import { readSlotList } from './store.ts';
+import { readClosedList, readSlotList } from './store.ts';
 import { addDays, londonInstant, weekdayOf } from './times.ts';
 
 /** A working weekday at least three days on (the demo libraries open Monday to Saturday). */
@@ -185,6 +185,13 @@ describe('Book: reading the slot lists PostgreSQL sends', () => {
     assert.deepEqual([...read.capacity], [4, 2]);
     assert.deepEqual([...read.taken], [1, 2]);
     assert.deepEqual([...read.open], [1, 0]);
+  });
+
+  test('closures: start and end in minutes after the start of the range, before it too', () => {
+    const from = Date.UTC(2026, 11, 1);
+    assert.deepEqual([...readClosedList('-1440,60.5', from)], [from - 86_400_000, from + 3_630_000]);
+    assert.deepEqual([...readClosedList(null, from)], []);
+    assert.throws(() => readClosedList('-1440', from), /not whole closures/);
   });
 
   test('a list that is not whole slots is refused', () => {

@@ -500,26 +500,18 @@ export function createBookingsService(
     const now = options.now ?? new Date();
     const from = londonInstant(fromDay, '00:00');
     const to = londonInstant(addDays(toDay, 1), '00:00');
-    const [rows, closures] = await Promise.all([
-      store.bookablesWithSlots(conn, slugs, from, to),
-      store.closuresForSlugs(conn, slugs, from, to),
-    ]);
+    const rows = await store.bookablesWithSlots(conn, slugs, from, to);
     const days: string[] = [];
     for (let day = fromDay; day <= toDay; day = addDays(day, 1)) days.push(day);
     const includeFull = Boolean(options.includeFull);
     const result: Array<{ bookable: store.BookableRow; free: FreeTimes }> = [];
-    for (const { bookable: b, slots } of rows) {
+    for (const { bookable: b, slots, closed } of rows) {
       const site = await siteOf(conn, b.site_id);
       const earliest = now.getTime() + b.lead_minutes * 60_000;
-      // A closure of another bookable has no site too: only a closure's own site matches.
-      const own = closures.filter(
-        (c) =>
-          c.bookable_id === b.id ||
-          (c.site_id !== null && c.site_id === b.site_id) ||
-          (!c.site_id && !c.bookable_id),
-      );
-      const closed = (s: number, e: number) =>
-        own.some((c) => c.starts_at.getTime() < e && c.ends_at.getTime() > s);
+      const closedAt = (s: number, e: number) => {
+        for (let i = 0; i < closed.length; i += 2) if (closed[i]! < e && closed[i + 1]! > s) return true;
+        return false;
+      };
       const free = new FreeTimes();
       if (b.kind === 'resource') {
         // Candidate times and slot rows both run in start order: walk them together. Times nobody
@@ -530,7 +522,7 @@ export function createBookingsService(
         for (const day of days) {
           for (const t of candidateTimes(b, site, day, byDay)) {
             while (next < starts.length && starts[next]! < t.start) next++;
-            if (t.start < earliest || (own.length > 0 && closed(t.start, t.end))) continue;
+            if (t.start < earliest || (closed.length > 0 && closedAt(t.start, t.end))) continue;
             if (next < starts.length && starts[next] === t.start) {
               const capacity = slots!.capacity[next]!;
               const left = capacity - slots!.taken[next]!;
@@ -543,7 +535,7 @@ export function createBookingsService(
           const start = slots.starts[i]!;
           const end = slots.ends[i]!;
           const left = slots.capacity[i]! - slots.taken[i]!;
-          if (!slots.open[i] || start < earliest || closed(start, end)) continue;
+          if (!slots.open[i] || start < earliest || closedAt(start, end)) continue;
           if (left > 0 || includeFull)
             free.add(timeOfDay(new Date(start), new Date(end)), slots.capacity[i]!, left);
         }

@@ -163,28 +163,60 @@ export function readSlotList(bookableId: string, list: string, from: number): Sl
   return out;
 }
 
-/** A bookable and the slots it has in a range, as `readSlotList` reads them (null when it has none). */
+/**
+ * A bookable, the slots it has in a range as `readSlotList` reads them (null when it has none), and
+ * the closures that apply to it there, as [start, end, start, end, ...] in epoch milliseconds.
+ */
 export interface BookableWithSlots {
   bookable: BookableRow;
   slots: SlotPlaces | null;
+  closed: Float64Array;
+}
+
+/** Closures as minutes after `from` ('-60,480,...', start and end of each) in epoch milliseconds. */
+export function readClosedList(list: string | null, from: number): Float64Array {
+  if (list === null) return new Float64Array(0);
+  const minutes: unknown = JSON.parse(`[${list}]`);
+  if (!Array.isArray(minutes) || minutes.length % 2 !== 0)
+    throw new Error(`A closure list of ${list.length} characters is not whole closures`);
+  return Float64Array.from(minutes, (m: number) => from + Math.round(m * 60_000));
 }
 
 /**
  * Bookables by slug (in the order asked, unknown slugs left out) with only what availability needs
- * of their slots in a range, in one statement: one list per bookable of each slot's start
- * (milliseconds after `from`), length in milliseconds, capacity, places taken and 1 when open.
+ * of their slots in a range, in one statement: one list per bookable of each slot's start (minutes
+ * after `from`, with fractions for a time not on a whole minute), length in minutes, capacity,
+ * places taken and 1 when open.
  * - One ordered aggregate, not one per column (each sorts its group again), and numbers from
  *   date_part's double rather than extract's numeric: a third of what five lists of epoch
  *   milliseconds cost PostgreSQL. Small offsets also make the text, and the reading of it, shorter.
  * - The slots are found for the bookables' ids as one array, by the (bookable_id, starts_at) index
  *   in a single bitmap scan, then grouped: a subquery per bookable reads each heap page once per
  *   bookable on it (some 40 times each in a busy month).
- * - The bookables come in the same statement, so a month of availability is one round trip.
+ * - The bookables, and the closures that apply to each (its own, its site's, everywhere's), come
+ *   in the same statement: a month of availability is one statement and one round trip.
  */
 export function bookablesWithSlotsQuery(db: Db, slugs: string[], from: Date, to: Date) {
   const minutes = (interval: ReturnType<typeof sql>) => sql`date_part('epoch', ${interval}) / 60`;
-  const ids = t(db).selectFrom('booking_bookables').select('id').where('slug', 'in', slugs);
+  const asked = () => t(db).selectFrom('booking_bookables').where('slug', 'in', slugs);
+  const ids = asked().select('id');
   return t(db)
+    .with(
+      (cte) => cte('closed').materialized(),
+      (q) =>
+        q
+          .selectFrom('booking_closures')
+          .select(['site_id', 'bookable_id', 'starts_at', 'ends_at'])
+          .where('starts_at', '<', to)
+          .where('ends_at', '>', from)
+          .where((eb) =>
+            eb.or([
+              eb.and([eb('site_id', 'is', null), eb('bookable_id', 'is', null)]),
+              eb('site_id', 'in', asked().select('site_id')),
+              eb('bookable_id', 'in', ids),
+            ]),
+          ),
+    )
     .with('places', (q) =>
       q
         .selectFrom('booking_slots')
@@ -203,6 +235,23 @@ export function bookablesWithSlotsQuery(db: Db, slugs: string[], from: Date, to:
     .leftJoin('places as p', 'p.bookable_id', 'b.id')
     .selectAll('b')
     .select('p.slot_list')
+    .select((eb) =>
+      eb
+        .selectFrom('closed as c')
+        .select(
+          sql<string>`string_agg(concat_ws(',',
+            ${minutes(sql`c.starts_at - ${from}::timestamptz`)},
+            ${minutes(sql`c.ends_at - ${from}::timestamptz`)}), ',')`.as('list'),
+        )
+        .where((w) =>
+          w.or([
+            w('c.bookable_id', '=', w.ref('b.id')),
+            w('c.site_id', '=', w.ref('b.site_id')),
+            w.and([w('c.site_id', 'is', null), w('c.bookable_id', 'is', null)]),
+          ]),
+        )
+        .as('closed_list'),
+    )
     .where('b.slug', 'in', slugs);
 }
 
@@ -215,10 +264,11 @@ export async function bookablesWithSlots(
   if (!slugs.length) return [];
   const rows = await bookablesWithSlotsQuery(db, slugs, from, to).execute();
   const bySlug = new Map<string, BookableWithSlots>();
-  for (const { slot_list, ...bookable } of rows)
+  for (const { slot_list, closed_list, ...bookable } of rows)
     bySlug.set(bookable.slug, {
       bookable,
       slots: slot_list === null ? null : readSlotList(bookable.id, slot_list, from.getTime()),
+      closed: readClosedList(closed_list, from.getTime()),
     });
   return slugs.map((s) => bySlug.get(s)).filter((r): r is BookableWithSlots => Boolean(r));
 }
@@ -317,26 +367,6 @@ export async function closuresOverlapping(
         eb.and([eb('site_id', 'is', null), eb('bookable_id', 'is', null)]),
         ...(scope.siteIds.length ? [eb('site_id', 'in', scope.siteIds)] : []),
         ...(scope.bookableIds.length ? [eb('bookable_id', 'in', scope.bookableIds)] : []),
-      ]),
-    )
-    .orderBy('starts_at')
-    .execute();
-}
-
-/** Closures in a range that apply to any of some bookables (by slug), their sites or everything. */
-export async function closuresForSlugs(db: Db, slugs: string[], from: Date, to: Date): Promise<ClosureRow[]> {
-  if (!slugs.length) return [];
-  const bookables = t(db).selectFrom('booking_bookables').where('slug', 'in', slugs);
-  return t(db)
-    .selectFrom('booking_closures')
-    .selectAll()
-    .where('starts_at', '<', to)
-    .where('ends_at', '>', from)
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('site_id', 'is', null), eb('bookable_id', 'is', null)]),
-        eb('site_id', 'in', bookables.select('site_id')),
-        eb('bookable_id', 'in', bookables.select('id')),
       ]),
     )
     .orderBy('starts_at')
