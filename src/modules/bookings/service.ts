@@ -429,9 +429,9 @@ export function createBookingsService(
   // and shared by every resource and request with the same three. Bounded; edits to opening
   // hours make a new key.
   const timesOfDay = new Map<string, Map<string, TimeOfDay[]>>();
-  /** The shared times by day for a bookable's opening hours and slot length. */
   // A site's opening hours as a key, once per site row (a new row, after an edit, gets a new key).
   const hoursKeys = new WeakMap<store.SiteRow, string>();
+  /** The shared times by day for a bookable's opening hours and slot length. */
   function timesByDay(bookable: store.BookableRow, site: store.SiteRow | null): Map<string, TimeOfDay[]> {
     let hours = '-';
     if (site) {
