@@ -19,6 +19,7 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/platform/db/index.ts';
 import { londonDay } from '../src/platform/time.ts';
+import { bookablesWithSlotsQuery } from '../src/modules/bookings/store.ts';
 import { addDays, londonInstant } from '../src/modules/bookings/times.ts';
 import { describeMachine, postgresVersion } from './support/machine.ts';
 import { createScratchDatabase, queryOnce } from './support/postgres.ts';
@@ -174,24 +175,18 @@ async function main() {
     const all = Array.from({ length: RESOURCES }, (_, r) => `bench-r${r + 1}`);
     const siteSlugs = Array.from({ length: SITES }, (_, s) => all.filter((_, r) => r % SITES === s));
 
-    // The one query behind a month's availability, as PostgreSQL runs it with the past stored: the
-    // bookables' ids as a list, as the engine sends them, and a list of each column per bookable.
-    const ids = await queryOnce<{ id: string }>(
-      scratch.url,
-      `select id from booking_bookables where slug like 'bench-r%'`,
-    );
-    const list = (value: string) => `string_agg((${value})::text, ',' order by starts_at)`;
+    // The statement behind a month's availability (the bookables with their slots), as the engine
+    // compiles it, as PostgreSQL runs it with the past stored.
+    const compiled = bookablesWithSlotsQuery(
+      db,
+      all,
+      londonInstant(from, '00:00'),
+      londonInstant(addDays(to, 1), '00:00'),
+    ).compile();
     const plan = await queryOnce<{ 'QUERY PLAN': string }>(
       scratch.url,
-      `explain (analyze, buffers) select bookable_id,
-              ${list('(extract(epoch from starts_at) * 1000)::bigint')},
-              ${list('(extract(epoch from ends_at) * 1000)::bigint')},
-              ${list('capacity')}, ${list('taken')}, ${list("(status = 'open')::int")}
-         from booking_slots
-        where bookable_id in (${ids.map((r) => `'${r.id}'`).join(', ')})
-          and starts_at >= '${londonInstant(from, '00:00').toISOString()}'
-          and starts_at < '${londonInstant(addDays(to, 1), '00:00').toISOString()}'
-        group by bookable_id`,
+      `explain (analyze, buffers) ${compiled.sql}`,
+      [...compiled.parameters],
     );
     const planLines = plan.map((r) => r['QUERY PLAN']);
 
@@ -280,7 +275,9 @@ async function main() {
     );
     console.log(`  ${CONCURRENCY} callers at a time`);
     console.log(
-      `  the month's slots query: ${planLines.find((l) => /Execution Time/.test(l))?.trim()}, ${planLines
+      `  the month's availability statement: ${planLines.find((l) => /Execution Time/.test(l))?.trim()}, ${planLines
+        .find((l) => /Buffers/.test(l))
+        ?.trim()}, ${planLines
         .filter((l) => /Scan/.test(l))
         .map((l) => l.trim().replace(/\s+\(cost.*$/, ''))
         .join('; ')}\n`,

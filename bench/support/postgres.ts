@@ -28,11 +28,15 @@ async function admin(serverUrl: string, statement: string): Promise<void> {
 }
 
 /** Runs one query on a database and closes the connection. */
-export async function queryOnce<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
+export async function queryOnce<T extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query<T>(text)).rows;
+    return (await client.query<T>(text, values)).rows;
   } finally {
     await client.end();
   }

@@ -53,6 +53,9 @@ export class BookingError extends Error {
   }
 }
 
+const NOTHING_TO_BOOK = 'There is nothing to book with that name';
+const noStarts = new Float64Array(0);
+
 /** The "no longer available" message every losing attempt at a place gets. */
 export const NO_LONGER_AVAILABLE = 'Sorry, that time is no longer available. Choose another time.';
 
@@ -379,7 +382,7 @@ export function createBookingsService(
 
   async function mustBookable(conn: Db, slug: string): Promise<store.BookableRow> {
     const row = await store.bookableBySlug(conn, slug);
-    if (!row) throw new BookingError('There is nothing to book with that name', 'not_found');
+    if (!row) throw new BookingError(NOTHING_TO_BOOK, 'not_found');
     return row;
   }
 
@@ -426,9 +429,17 @@ export function createBookingsService(
   // and shared by every resource and request with the same three. Bounded; edits to opening
   // hours make a new key.
   const timesOfDay = new Map<string, Map<string, TimeOfDay[]>>();
+  // A site's opening hours as a key, once per site row (a new row, after an edit, gets a new key).
+  const hoursKeys = new WeakMap<store.SiteRow, string>();
   /** The shared times by day for a bookable's opening hours and slot length. */
   function timesByDay(bookable: store.BookableRow, site: store.SiteRow | null): Map<string, TimeOfDay[]> {
-    const key = `${site ? JSON.stringify(site.opening_hours) : '-'}|${bookable.slot_minutes}`;
+    let hours = '-';
+    if (site) {
+      const known = hoursKeys.get(site);
+      hours = known ?? JSON.stringify(site.opening_hours);
+      if (known === undefined) hoursKeys.set(site, hours);
+    }
+    const key = `${hours}|${bookable.slot_minutes}`;
     let byDay = timesOfDay.get(key);
     if (!byDay) {
       if (timesOfDay.size > 1_000) timesOfDay.clear();
@@ -475,48 +486,43 @@ export function createBookingsService(
     };
   }
 
-  /** Every time of several bookables between two London days (inclusive), with places left. */
+  /**
+   * Some bookables (by slug, in the order asked, unknown ones left out) with every time they have
+   * between two London days (inclusive) and the places left at each: one round trip.
+   */
   async function availabilityOf(
     conn: Db,
-    bookables: store.BookableRow[],
+    slugs: string[],
     fromDay: string,
     toDay: string,
     options: { includeFull?: boolean; now?: Date } = {},
-  ): Promise<Map<string, FreeTimes>> {
+  ): Promise<Array<{ bookable: store.BookableRow; free: FreeTimes }>> {
     const now = options.now ?? new Date();
     const from = londonInstant(fromDay, '00:00');
     const to = londonInstant(addDays(toDay, 1), '00:00');
-    const ids = bookables.map((b) => b.id);
-    const siteIds = [...new Set(bookables.map((b) => b.site_id).filter((s): s is string => Boolean(s)))];
-    const [rows, closures] = await Promise.all([
-      store.slotPlacesInRange(conn, ids, from, to),
-      store.closuresOverlapping(conn, { siteIds, bookableIds: ids }, from, to),
-    ]);
-    const byBookable = new Map(rows.map((r) => [r.bookable_id, r]));
+    const rows = await store.bookablesWithSlots(conn, slugs, from, to);
     const days: string[] = [];
     for (let day = fromDay; day <= toDay; day = addDays(day, 1)) days.push(day);
     const includeFull = Boolean(options.includeFull);
-    const result = new Map<string, FreeTimes>();
-    for (const b of bookables) {
+    const result: Array<{ bookable: store.BookableRow; free: FreeTimes }> = [];
+    for (const { bookable: b, slots, closed } of rows) {
       const site = await siteOf(conn, b.site_id);
       const earliest = now.getTime() + b.lead_minutes * 60_000;
-      const own = closures.filter(
-        (c) => c.bookable_id === b.id || c.site_id === b.site_id || (!c.site_id && !c.bookable_id),
-      );
-      const closed = (s: number, e: number) =>
-        own.some((c) => c.starts_at.getTime() < e && c.ends_at.getTime() > s);
-      const slots = byBookable.get(b.id);
+      const closedAt = (s: number, e: number) => {
+        for (let i = 0; i < closed.length; i += 2) if (closed[i]! < e && closed[i + 1]! > s) return true;
+        return false;
+      };
       const free = new FreeTimes();
       if (b.kind === 'resource') {
         // Candidate times and slot rows both run in start order: walk them together. Times nobody
         // has held yet have no row and all their places free.
         const byDay = timesByDay(b, site);
-        const starts = slots?.starts ?? [];
+        const starts = slots?.starts ?? noStarts;
         let next = 0;
         for (const day of days) {
           for (const t of candidateTimes(b, site, day, byDay)) {
             while (next < starts.length && starts[next]! < t.start) next++;
-            if (t.start < earliest || (own.length > 0 && closed(t.start, t.end))) continue;
+            if (t.start < earliest || (closed.length > 0 && closedAt(t.start, t.end))) continue;
             if (next < starts.length && starts[next] === t.start) {
               const capacity = slots!.capacity[next]!;
               const left = capacity - slots!.taken[next]!;
@@ -529,12 +535,12 @@ export function createBookingsService(
           const start = slots.starts[i]!;
           const end = slots.ends[i]!;
           const left = slots.capacity[i]! - slots.taken[i]!;
-          if (!slots.open[i] || start < earliest || closed(start, end)) continue;
+          if (!slots.open[i] || start < earliest || closedAt(start, end)) continue;
           if (left > 0 || includeFull)
             free.add(timeOfDay(new Date(start), new Date(end)), slots.capacity[i]!, left);
         }
       }
-      result.set(b.id, free);
+      result.push({ bookable: b, free });
     }
     return result;
   }
@@ -1086,9 +1092,9 @@ export function createBookingsService(
         throw new BookingError('Enter a valid range of dates', 'invalid');
       if (addDays(range.from, 62) < range.to)
         throw new BookingError('Ask for at most two months at a time', 'invalid');
-      const bookable = await mustBookable(conn, slug);
-      const free = (await availabilityOf(conn, [bookable], range.from, range.to, options)).get(bookable.id);
-      return free?.toSlots() ?? [];
+      const [found] = await availabilityOf(conn, [slug], range.from, range.to, options);
+      if (!found) throw new BookingError(NOTHING_TO_BOOK, 'not_found');
+      return found.free.toSlots();
     },
 
     /**
@@ -1100,9 +1106,8 @@ export function createBookingsService(
       slugs: string[],
       range: { from: string; to: string },
     ): Promise<Map<string, FreeTimes>> {
-      const rows = await store.bookablesBySlugs(conn, slugs);
-      const byId = await availabilityOf(conn, rows, range.from, range.to);
-      return new Map(rows.map((r) => [r.slug, byId.get(r.id) ?? new FreeTimes()]));
+      const found = await availabilityOf(conn, slugs, range.from, range.to);
+      return new Map(found.map(({ bookable, free }) => [bookable.slug, free]));
     },
 
     /** The next London days with at least one free place (for the assistant: "the next 3 dates"). */
@@ -1114,11 +1119,11 @@ export function createBookingsService(
       const count = Math.min(Math.max(options.count ?? 3, 1), 31);
       const out: string[] = [];
       let from = options.from && isDay(options.from) ? options.from : londonDay();
-      const bookable = await mustBookable(conn, slug);
       for (let i = 0; i < 6 && out.length < count; i++) {
         const to = addDays(from, 30);
-        const free = (await availabilityOf(conn, [bookable], from, to)).get(bookable.id)!;
-        for (const day of free.daysWithPlaces()) if (out.length < count) out.push(day);
+        const [found] = await availabilityOf(conn, [slug], from, to);
+        if (!found) throw new BookingError(NOTHING_TO_BOOK, 'not_found');
+        for (const day of found.free.daysWithPlaces()) if (out.length < count) out.push(day);
         from = addDays(to, 1);
       }
       return out;
