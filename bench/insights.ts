@@ -78,7 +78,7 @@ function syntheticEvents(from: number, to: number, total: number, recent: boolea
       ) t`;
 }
 
-async function writeEvents(url: string, first: number, count: number, total: number, recent: boolean) {
+export async function writeEvents(url: string, first: number, count: number, total: number, recent: boolean) {
   for (let done = 0; done < count; done += CHUNK) {
     const from = first + done;
     const to = first + Math.min(count, done + CHUNK) - 1;

@@ -6,10 +6,13 @@ import { READER_ROLE, type InsightsTables } from './schema.ts';
 const t = (db: Db) => tables<InsightsTables>(db);
 const LOAD_LOCK = 1_100_001;
 
-// A code from a payload (service slug, channel, ward, method, team, status): anything else, such
-// as free text a module might put in its payload, is left out of the warehouse.
-const CODE = '^[A-Za-z0-9_.:-]{1,64}$';
-const code = (expr: RawBuilder<unknown>) => sql`case when (${expr}) ~ ${sql.lit(CODE)} then (${expr}) end`;
+// A code from a payload (service slug, channel, ward, method, team, status): 1 to 64 of these
+// characters; anything else, such as free text a module might put in its payload, is left out of
+// the warehouse. The length is checked apart: PostgreSQL's regex engine runs `{1,64}` several times
+// slower than `+`, and this check runs seven times for every event loaded.
+const CODE = '^[A-Za-z0-9_.:-]+$';
+const code = (expr: RawBuilder<unknown>) =>
+  sql`case when (${expr}) ~ ${sql.lit(CODE)} and length(${expr}) <= 64 then (${expr}) end`;
 const TIMESTAMP = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)?$';
 const field = (name: string) => sql`(e.payload->>${sql.lit(name)})`;
 const bool = (name: string) =>
