@@ -259,56 +259,34 @@ export async function saveCaseSla(
              where s.event_id < excluded.event_id`.execute(tx);
 }
 
-/**
- * Per subject, the id of the latest event matching each filter: a fact's field is then read from
- * that event, looked up by its primary key. Equal to `(array_agg(field order by event_id desc)
- * filter (where …))[1]`, which PostgreSQL 15 runs as a sort for every field of every subject (the
- * most expensive step of a batch's recompute). The lookup is a lateral one-row read, as in
- * factsFor: a plain join lets the planner hash the whole of fact_event.
- */
-const latest = (filters: Record<string, string>) =>
-  sql.raw(
-    Object.entries(filters)
-      .map(([name, filter]) => `max(event_id) filter (where ${filter}) as ${name}`)
-      .join(',\n'),
-  );
-const fromLatest = (alias: string, id: string) =>
-  sql.raw(
-    `left join lateral (select * from analytics.fact_event x where x.event_id = l.${id} limit 1) ${alias} on true`,
-  );
+const last = (expr: string, filter: string) =>
+  sql.raw(`(array_agg(${expr} order by event_id desc) filter (where ${filter}))[1]`);
 
 // A case's fact is computed from all its events, whatever order they arrived in: so a late event
 // gives the same row as a from-scratch rebuild.
 async function recomputeCases(tx: Db, ids: string[]) {
-  const reported = "type in ('case.created', 'street_report.created')";
   await sql`
-    with l as (
-      select subject_id,
-             ${latest({
-               created: "type = 'case.created'",
-               reported,
-               teamed: `${reported} and team is not null`,
-               warded: 'ward is not null',
-               status_changed: "type = 'case.status_changed'",
-               assigned: "type = 'case.assigned'",
-             })},
-             min(occurred_at) filter (where type = 'case.created') as created_at,
-             min(day) filter (where type = 'case.created') as day,
-             max(occurred_at) filter (where type = 'case.status_changed' and detail = 'resolved') as resolved_at,
-             max(occurred_at) filter (where type = 'case.status_changed' and detail = 'closed') as closed_at
-        from analytics.fact_event e
-       where e.subject_type = 'case' and e.subject_id = any(${sql.val(ids)}::text[])
-       group by subject_id
-      having count(*) filter (where type = 'case.created') > 0)
     insert into analytics.fact_case as f (case_id, reference, service, channel, ward, team, created_at, day,
       sla_due_at, status, assigned_to, resolved_at, closed_at)
-    select l.subject_id, c.reference, r.service, c.channel, w.ward, t.team, l.created_at, l.day,
-           (select due_at from analytics.case_sla s where s.case_id = l.subject_id),
-           coalesce(st.detail, 'received'), a.detail,
-           case when st.detail in ('resolved', 'closed') then l.resolved_at end,
-           case when st.detail = 'closed' then l.closed_at end
-      from l ${fromLatest('c', 'created')} ${fromLatest('r', 'reported')} ${fromLatest('t', 'teamed')}
-      ${fromLatest('w', 'warded')} ${fromLatest('st', 'status_changed')} ${fromLatest('a', 'assigned')}
+    select e.subject_id,
+           ${last('reference', "type = 'case.created'")},
+           ${last('service', "type in ('case.created', 'street_report.created')")},
+           ${last('channel', "type = 'case.created'")},
+           ${last('ward', 'ward is not null')},
+           ${last('team', "type in ('case.created', 'street_report.created') and team is not null")},
+           min(occurred_at) filter (where type = 'case.created'),
+           min(day) filter (where type = 'case.created'),
+           (select due_at from analytics.case_sla s where s.case_id = e.subject_id),
+           coalesce(${last('detail', "type = 'case.status_changed'")}, 'received'),
+           ${last('detail', "type = 'case.assigned'")},
+           case when ${last('detail', "type = 'case.status_changed'")} in ('resolved', 'closed')
+                then max(occurred_at) filter (where type = 'case.status_changed' and detail = 'resolved') end,
+           case when ${last('detail', "type = 'case.status_changed'")} = 'closed'
+                then max(occurred_at) filter (where type = 'case.status_changed' and detail = 'closed') end
+      from analytics.fact_event e
+     where e.subject_type = 'case' and e.subject_id = any(${sql.val(ids)}::text[])
+     group by e.subject_id
+    having count(*) filter (where type = 'case.created') > 0
     on conflict (case_id) do update set reference = excluded.reference, service = excluded.service,
       channel = excluded.channel, ward = excluded.ward, team = excluded.team, created_at = excluded.created_at,
       day = excluded.day, sla_due_at = excluded.sla_due_at, status = excluded.status,
@@ -323,29 +301,24 @@ async function recomputePayments(tx: Db, ids: string[]) {
   const finals =
     "'payment.succeeded', 'payment.success', 'payment.failed', 'payment.cancelled', 'payment.error'";
   await sql`
-    with l as (
-      select subject_id,
-             ${latest({
-               created: "type = 'payment.created'",
-               method_set: "type in ('payment.created', 'payment.succeeded')",
-               final: `type in (${finals})`,
-             })},
-             min(occurred_at) filter (where type = 'payment.created') as created_at,
-             min(day) filter (where type = 'payment.created') as day,
-             max(occurred_at) filter (where type in ('payment.succeeded', 'payment.success')) as settled_at,
-             coalesce(sum(amount) filter (where type = 'payment.refunded'), 0) as refunded,
-             coalesce(sum(amount) filter (where type = 'payment.returned'), 0) as returned
-        from analytics.fact_event e
-       where e.subject_type = 'payment' and e.subject_id = any(${sql.val(ids)}::text[])
-       group by subject_id
-      having count(*) filter (where type = 'payment.created') > 0)
     insert into analytics.fact_payment as f (payment_id, reference, amount, method, pays_for, taken_by,
       created_at, day, status, settled_at, refunded, returned)
-    select l.subject_id, c.reference, coalesce(c.amount, 0), m.method, c.service, coalesce(c.actor_type, 'system'),
-           l.created_at, l.day,
-           coalesce(case when fin.type = 'payment.success' then 'succeeded' else split_part(fin.type, '.', 2) end, 'created'),
-           l.settled_at, l.refunded, l.returned
-      from l ${fromLatest('c', 'created')} ${fromLatest('m', 'method_set')} ${fromLatest('fin', 'final')}
+    select e.subject_id,
+           ${last('reference', "type = 'payment.created'")},
+           coalesce(${last('amount', "type = 'payment.created'")}, 0),
+           ${last('method', "type in ('payment.created', 'payment.succeeded')")},
+           ${last('service', "type = 'payment.created'")},
+           coalesce(${last('actor_type', "type = 'payment.created'")}, 'system'),
+           min(occurred_at) filter (where type = 'payment.created'),
+           min(day) filter (where type = 'payment.created'),
+           coalesce(${last(`case when type = 'payment.success' then 'succeeded' else split_part(type, '.', 2) end`, `type in (${finals})`)}, 'created'),
+           max(occurred_at) filter (where type in ('payment.succeeded', 'payment.success')),
+           coalesce(sum(amount) filter (where type = 'payment.refunded'), 0),
+           coalesce(sum(amount) filter (where type = 'payment.returned'), 0)
+      from analytics.fact_event e
+     where e.subject_type = 'payment' and e.subject_id = any(${sql.val(ids)}::text[])
+     group by e.subject_id
+    having count(*) filter (where type = 'payment.created') > 0
     on conflict (payment_id) do update set reference = excluded.reference, amount = excluded.amount,
       method = excluded.method, pays_for = excluded.pays_for, taken_by = excluded.taken_by,
       created_at = excluded.created_at, day = excluded.day, status = excluded.status,
