@@ -120,7 +120,9 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
              coalesce(${bool('withinTime')}, ${bool('inTime')}, ${bool('determinedInTime')}, ${bool('withinTarget')}),
              ${code(sql`v.reference`)}
         from domain_events e
-        -- Each field is read from the payload once, then checked to be a code.
+        -- Each field is read from the payload once, then checked to be a code. "offset 0" keeps
+        -- the planner from inlining the subquery, which would read each field again for every
+        -- place the check uses it.
         cross join lateral (
           select coalesce(${field('service')},
                    case when e.type = 'street_report.created' then 'report-' || ${field('category')} end,
@@ -131,7 +133,7 @@ async function loadSource(tx: Db, source: Source, options: { batch: number; gapS
                  case when e.type in ('case.status_changed', 'case.assigned') then ${field('to')}
                       when e.type = 'signing.paperless_changed' then ${field('paperless')}
                       else coalesce(${field('status')}, ${field('outcome')}, ${field('decision')}, ${field('to')}) end as detail,
-                 ${field('reference')} as reference) v
+                 ${field('reference')} as reference offset 0) v
        where ${idsFor(sql`e.id`, high, upto, gaps)}
       on conflict (event_id) do nothing
       returning event_id, type, subject_type, subject_id, reference`.execute(tx);
