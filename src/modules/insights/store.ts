@@ -788,8 +788,9 @@ export async function listOpenData(db: Db) {
  *    recomputed when a late event arrives, so a recomputed fact's old contribution is taken away
  *    before and its new one added after; rows that fall to zero are removed;
  *  - bookings by what was booked, and paperless residents (rollup_booking_day,
- *    rollup_paperless_day): a day depends on other events of the same subject, so every day a
- *    touched subject appears on is recomputed from the facts.
+ *    rollup_paperless_day): a day depends on other events of the same subject, so the touched
+ *    subjects' contribution before the batch is taken away and their contribution now added
+ *    (refreshBookings and refreshPaperless recompute whole days, for a rebuild).
  * recomputeRollups() recomputes them all from the facts; the property test checks both ways agree.
  */
 
