@@ -611,4 +611,36 @@ describe('Insights: the warehouse, the success measures and the explorer', () =>
     assert.equal(homesAfter - homesBefore, 2);
     assert.equal(last(after.find((p) => p.id === 'paperless')!.csv.rows, 'paperless') - paperlessBefore, 1);
   });
+
+  test('only codes of 1 to 64 letters, digits and _.:- reach the warehouse from a payload', async () => {
+    const system: Actor = { type: 'system', id: null };
+    const subject = `code-check-${Math.random().toString(36).slice(2)}`;
+    const wards = [
+      'W-' + 'a'.repeat(62),
+      'W-' + 'a'.repeat(63),
+      'E05 099 001',
+      'Café',
+      '',
+      'E05099001.x:y_z',
+    ];
+    for (const ward of wards)
+      await kiln.platform.db.transaction().execute((tx) =>
+        kiln.platform.events.publish(tx, {
+          type: 'engage.consultation_response_received',
+          subjectType: 'response',
+          subjectId: subject,
+          actor: system,
+          payload: { ward },
+        }),
+      );
+    await insights().load();
+    const { rows } = await sql<{ ward: string | null }>`
+      select ward from analytics.fact_event where subject_id = ${subject} order by event_id`.execute(
+      kiln.platform.db,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.ward),
+      [wards[0], null, null, null, null, wards[5]],
+    );
+  });
 });

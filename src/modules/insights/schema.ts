@@ -218,4 +218,15 @@ export const insightsMigrations: Record<string, Migration> = {
     create index fact_event_booking_confirmed_idx on analytics.fact_event (subject_id, day)
       where type = 'booking.confirmed';
   `),
+  // Only the loader reads facts by subject, and only the events of cases and payments (to recompute
+  // their facts) and booking holds: an index of every event by subject, whose keys are random, grew
+  // past the server's buffers and cost a page read for each event loaded. One index per kind, keyed
+  // by the subject alone, holds only what those reads need.
+  '2026-11-26-0430-insights-subject-indexes': sqlMigration(`
+    create index fact_event_case_idx on analytics.fact_event (subject_id) where subject_type = 'case';
+    create index fact_event_payment_idx on analytics.fact_event (subject_id) where subject_type = 'payment';
+    create index fact_event_booking_held_idx on analytics.fact_event (subject_id, event_id)
+      where type = 'booking.held';
+    drop index analytics.fact_event_subject_idx;
+  `),
 };
