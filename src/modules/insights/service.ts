@@ -9,6 +9,9 @@ import { checkQuery } from './explorer.ts';
 import { fillWeeks, forecastWeekly } from './forecast.ts';
 import * as store from './store.ts';
 
+/** Events loaded in one go between analyses of the fact table. */
+const ANALYSE_EVERY = 1_000_000;
+
 export type { Filters, FactTable } from './store.ts';
 
 export interface InsightsDependencies {
@@ -141,12 +144,20 @@ export function createInsightsService(
     let events = 0;
     let signIns = 0;
     let gaps = 0;
+    let sinceAnalyse = 0;
     for (;;) {
       const r = await store.loadBatch(db, settings, enrich);
       events += r.events.loaded;
       signIns += r.audit.loaded;
       gaps += r.events.gaps + r.audit.gaps;
       if (!r.events.more && !r.audit.more) break;
+      // A first load (or a long catch-up) grows the fact table faster than autovacuum analyses it:
+      // without fresh statistics the loader's lookups by subject turn into scans.
+      sinceAnalyse += r.events.loaded;
+      if (sinceAnalyse >= ANALYSE_EVERY) {
+        await store.analyseFacts(db);
+        sinceAnalyse = 0;
+      }
     }
     return { events, signIns, gaps };
   }

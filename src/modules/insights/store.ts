@@ -27,6 +27,11 @@ export interface LoadResult {
   more: boolean;
 }
 
+/** Fresh planner statistics for the fact table the loader looks up by subject. */
+export async function analyseFacts(db: Db): Promise<void> {
+  await sql`analyze analytics.fact_event`.execute(db);
+}
+
 /**
  * One batch of the incremental load, in one transaction under an advisory lock: rows above the
  * watermark, plus rows whose ids were missing last time (a transaction that took its id early but
