@@ -32,7 +32,6 @@ const t = (db: Db) => tables<Tables>(db);
 // The version a form carries: updated_at in whole milliseconds, compared in SQL so no driver rounds it.
 const versionOf = sql<number>`floor(extract(epoch from cases.updated_at) * 1000)::bigint`;
 
-/** Inserts a case unless one with the same idempotency key exists; returns the case either way. */
 /**
  * Inserts a case and its first timeline entry in one statement (one round trip of the
  * submission's transaction), or returns the case an earlier request with the same idempotency key

@@ -108,17 +108,13 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     request.method === 'GET' &&
     request.routeOptions.config?.pageCache === true &&
     !request.cookies[SESSION_COOKIE];
+  const sendHtml = (reply: FastifyReply, body: string | Buffer) =>
+    reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(body);
   const sendPage = (reply: FastifyReply, parts: string[]) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('Cache-Control', 'no-store')
-      .send(parts.length === 1 ? parts[0] : parts.join(reply.request.csrfToken()));
+    sendHtml(reply, parts.length === 1 ? parts[0]! : parts.join(reply.request.csrfToken()));
   // A kept page is bytes already: only a form's token (base64url, so ASCII) is added to them.
   const sendKept = (reply: FastifyReply, parts: Buffer[]) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('Cache-Control', 'no-store')
-      .send(parts.length === 1 ? parts[0] : joinBytes(parts, reply.request.csrfToken()));
+    sendHtml(reply, parts.length === 1 ? parts[0]! : joinBytes(parts, reply.request.csrfToken()));
 
   // A plain callback hook, as on every request: a cached page is sent from here, before sessions.
   app.addHook('onRequest', (request, reply, done) => {
