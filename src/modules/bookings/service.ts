@@ -54,6 +54,8 @@ export class BookingError extends Error {
 }
 
 const NOTHING_TO_BOOK = 'There is nothing to book with that name';
+/** How long a web process may show a site's opening hours after another process changed them. */
+const SITE_CACHE_MS = 30_000;
 const noStarts = new Float64Array(0);
 
 /** The "no longer available" message every losing attempt at a place gets. */
@@ -370,13 +372,15 @@ export function createBookingsService(
     body: '((message))\n\nYour booking reference: ((reference))',
   });
 
-  const siteCache = new Map<string, store.SiteRow>();
+  // Sites change rarely and are read by every availability call. The process that edits a site
+  // forgets it at once; other processes within SITE_CACHE_MS.
+  const siteCache = new Map<string, { site: store.SiteRow; until: number }>();
   async function siteOf(conn: Db, id: string | null) {
     if (!id) return null;
     const cached = siteCache.get(id);
-    if (cached) return cached;
+    if (cached && cached.until > Date.now()) return cached.site;
     const site = await store.siteById(conn, id);
-    if (site) siteCache.set(id, site);
+    if (site) siteCache.set(id, { site, until: Date.now() + SITE_CACHE_MS });
     return site ?? null;
   }
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { openDatabase, type Db } from './index.ts';
 import { PreparedStatements, selectsStar } from './prepared.ts';
 
 test('a statement is named from its second use, and only with parameters', () => {
@@ -74,38 +75,52 @@ test('a cap on how many statements are kept', () => {
   assert.equal(named[2], undefined);
 });
 
-// On a PostgreSQL server (npm run test:pg): statements really are prepared once per connection, and
-// a migration that adds a column while the pool is live breaks nothing.
-test(
-  'on PostgreSQL: prepared once per connection, and unharmed by a new column',
-  {
-    skip: process.env.DATABASE_URL ? false : 'needs DATABASE_URL (npm run test:pg)',
-  },
-  async () => {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    const name = `kiln_prepared_${randomBytes(4).toString('hex')}`;
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL!);
-    url.pathname = `/${name}`;
-    const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
-    const db = new Kysely<{ notes: { id: number; body: string } }>({
-      dialect: new PostgresDialect({ pool: new PreparedStatements().wrap(pool) }),
-    });
-    try {
-      await sql`create table notes (id int primary key, body text)`.execute(db);
-      for (let i = 1; i <= 5; i++)
-        await db
-          .insertInto('notes')
-          .values({ id: i, body: `note ${i}` })
-          .execute();
-      const read = () => db.selectFrom('notes').select(['id', 'body']).where('id', '=', 3).executeTakeFirst();
-      const readAll = () => db.selectFrom('notes').selectAll().where('id', '=', 3).executeTakeFirst();
-      await read();
-      await readAll();
-      assert.deepEqual(await read(), { id: 3, body: 'note 3' });
-      await readAll();
+/** A scratch database: on the PostgreSQL server of DATABASE_URL, through the preparing pool; else embedded. */
+async function scratchDatabase(): Promise<{ db: Db; server: boolean; close(): Promise<void> }> {
+  if (!process.env.DATABASE_URL) {
+    const database = await openDatabase({});
+    return { db: database.db, server: false, close: () => database.close() };
+  }
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  const name = `kiln_prepared_${randomBytes(4).toString('hex')}`;
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(process.env.DATABASE_URL);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  const db: Db = new Kysely({ dialect: new PostgresDialect({ pool: new PreparedStatements().wrap(pool) }) });
+  return {
+    db,
+    server: true,
+    close: async () => {
+      await db.destroy();
+      const cleanup = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${name}`);
+      await cleanup.end();
+    },
+  };
+}
+
+// On a server (npm run test:pg) statements really are prepared once per connection; on both, a
+// migration that adds a column while connections are live breaks no query.
+test('repeated statements are prepared on a server, and a new column breaks no query', async () => {
+  const { db, server, close } = await scratchDatabase();
+  try {
+    await sql`create table notes (id int primary key, body text)`.execute(db);
+    for (let i = 1; i <= 5; i++)
+      await db
+        .insertInto('notes')
+        .values({ id: i, body: `note ${i}` })
+        .execute();
+    const read = () => db.selectFrom('notes').select(['id', 'body']).where('id', '=', 3).executeTakeFirst();
+    const readAll = () => db.selectFrom('notes').selectAll().where('id', '=', 3).executeTakeFirst();
+    await read();
+    await readAll();
+    assert.deepEqual(await read(), { id: 3, body: 'note 3' });
+    assert.deepEqual(await readAll(), { id: 3, body: 'note 3' });
+    if (server) {
       const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(
         db,
       );
@@ -119,17 +134,13 @@ test(
         prepared.join('\n'),
       );
       assert.ok(!prepared.some((s) => s.startsWith('select * from "notes"')), prepared.join('\n'));
-
-      // As a rolling deploy's migration does while older processes still run.
-      await sql`alter table notes add column author text`.execute(db);
-      assert.deepEqual(await read(), { id: 3, body: 'note 3' });
-      assert.deepEqual(await readAll(), { id: 3, body: 'note 3', author: null });
-    } finally {
-      await db.destroy();
-      const cleanup = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await cleanup.connect();
-      await cleanup.query(`drop database if exists ${name}`);
-      await cleanup.end();
     }
-  },
-);
+
+    // As a rolling deploy's migration does while older processes still run.
+    await sql`alter table notes add column author text`.execute(db);
+    assert.deepEqual(await read(), { id: 3, body: 'note 3' });
+    assert.deepEqual(await readAll(), { id: 3, body: 'note 3', author: null });
+  } finally {
+    await close();
+  }
+});
