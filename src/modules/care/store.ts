@@ -477,20 +477,20 @@ async function pageOfPeople(
     .select(day('p.date_of_birth').as('date_of_birth'))
     .select(sql<string>`count(*) over ()`.as('total'))
     .select(extra)
-    .orderBy('p.family_name')
-    .orderBy('p.given_name')
-    .orderBy('p.id')
+    .orderBy(sql.join(PERSON_ORDER.map((c) => sql.ref(`p.${c}`))))
     .offset(s.offset)
     .limit(s.limit);
   let found: Array<Person & { total: string }>;
   if (auditRead) {
     // The rule of record.decide() for a care-team read, so no one is audited as read who is then refused.
     const readable = sql<boolean>`found.in_care_team and not (found.sharing_objection and ${Boolean(s.excludeObjections)})`;
-    const order = PERSON_ORDER.map((c) => sql.ref(`found.${c}`));
+    const order = PERSON_ORDER.map((c) => `found.${c}`);
     found = (
       await sql<Person & { total: string }>`with found as (${page}),
-           audited as (${auditEachRow(auditRead, { from: 'found', subjectId: 'found.id', where: readable, orderBy: PERSON_ORDER.map((c) => `found.${c}`) })})
-         select found.*, ${readable} as read_audited from found order by ${sql.join(order)}`.execute(db)
+           audited as (${auditEachRow(auditRead, { from: 'found', subjectId: 'found.id', where: readable, orderBy: order })})
+         select found.*, ${readable} as read_audited from found order by ${sql.join(order.map((c) => sql.ref(c)))}`.execute(
+        db,
+      )
     ).rows;
   } else found = await page.execute();
   const total = found[0]
