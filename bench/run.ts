@@ -251,6 +251,7 @@ if (submissions) {
         ? 'met'
         : 'MISSED'),
   );
+  for (const line of submissions.serverErrors) console.log(`  Kiln logged: ${line}`);
   console.log(
     `  workers ${submissions.workers ? 'on, as in production: the same process also sends the acknowledgements and delivers the events' : 'off: the web process alone'}`,
   );

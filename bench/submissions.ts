@@ -27,6 +27,17 @@ export interface SubmissionFigures {
   otherAnswers: Record<string, number>;
   errors: number;
   sampleFailures: string[];
+  /** Kiln's own error log lines, when it answered 5xx: why, not only that. */
+  serverErrors: string[];
+}
+
+/** Error-level lines (pino level 50 and up) of a server's kept output, shortened. */
+function errorLines(output: string, limit = 3): string[] {
+  return output
+    .split('\n')
+    .filter((line) => /"level":(5|6)0/.test(line))
+    .slice(-limit)
+    .map((line) => line.slice(0, 800));
 }
 
 /** One report of a street problem, as a council's own app or a partner would send it. */
@@ -120,5 +131,8 @@ export async function benchSubmissions(
     otherAnswers,
     errors: run.errors,
     sampleFailures: run.sampleFailures,
+    serverErrors: Object.keys(otherAnswers).some((status) => status.startsWith('5'))
+      ? errorLines(kiln.output())
+      : [],
   };
 }

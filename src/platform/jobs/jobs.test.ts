@@ -35,3 +35,71 @@ test('a worker drains a backlog in batches, and a failing job is retried without
     await database.close();
   }
 });
+
+test('a full batch is followed by the next fetch at once, not a polling interval later', async () => {
+  const database = await openDatabase({});
+  await migrate(database.db, platformMigrations);
+  // A minute between polls: only fetching again straight after a full batch drains 60 jobs quickly.
+  const jobs = new Jobs(database, { runWorkers: true, pollingIntervalSeconds: 60 });
+  const done = new Set<number>();
+  jobs.define<{ n: number }>({ name: 'test.backlog', handler: async ({ n }) => void done.add(n) });
+  // The backlog is there before the worker's first fetch (sent by a web process, say).
+  const sender = new Jobs(database, { runWorkers: false });
+  sender.define<{ n: number }>({ name: 'test.backlog', handler: async () => undefined });
+  await sender.start();
+  for (let n = 0; n < 60; n++) await sender.send(null, 'test.backlog', { n });
+  await sender.stop();
+  await jobs.start();
+  try {
+    const started = Date.now();
+    while (done.size < 60 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(done.size, 60, `${done.size} of 60 done in ${Date.now() - started} ms`);
+  } finally {
+    await jobs.stop();
+    await database.close();
+  }
+});
+
+test('a batch handler does a batch at once; only the jobs it says failed are retried', async () => {
+  const database = await openDatabase({});
+  await migrate(database.db, platformMigrations);
+  const jobs = new Jobs(database, { runWorkers: true, pollingIntervalSeconds: 1 });
+  const batches: number[][] = [];
+  let failedOnce = false;
+  jobs.define<{ n: number }>({
+    name: 'test.batch',
+    retryDelaySeconds: 1,
+    handler: async () => assert.fail('the batch handler runs instead'),
+    batchHandler: async (batch) => {
+      batches.push(batch.map((job) => job.data.n));
+      const failed = new Map<string, unknown>();
+      const seven = batch.find((job) => job.data.n === 7);
+      if (seven && !failedOnce) {
+        failedOnce = true;
+        failed.set(seven.id, new Error('the provider refused number 7'));
+      }
+      return failed;
+    },
+  });
+  await jobs.start();
+  try {
+    for (let n = 0; n < 30; n++) await jobs.send(null, 'test.batch', { n });
+    const started = Date.now();
+    const runs = () => batches.flat();
+    while (runs().filter((n) => n === 7).length < 2 && Date.now() - started < 20_000)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      [...new Set(runs())].sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, n) => n),
+    );
+    assert.equal(runs().filter((n) => n === 7).length, 2, 'number 7 was retried once');
+    assert.equal(runs().length, 31, 'no other job ran twice');
+    assert.ok(
+      batches.some((b) => b.length > 1),
+      'jobs were handed over in batches',
+    );
+  } finally {
+    await jobs.stop();
+    await database.close();
+  }
+});

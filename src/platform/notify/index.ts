@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { tables, type Db } from '../db/index.ts';
 import type { Jobs } from '../jobs/index.ts';
 import type { NotifyAdapter } from './adapters.ts';
@@ -69,6 +70,11 @@ export class Notify {
       retryDelaySeconds: 30,
       deadLetter: true,
       handler: ({ id }) => this.deliver(id),
+      batchHandler: (jobs) =>
+        this.deliverMany(
+          jobs.map((job) => job.data.id),
+          jobs,
+        ),
     });
   }
 
@@ -126,39 +132,64 @@ export class Notify {
 
   /** Sends a stored message through the adapter; throws so the job queue retries on failure. */
   async deliver(id: string): Promise<void> {
-    const t = tables<NotificationTables>(this.db());
-    const row = await t.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row || row.status === 'sent') return;
-    try {
-      const { providerReference } = await this.adapter.send({
-        id: row.id,
-        channel: row.channel,
-        recipient: row.recipient,
-        template: row.template,
-        personalisation: row.personalisation as Record<string, string>,
-        subject: row.subject,
-        body: row.body,
-      });
-      await t
-        .updateTable('notifications')
-        .set((eb) => ({
-          status: 'sent',
-          adapter: this.adapter.name,
-          provider_reference: providerReference,
-          sent_at: new Date(),
-          attempts: eb('attempts', '+', 1),
-          last_error: null,
-        }))
-        .where('id', '=', id)
-        .execute();
-    } catch (error) {
-      await t
-        .updateTable('notifications')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: String(error).slice(0, 500) }))
-        .where('id', '=', id)
-        .execute();
-      throw error;
-    }
+    const failed = await this.deliverMany([id]);
+    if (failed.size) throw failed.get(id);
+  }
+
+  /**
+   * Sends stored messages through the adapter at once: one statement reads them, one marks those
+   * sent (and one records any failures). Answers the failures by message id (or by the id of the
+   * job that carried it, when `jobs` gives them) so only those are retried. A message already sent
+   * is skipped: delivery is at least once, a resident gets it once.
+   */
+  async deliverMany(
+    ids: string[],
+    jobs?: Array<{ id: string; data: { id: string } }>,
+  ): Promise<Map<string, unknown>> {
+    const db = this.db();
+    const rows = await tables<NotificationTables>(db)
+      .selectFrom('notifications')
+      .selectAll()
+      .where('id', '=', sql<string>`any(${ids}::uuid[])`)
+      .where('status', '!=', 'sent')
+      .execute();
+    const outcomes = await Promise.all(
+      rows.map(async (row) => {
+        try {
+          const { providerReference } = await this.adapter.send({
+            id: row.id,
+            channel: row.channel,
+            recipient: row.recipient,
+            template: row.template,
+            personalisation: row.personalisation as Record<string, string>,
+            subject: row.subject,
+            body: row.body,
+          });
+          return { id: row.id, providerReference };
+        } catch (error) {
+          return { id: row.id, error };
+        }
+      }),
+    );
+    const sent = outcomes.flatMap((o) => ('providerReference' in o ? [o] : []));
+    const failed = outcomes.flatMap((o) => ('error' in o ? [o] : []));
+    if (sent.length)
+      await sql`
+        update notifications as n
+           set status = 'sent', adapter = ${this.adapter.name}, provider_reference = v.reference,
+               sent_at = now(), attempts = n.attempts + 1, last_error = null
+          from unnest(${sent.map((o) => o.id)}::uuid[], ${sent.map((o) => o.providerReference)}::text[])
+               as v(id, reference)
+         where n.id = v.id`.execute(db);
+    if (failed.length)
+      await sql`
+        update notifications as n
+           set attempts = n.attempts + 1, last_error = v.error
+          from unnest(${failed.map((o) => o.id)}::uuid[], ${failed.map((o) => String(o.error).slice(0, 500))}::text[])
+               as v(id, error)
+         where n.id = v.id`.execute(db);
+    const jobOf = new Map(jobs?.map((job) => [job.data.id, job.id]));
+    return new Map(failed.map((o) => [jobOf.get(o.id) ?? o.id, o.error]));
   }
 
   /** Messages, newest first, for the back-office outbox and the demo inbox. */

@@ -104,4 +104,57 @@ describe('notifications', () => {
     assert.equal(stored.provider_reference, 'ref-2');
     assert.equal(calls, 2, 'a sent message is not sent again');
   });
+
+  test('a batch is sent together; a message the provider refuses is answered by its job id and kept for retry', async () => {
+    const { db } = kiln.platform;
+    const sentTo: string[] = [];
+    const picky: NotifyAdapter = {
+      name: 'picky',
+      send: async (message) => {
+        if (message.recipient.startsWith('refused')) throw new Error('address refused');
+        sentTo.push(message.recipient);
+        return { providerReference: `picky-${message.recipient}` };
+      },
+    };
+    const notify = new Notify(new Jobs(kiln.platform.database, { runWorkers: false }), picky, () => db);
+    const recipients = ['one@example.com', 'refused@example.com', 'three@example.com'];
+    const rows = await tables<NotificationTables>(db)
+      .insertInto('notifications')
+      .values(
+        recipients.map((recipient) => ({
+          channel: 'email',
+          recipient,
+          template: 't',
+          body: 'B',
+          subject: 'S',
+        })) as never,
+      )
+      .returning(['id', 'recipient'])
+      .execute();
+    const jobs = rows.map((row, i) => ({ id: `job-${i}`, data: { id: row.id } }));
+    const failed = await notify.deliverMany(
+      rows.map((row) => row.id),
+      jobs,
+    );
+    assert.deepEqual([...failed.keys()], ['job-1']);
+    assert.match(String(failed.get('job-1')), /address refused/);
+    const stored = await tables<NotificationTables>(db)
+      .selectFrom('notifications')
+      .selectAll()
+      .where(
+        'id',
+        'in',
+        rows.map((row) => row.id),
+      )
+      .execute();
+    const byRecipient = new Map(stored.map((row) => [row.recipient, row]));
+    assert.equal(byRecipient.get('one@example.com')?.status, 'sent');
+    assert.equal(byRecipient.get('one@example.com')?.provider_reference, 'picky-one@example.com');
+    assert.equal(byRecipient.get('three@example.com')?.status, 'sent');
+    assert.equal(byRecipient.get('refused@example.com')?.status, 'queued');
+    assert.match(byRecipient.get('refused@example.com')?.last_error ?? '', /address refused/);
+    // The batch again (a retried job): the messages already sent are not sent twice.
+    await notify.deliverMany(rows.map((row) => row.id));
+    assert.deepEqual(sentTo.sort(), ['one@example.com', 'three@example.com']);
+  });
 });
