@@ -7,16 +7,17 @@
 //   BENCH_ONLY=pages,submissions,payments,signing                        some benchmarks only
 //   BENCH_ONLY=requests,bookings,…   any other name runs bench/<name>.ts on its own (a module's benchmark)
 //   BENCH_SUBMISSION_WORKERS=false                                       submissions with workers off (web process alone)
+//   BENCH_WEB_PROCESSES=<cores>                                          web copies in the production layout's submissions run
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { run as benchPayments, type PaymentFigures } from './payments.ts';
 import { run as benchSigning, type SigningFigures } from './signing.ts';
 import { pageTargets, type PageTarget } from './pages.ts';
 import { idleResident, peakResidentWhile } from './memory.ts';
 import { benchSubmissions, type SubmissionFigures } from './submissions.ts';
-import { startBaseline, startKiln } from './support/kiln.ts';
+import { startBaseline, startKiln, startKilnLayout } from './support/kiln.ts';
 import {
   idleCpuMsPerSecond,
   measureThroughput,
@@ -44,6 +45,8 @@ const only = new Set(
   (env.BENCH_ONLY ?? 'pages,submissions,payments,signing').split(',').map((s) => s.trim()),
 );
 const submissionWorkers = env.BENCH_SUBMISSION_WORKERS !== 'false';
+/** Production's layout on this machine: a web process per core (docs/operations.md) and a worker. */
+const layoutWebProcesses = Number(env.BENCH_WEB_PROCESSES ?? availableParallelism());
 
 const goals = { questionPageShareOfBareFastify: 0.25, submissionsPerSecond: 500, submissionP99Ms: 50 };
 
@@ -69,6 +72,8 @@ const databases: Record<string, string> = { embedded: await embeddedDatabaseVers
 const pages: PageFigure[] = [];
 const problems: string[] = [];
 let submissions: SubmissionFigures | undefined;
+/** The same load on Kiln laid out as in production: `kiln web` copies and a `kiln worker`. */
+let submissionsLayout: SubmissionFigures | undefined;
 let memory: { idleMb: number; peakUnderPageLoadMb: number; process: string } | undefined;
 /** The same, for Kiln on a PostgreSQL server, for comparison: the embedded database's share. */
 let postgresIdleMb: number | undefined;
@@ -125,17 +130,50 @@ if (usePostgres && (only.has('pages') || only.has('submissions'))) {
           durationSeconds: submissionSeconds,
           workers: submissionWorkers,
         });
-        if (submissions.replayed.casesAdded !== 0)
-          problems.push(`replaying used Idempotency-Keys added ${submissions.replayed.casesAdded} cases`);
-        if (submissions.stored !== submissions.acknowledged)
-          problems.push(
-            `${submissions.acknowledged} submissions acknowledged with 201 but ${submissions.stored} cases stored`,
-          );
+        checkSubmissions(submissions);
       },
     );
   } finally {
     await scratch.drop();
   }
+}
+
+// 3b. The same submissions on Kiln laid out as in production: web copies sharing the port, a worker.
+if (usePostgres && only.has('submissions')) {
+  const scratch = await createScratchDatabase(postgresServer);
+  try {
+    console.log(
+      `\nKiln as in production (kiln web x${layoutWebProcesses}, kiln worker) on a scratch database…`,
+    );
+    await withServer(
+      startKilnLayout({
+        databaseUrl: scratch.url,
+        webProcesses: layoutWebProcesses,
+        env: { RATE_LIMIT_API_PER_MINUTE: '10000000' },
+      }),
+      async (kiln) => {
+        console.log(`  submissions at ${submissionRate}/s for ${submissionSeconds} s…`);
+        submissionsLayout = await benchSubmissions(kiln, scratch.url, {
+          rate: submissionRate,
+          durationSeconds: submissionSeconds,
+          workers: true,
+        });
+        checkSubmissions(submissionsLayout);
+      },
+    );
+  } finally {
+    await scratch.drop();
+  }
+}
+
+/** Every acknowledged submission stored once, and replays adding nothing. */
+function checkSubmissions(figures: SubmissionFigures) {
+  if (figures.replayed.casesAdded !== 0)
+    problems.push(`replaying used Idempotency-Keys added ${figures.replayed.casesAdded} cases`);
+  if (figures.stored !== figures.acknowledged)
+    problems.push(
+      `${figures.acknowledged} submissions acknowledged with 201 but ${figures.stored} cases stored`,
+    );
 }
 
 // 4. Module benchmarks (their own files; each can also run alone).
@@ -229,31 +267,40 @@ if (memory)
       ['(Kiln on PostgreSQL instead, idle)', postgresIdleMb ?? '-'],
     ],
   );
-if (submissions) {
+const layouts: Array<[string, SubmissionFigures | undefined]> = [
+  [submissionWorkers ? 'one process (kiln all)' : 'one web process, workers off', submissions],
+  [`kiln web x${layoutWebProcesses} + kiln worker`, submissionsLayout],
+];
+const measuredLayouts = layouts.filter((l): l is [string, SubmissionFigures] => l[1] !== undefined);
+if (measuredLayouts.length) {
+  const first = measuredLayouts[0]![1];
   printTable(
-    `Case creation through the API on ${databases.postgres} (open loop, ${submissions.rate}/s for ${submissions.durationSeconds} s)`,
-    ['Figure', 'Value'],
-    [
-      ['Achieved 201s per second', submissions.achievedPerSecond],
-      ['p50 ms', submissions.p50Ms],
-      ['p99 ms', submissions.p99Ms],
-      ['max ms', submissions.maxMs],
-      ['Kiln CPU ms per submission', submissions.cpuMsPerSubmission],
-      ['Acknowledged (201)', submissions.acknowledged],
-      ['Cases stored', submissions.stored],
-      ['Other answers', JSON.stringify(submissions.otherAnswers)],
-    ],
+    `Case creation through the API on ${databases.postgres} (open loop, ${first.rate}/s for ${first.durationSeconds} s)`,
+    ['Figure', ...measuredLayouts.map(([name]) => name)],
+    (
+      [
+        ['Achieved 201s per second', (f) => f.achievedPerSecond],
+        ['p50 ms', (f) => f.p50Ms],
+        ['p99 ms', (f) => f.p99Ms],
+        ['max ms', (f) => f.maxMs],
+        ['Kiln CPU ms per submission', (f) => f.cpuMsPerSubmission],
+        ['Acknowledged (201)', (f) => f.acknowledged],
+        ['Cases stored', (f) => f.stored],
+        ['Other answers', (f) => JSON.stringify(f.otherAnswers)],
+      ] as Array<[string, (f: SubmissionFigures) => string | number]>
+    ).map(([label, value]) => [label, ...measuredLayouts.map(([, f]) => value(f))]),
   );
+  for (const [name, f] of measuredLayouts) {
+    console.log(
+      `  goal: >= ${goals.submissionsPerSecond}/s with p99 < ${goals.submissionP99Ms} ms, ${name}: ` +
+        (f.achievedPerSecond >= goals.submissionsPerSecond * 0.98 && f.p99Ms < goals.submissionP99Ms
+          ? 'met'
+          : 'MISSED'),
+    );
+    for (const line of f.serverErrors) console.log(`  Kiln logged: ${line}`);
+  }
   console.log(
-    `  goal: >= ${goals.submissionsPerSecond}/s with p99 < ${goals.submissionP99Ms} ms: ` +
-      (submissions.achievedPerSecond >= goals.submissionsPerSecond * 0.98 &&
-      submissions.p99Ms < goals.submissionP99Ms
-        ? 'met'
-        : 'MISSED'),
-  );
-  for (const line of submissions.serverErrors) console.log(`  Kiln logged: ${line}`);
-  console.log(
-    `  workers ${submissions.workers ? 'on, as in production: the same process also sends the acknowledgements and delivers the events' : 'off: the web process alone'}`,
+    "  workers on, as in production: Kiln also sends the acknowledgements and delivers the events; CPU is every Kiln process's",
   );
 }
 if (payments)
@@ -296,6 +343,7 @@ const file = await writeResults({
   pages,
   memory: memory && { ...memory, postgresIdleMb },
   submissions,
+  submissionsLayout: submissionsLayout && { ...submissionsLayout, webProcesses: layoutWebProcesses },
   payments,
   signing,
   problems,

@@ -3,7 +3,7 @@ import { createApiKey } from '../src/platform/auth/api-keys.ts';
 import { openDatabase } from '../src/platform/db/index.ts';
 import { runOpenLoop } from './support/open-loop.ts';
 import { queryOnce } from './support/postgres.ts';
-import { cpuSeconds, type Server } from './support/processes.ts';
+import { serverCpuSeconds, type Server } from './support/processes.ts';
 
 export const SUBMISSIONS_PATH = '/api/v1/services/report-a-street-problem/submissions';
 
@@ -95,14 +95,14 @@ export async function benchSubmissions(
     throw new Error(`No case was created while warming up: ${warmup.sampleFailures.join('\n')}`);
 
   const before = await countCases();
-  const cpuBefore = cpuSeconds(kiln.pid);
+  const cpuBefore = serverCpuSeconds(kiln);
   const run = await runOpenLoop({
     url: kiln.url,
     rate: options.rate,
     durationSeconds: options.durationSeconds,
     request: request('run'),
   });
-  const cpuMs = (cpuSeconds(kiln.pid) - cpuBefore) * 1000;
+  const cpuMs = (serverCpuSeconds(kiln) - cpuBefore) * 1000;
   const afterRun = await countCases();
 
   // The same keys again: the API must answer with the cases it already made.

@@ -1,9 +1,11 @@
+import cluster from 'node:cluster';
 import { pathToFileURL } from 'node:url';
 import { allMigrations, createApp, type Kiln } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
 import { backupCommand, backupUsage, restoreCommand, restoreUsage } from './platform/backup/cli.ts';
 import { migrate, openDatabase } from './platform/db/index.ts';
 import { startHealthServer } from './platform/ops/health-server.ts';
+import { runCopies } from './platform/ops/web-copies.ts';
 import { seedDemoData } from './seed/index.ts';
 
 /**
@@ -24,7 +26,8 @@ export const commands: Record<string, Command> = {
   },
   web: {
     summary: 'the web server only: no job workers, no sensor consumers (run any number)',
-    run: (_config, argv) => serve('web', argv),
+    run: (config, argv) =>
+      config.WEB_PROCESSES > 1 && cluster.isPrimary ? serveCopies(config) : serve('web', argv),
   },
   worker: {
     summary: 'jobs, scheduled tasks and sensor consumers; no pages (run any number)',
@@ -81,6 +84,18 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 type ProcessKind = 'all' | 'web' | 'worker';
+
+/** `kiln web` with WEB_PROCESSES above 1: that many web servers sharing PORT, one per core. */
+async function serveCopies(config: Config): Promise<number> {
+  if (!config.DATABASE_URL) {
+    console.error(
+      'WEB_PROCESSES above 1 needs DATABASE_URL: only one process can open the embedded database',
+    );
+    return 1;
+  }
+  console.log(`Kiln starting ${config.WEB_PROCESSES} web processes on port ${config.PORT}`);
+  return runCopies({ count: config.WEB_PROCESSES, log: (message) => console.log(message) });
+}
 
 /** Starts a long-running process and resolves with its exit code once SIGTERM or SIGINT has stopped it. */
 async function serve(kind: ProcessKind, _argv: string[]): Promise<number> {

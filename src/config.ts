@@ -24,6 +24,8 @@ const schema = z.object({
   DEMO_MODE: bool.default(true),
   SEED_DEMO_DATA: bool.default(true),
   RUN_WORKERS: bool.default(true),
+  /** `kiln web`: copies of the web server sharing PORT, one per core (needs DATABASE_URL). */
+  WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   /** Run pending migrations when a process starts; unset = only `kiln all` (npm start) does. */
   MIGRATE_ON_START: bool.optional(),
   /** `kiln worker`: serve /healthz, /readyz and /metrics on this port; unset = no listener. */

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, rootDir, startServer, type Server } from './processes.ts';
+import { spawnSync } from 'node:child_process';
+import { childProcesses, freePort, rootDir, startServer, type Server } from './processes.ts';
 
 export interface KilnOptions {
   /** Unset: the embedded database in a fresh temporary folder, as `npm start` uses it. */
@@ -69,4 +70,77 @@ export async function startBaseline(): Promise<Server> {
     port,
     marker: 'hello-fastify.ts',
   });
+}
+
+/**
+ * Kiln laid out as production runs it on a server database (docs/operations.md): `kiln migrate`
+ * once (with the demo data), then `kiln web` with WEB_PROCESSES copies sharing one port, and one
+ * `kiln worker` for the jobs. The returned server names every process, so CPU is counted for all.
+ */
+export async function startKilnLayout(options: {
+  databaseUrl: string;
+  webProcesses: number;
+  env?: Record<string, string>;
+}): Promise<Server> {
+  const [port, workerPort] = [await freePort(), await freePort()];
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'warn',
+    SEED_DEMO_DATA: 'true',
+    DATABASE_URL: options.databaseUrl,
+    ...options.env,
+  };
+  const cli = ['--import', 'tsx', 'src/cli.ts'];
+  const migrated = spawnSync(process.execPath, [...cli, 'migrate'], {
+    cwd: rootDir,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  if (migrated.status !== 0) throw new Error(`kiln migrate failed:\n${migrated.stdout}${migrated.stderr}`);
+  const worker = await startServer({
+    name: 'Kiln worker',
+    command: process.execPath,
+    args: [...cli, 'worker'],
+    env: { ...env, WORKER_HEALTH_PORT: String(workerPort) },
+    port: workerPort,
+    marker: 'src/cli.ts',
+    healthPath: '/healthz',
+  });
+  const web = await startServer({
+    name: `Kiln web x${options.webProcesses}`,
+    command: process.execPath,
+    args: [...cli, 'web'],
+    env: { ...env, WEB_PROCESSES: String(options.webProcesses) },
+    port,
+    marker: 'src/cli.ts',
+  }).catch(async (error) => {
+    await worker.stop();
+    throw error;
+  });
+  // Until every copy listens, the first takes every connection (and keeps it alive).
+  for (
+    let waited = 0;
+    options.webProcesses > 1 && !web.output().includes('web processes are listening');
+    waited += 250
+  ) {
+    if (waited > 120_000) {
+      await Promise.all([web.stop(), worker.stop()]);
+      throw new Error(`Not every web process started:\n${web.output()}`);
+    }
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  return {
+    ...web,
+    name: `Kiln (kiln web x${options.webProcesses} and kiln worker)`,
+    pids: () => [web.pid, ...childProcesses(web.pid), worker.pid],
+    output: () => `${web.output()}\n${worker.output()}`,
+    async stop() {
+      await web.stop();
+      await worker.stop();
+    },
+  };
 }

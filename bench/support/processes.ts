@@ -25,6 +25,8 @@ export interface Server {
   url: string;
   /** The process that serves HTTP (under `npm start` that is npm's grandchild, not npm). */
   pid: number;
+  /** Every process doing the server's work, when it is more than `pid` (web copies, a worker). */
+  pids?: () => number[];
   /** The last lines the process wrote, for error messages. */
   output(): string;
   stop(): Promise<void>;
@@ -41,6 +43,8 @@ export interface StartOptions {
   /** A piece of the serving process's command line, to find it below npm and sh. */
   marker: string;
   startTimeoutMs?: number;
+  /** What answers 200 once it is ready (default /health). */
+  healthPath?: string;
 }
 
 /** Starts a server as a child process and waits until GET /health answers 200. */
@@ -73,7 +77,7 @@ export async function startServer(options: StartOptions): Promise<Server> {
       throw new Error(`${options.name} did not answer /health in time:\n${tail}`);
     }
     try {
-      const response = await fetch(`${url}/health`);
+      const response = await fetch(`${url}${options.healthPath ?? '/health'}`);
       if (response.ok) break;
     } catch {
       // not listening yet
@@ -154,6 +158,20 @@ export function cpuSeconds(pid: number): number {
   const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
   if (!fields || fields.length < 13) throw new Error(`No CPU time for process ${pid}`);
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** A process's children (Linux). */
+export function childProcesses(pid: number): number[] {
+  return (readProc(`/proc/${pid}/task/${pid}/children`) ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+}
+
+/** CPU seconds of a server's processes together: all of them when it names several. */
+export function serverCpuSeconds(server: Server): number {
+  return (server.pids?.() ?? [server.pid]).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 function readProc(path: string): string | undefined {

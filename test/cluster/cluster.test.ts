@@ -3,7 +3,7 @@
 // DATABASE_URL (a server where it may create a database) and Mosquitto on 127.0.0.1:1883
 // (MQTT_URL to use another). Run with `npm run test:cluster`.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -368,6 +368,64 @@ describe('Kiln as a cluster: two web processes, two workers, PostgreSQL and Mosq
     );
     assert.match(text, /kiln_http_request_duration_seconds_bucket/);
     assert.match(text, /kiln_job_queue_depth\{queue="notify.send",process_type="web"\} \d+/);
+  });
+
+  test('kiln web with WEB_PROCESSES=2 serves from two processes on one port, replaces one that dies, and stops cleanly', async () => {
+    const port = await freePort();
+    const copies = start('web copies', 'web', { PORT: String(port), WEB_PROCESSES: '2' }, port);
+    try {
+      const serving = () => copies.out.filter((l) => l.includes('Kiln is serving')).length;
+      const children = () => {
+        try {
+          return execFileSync('pgrep', ['-P', String(copies.child.pid)])
+            .toString()
+            .trim()
+            .split('\n')
+            .map(Number);
+        } catch {
+          return [];
+        }
+      };
+      await eventually('two web processes serving', async () => serving() === 2 && children().length === 2);
+      const [first, second] = children();
+      assert.equal(
+        (await fetch(`http://127.0.0.1:${port}/readyz`, { headers: { connection: 'close' } })).status,
+        200,
+      );
+
+      // A connection handed to a copy at the instant it dies is lost with it (as its requests in
+      // flight are): after that the other copy answers, and a new one takes the dead one's place.
+      process.kill(first!, 'SIGKILL');
+      await eventually('a replacement web process', async () => {
+        const now = children();
+        return serving() === 3 && now.length === 2 && now.includes(second!) && !now.includes(first!);
+      });
+      for (let i = 0; i < 10; i++)
+        assert.equal(
+          (await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' } })).status,
+          200,
+        );
+
+      copies.child.kill('SIGTERM');
+      assert.equal(await copies.exit, 0, copies.out.slice(-20).join('\n'));
+      assert.equal(
+        copies.out.filter((l) => l.includes('"Stopped"')).length,
+        2,
+        copies.out.slice(-20).join('\n'),
+      );
+      assert.deepEqual(children(), []);
+    } finally {
+      if (copies.child.exitCode === null) copies.child.kill('SIGKILL');
+    }
+  });
+
+  test('WEB_PROCESSES above 1 on the embedded database is refused with the reason', async () => {
+    const refused = start('web copies, embedded', 'web', { WEB_PROCESSES: '2', DATABASE_URL: '' });
+    assert.equal(await refused.exit, 1);
+    assert.ok(
+      refused.out.some((l) => /WEB_PROCESSES above 1 needs DATABASE_URL/.test(l)),
+      refused.out.join('\n'),
+    );
   });
 
   test('SIGTERM stops every process cleanly (exit 0)', async () => {

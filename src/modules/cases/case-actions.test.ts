@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { Client, page } from '../../../test/support/http.ts';
 import { staffClient } from '../../../test/support/staff.ts';
+import { insertCase } from './store.ts';
 import { demoResidentId, givenCase } from './test-fixtures.ts';
 
 const versionOn = (html: string, action: string) =>
@@ -23,6 +24,56 @@ describe('working a case', () => {
 
   const cases = () => kiln.services.cases.service;
   const db = () => kiln.platform.db;
+
+  test('a new case whose random reference is taken gets another; a repeated submission gets its first case', async () => {
+    const first = await givenCase(kiln);
+    const taken = await db()
+      .selectFrom('cases')
+      .selectAll()
+      .where('id', '=', first.id)
+      .executeTakeFirstOrThrow();
+    const {
+      id: _id,
+      created_at: _c,
+      updated_at: _u,
+      resolved_at: _r,
+      closed_at: _cl,
+      status: _s,
+      status_reason: _sr,
+      assigned_to: _a,
+      ...row
+    } = taken;
+    const timeline = { kind: 'created' as const, detail: {}, author_type: 'resident', author_id: null };
+    const references = ['KLN-FREE-22'];
+    const clash = await db()
+      .transaction()
+      .execute((tx) =>
+        insertCase(tx, { ...row, idempotency_key: `clash-${first.id}` } as never, timeline as never, () =>
+          references.shift()!,
+        ),
+      );
+    assert.equal(clash.created, true);
+    assert.equal(clash.case.reference, 'KLN-FREE-22');
+    const updates = await db()
+      .selectFrom('case_updates')
+      .select('kind')
+      .where('case_id', '=', clash.case.id)
+      .execute();
+    assert.deepEqual(
+      updates.map((u) => u.kind),
+      ['created'],
+    );
+
+    const repeat = await db()
+      .transaction()
+      .execute((tx) =>
+        insertCase(tx, { ...row, reference: 'KLN-NEW1-22' } as never, timeline as never, () =>
+          assert.fail('no new reference'),
+        ),
+      );
+    assert.equal(repeat.created, false);
+    assert.equal(repeat.case.id, first.id);
+  });
 
   test('the case page shows who, what, the answers and the history', async () => {
     const residentId = await demoResidentId(kiln);

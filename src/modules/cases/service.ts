@@ -76,6 +76,7 @@ export function createCasesService(platform: Platform) {
           author_type: input.actor.type,
           author_id: input.actor.id,
         },
+        () => shortReference('KLN'),
       );
       if (!created) return { id: row.id, reference: row.reference, created, slaDueAt: row.sla_due_at };
       await events.publish(

@@ -33,21 +33,46 @@ const t = (db: Db) => tables<Tables>(db);
 const versionOf = sql<number>`floor(extract(epoch from cases.updated_at) * 1000)::bigint`;
 
 /**
- * Inserts a case and its first timeline entry in one statement (one round trip of the
- * submission's transaction), or returns the case an earlier request with the same idempotency key
- * made, adding nothing.
+ * Inserts a case with its first timeline entry, in one statement. A submission already made with
+ * the same idempotency key answers that case (created: false). A reference already taken (they
+ * are random and short, so among millions of cases one in a thousand or so would clash) is
+ * replaced by `nextReference()` and tried again: a conflict on either is skipped by the insert,
+ * not raised, so the caller's transaction stays usable.
  */
 export async function insertCase(
   db: Db,
   row: NewCaseRow,
   created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
+  nextReference: () => string,
 ): Promise<{ case: CaseRow; created: boolean }> {
-  const inserted = await t(db)
+  for (let attempt = 1; ; attempt++) {
+    const inserted = await insertCaseOnce(db, row, created);
+    if (inserted) return { case: inserted, created: true };
+    if (row.idempotency_key) {
+      const existing = await t(db)
+        .selectFrom('cases')
+        .selectAll()
+        .where('idempotency_key', '=', row.idempotency_key)
+        .executeTakeFirst();
+      if (existing) return { case: existing, created: false };
+    }
+    if (attempt >= 5) throw new Error(`No free case reference after ${attempt} attempts`);
+    row = { ...row, reference: nextReference() };
+  }
+}
+
+function insertCaseOnce(
+  db: Db,
+  row: NewCaseRow,
+  created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
+): Promise<CaseRow | undefined> {
+  return t(db)
     .with('c', (q) =>
       q
         .insertInto('cases')
         .values({ ...row, answers: JSON.stringify(row.answers) } as never)
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        // Any unique column: the idempotency key (a repeat) or the reference (a clash).
+        .onConflict((oc) => oc.doNothing())
         .returningAll(),
     )
     .with('u', (q) =>
@@ -69,14 +94,7 @@ export async function insertCase(
     )
     .selectFrom('c')
     .selectAll()
-    .executeTakeFirst();
-  if (inserted) return { case: inserted as CaseRow, created: true };
-  const existing = await t(db)
-    .selectFrom('cases')
-    .selectAll()
-    .where('idempotency_key', '=', row.idempotency_key!)
-    .executeTakeFirstOrThrow();
-  return { case: existing, created: false };
+    .executeTakeFirst() as Promise<CaseRow | undefined>;
 }
 
 export async function insertCaseUpdate(

@@ -144,16 +144,22 @@ export class Jobs {
 
   /** Runs a batch through its definition's batch handler, and fails the jobs it says failed. */
   private async runBatch(def: JobDefinition<never>, jobs: Array<PgBoss.JobWithMetadata<unknown>>) {
+    const started = Date.now();
     const run = runInContext({ job: def.name }, () =>
       def.batchHandler!(jobs.map((j) => ({ id: j.id, data: j.data as never, retryCount: j.retryCount }))),
     );
     this.inFlight.add(run);
     try {
       const failed = await run;
-      for (const [id, error] of failed) {
-        this.options.log?.(`job ${def.name} ${id} failed`, error);
-        await this.boss.fail(def.name, id, { message: String(error) }).catch((failure) => {
-          this.options.log?.(`job ${def.name} ${id} could not be marked failed`, failure);
+      // Each job still gets its own log line, naming the request that sent it.
+      for (const job of jobs) {
+        await inJobContext(def.name, job, async () => {
+          const error = failed.get(job.id);
+          if (!failed.has(job.id)) return this.options.onDone?.(def.name, job.id, Date.now() - started);
+          this.options.log?.(`job ${def.name} ${job.id} failed`, error);
+          await this.boss.fail(def.name, job.id, { message: String(error) }).catch((failure) => {
+            this.options.log?.(`job ${def.name} ${job.id} could not be marked failed`, failure);
+          });
         });
       }
     } finally {
