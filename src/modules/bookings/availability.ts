@@ -98,3 +98,46 @@ export class FreeTimes {
     return out;
   }
 }
+
+/**
+ * Availability kept by key (a bookable and a range) with the stamp it was read at: an entry is
+ * only given back for the same stamp. Least recently used entries go first once `capacity` is
+ * reached; a capacity of 0 turns it off.
+ */
+export class AvailabilityCache<T extends { stamp: string }> {
+  readonly #entries = new Map<string, T>();
+  #fromCache = 0;
+  #read = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get enabled(): boolean {
+    return this.capacity > 0;
+  }
+
+  /** The entry kept for `key` if it was read at `stamp`. */
+  get(key: string, stamp: string): T | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.stamp !== stamp) return undefined;
+    // Map keeps insertion order: taking it out and back makes it the most recently used.
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry;
+  }
+
+  set(key: string, entry: T): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
+  /** Counts bookables answered from the cache and read from the database. */
+  counted(fromCache: number, read: number): void {
+    this.#fromCache += fromCache;
+    this.#read += read;
+  }
+
+  counts(): { fromCache: number; read: number } {
+    return { fromCache: this.#fromCache, read: this.#read };
+  }
+}
