@@ -237,22 +237,11 @@ export function bookablesWithSlotsQuery(db: Db, slugs: string[], from: Date, to:
     )
     .selectFrom('booking_bookables as b')
     .leftJoin('places as p', 'p.bookable_id', 'b.id')
+    .leftJoin('booking_availability_stamps as st', 'st.bookable_id', 'b.id')
+    .leftJoin('booking_sites as site', 'site.id', 'b.site_id')
     .selectAll('b')
-    .select('p.slot_list')
-    .select((eb) =>
-      eb
-        .selectFrom('booking_availability_stamps as st')
-        .select('st.stamp')
-        .whereRef('st.bookable_id', '=', 'b.id')
-        .as('stamp'),
-    )
-    .select((eb) =>
-      eb
-        .selectFrom('booking_sites as site')
-        .select(sql<string>`site.opening_hours::text`.as('hours'))
-        .whereRef('site.id', '=', 'b.site_id')
-        .as('hours'),
-    )
+    .select(['p.slot_list', 'st.stamp'])
+    .select(sql<string | null>`site.opening_hours::text`.as('hours'))
     .select((eb) =>
       eb
         .selectFrom('closed as c')
@@ -297,17 +286,20 @@ export async function bookablesWithSlots(
  * The availability stamps of bookables by slug (unknown slugs left out): index lookups only, so a
  * process can tell which bookables it has kept are still as they were.
  */
+export function availabilityStampsQuery(db: Db, slugs: string[]) {
+  return t(db)
+    .selectFrom('booking_bookables as b')
+    .innerJoin('booking_availability_stamps as st', 'st.bookable_id', 'b.id')
+    .select(['b.id', 'b.slug', 'st.stamp'])
+    .where('b.slug', 'in', slugs);
+}
+
 export async function availabilityStamps(
   db: Db,
   slugs: string[],
 ): Promise<Array<{ id: string; slug: string; stamp: string }>> {
   if (!slugs.length) return [];
-  return t(db)
-    .selectFrom('booking_bookables as b')
-    .innerJoin('booking_availability_stamps as st', 'st.bookable_id', 'b.id')
-    .select(['b.id', 'b.slug', 'st.stamp'])
-    .where('b.slug', 'in', slugs)
-    .execute();
+  return availabilityStampsQuery(db, slugs).execute();
 }
 
 export const slotById = (db: Db, id: string) =>
