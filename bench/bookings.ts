@@ -22,6 +22,7 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/platform/db/index.ts';
 import { londonDay } from '../src/platform/time.ts';
+import { jsonWithField } from '../src/modules/bookings/availability.ts';
 import { loadBookingsConfig } from '../src/modules/bookings/config.ts';
 import { createBookingsService } from '../src/modules/bookings/service.ts';
 import { availabilityStampsQuery, bookablesWithSlotsQuery } from '../src/modules/bookings/store.ts';
@@ -229,9 +230,10 @@ async function main() {
         `Month availability across ${RESOURCES} resources, as the API's JSON${label}`,
         async () => {
           const result = await engine.availabilityMany(db, all, { from, to });
-          const body = JSON.stringify(
-            [...result].map(([slug, free]) => ({ slug, availability: free.toJson() })),
-          );
+          // As the API writes it: each bookable's kept JSON text joined in.
+          const body = `[${[...result]
+            .map(([slug, free]) => jsonWithField({ slug }, 'availability', free.toJsonText()))
+            .join(',')}]`;
           if (body.length < RESOURCES * 100) throw new Error('the JSON is too short');
         },
       );

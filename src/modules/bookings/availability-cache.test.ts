@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { londonDay } from '../../platform/time.ts';
 import { isWorkingDay } from '../../platform/working-days.ts';
-import { AvailabilityCache } from './availability.ts';
+import { AvailabilityCache, jsonWithField } from './availability.ts';
 import { loadBookingsConfig } from './config.ts';
 import { createBookingsService } from './service.ts';
 import { addDays, londonInstant, weekdayOf } from './times.ts';
@@ -171,5 +171,15 @@ describe('Book: the availability cache keeps a bounded number of entries', () =>
     assert.equal(cache.get('a', '1')?.n, 1);
     assert.equal(cache.get('c', '1')?.n, 3);
     assert.equal(new AvailabilityCache(0).enabled, false);
+  });
+
+  test('kept JSON text is joined into an answer as a field', () => {
+    const kept = JSON.stringify([{ startsAt: '2026-12-01T09:00:00.000Z', remaining: 2 }]);
+    assert.deepEqual(JSON.parse(jsonWithField({ slug: 'a "pc"', n: 1 }, 'availability', kept)), {
+      slug: 'a "pc"',
+      n: 1,
+      availability: JSON.parse(kept),
+    });
+    assert.deepEqual(JSON.parse(jsonWithField({}, 'list', '[]')), { list: [] });
   });
 });

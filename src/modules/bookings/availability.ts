@@ -35,6 +35,9 @@ export class FreeTimes {
   readonly #times: TimeOfDay[] = [];
   // Places left and capacity of time i at [2i] and [2i + 1]; grown by doubling.
   #places = new Int32Array(64);
+  // The API's JSON text, made once: kept FreeTimes are served many times, and writing 15,000
+  // times out costs more than everything else in a cached answer.
+  #jsonText: string | undefined;
 
   /** Adds a time (in order). */
   add(time: TimeOfDay, capacity: number, remaining: number): void {
@@ -44,6 +47,7 @@ export class FreeTimes {
       bigger.set(this.#places);
       this.#places = bigger;
     }
+    this.#jsonText = undefined;
     this.#times.push(time);
     this.#places[2 * i] = Math.max(0, remaining);
     this.#places[2 * i + 1] = capacity;
@@ -97,6 +101,22 @@ export class FreeTimes {
     });
     return out;
   }
+
+  /** `toJson()` as JSON text, made once. */
+  toJsonText(): string {
+    this.#jsonText ??= JSON.stringify(this.toJson());
+    return this.#jsonText;
+  }
+}
+
+/**
+ * JSON text of an object with one more field whose value is JSON text already: kept text is
+ * joined in, not parsed and written out again.
+ */
+export function jsonWithField(value: Record<string, unknown>, name: string, jsonText: string): string {
+  const text = JSON.stringify(value);
+  const joiner = text === '{}' ? '' : ',';
+  return `${text.slice(0, -1)}${joiner}${JSON.stringify(name)}:${jsonText}}`;
 }
 
 /**
