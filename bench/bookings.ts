@@ -188,7 +188,7 @@ async function main() {
         {},
       );
     const uncached = engineWith('0');
-    const cached = engineWith(process.env.BOOKINGS_AVAILABILITY_CACHE_ENTRIES ?? '5000');
+    const cached = engineWith(process.env.BOOKINGS_AVAILABILITY_CACHE_ENTRIES ?? '1000');
     const all = Array.from({ length: RESOURCES }, (_, r) => `bench-r${r + 1}`);
     const siteSlugs = Array.from({ length: SITES }, (_, s) => all.filter((_, r) => r % SITES === s));
 
