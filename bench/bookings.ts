@@ -8,7 +8,10 @@
 // measurement (default 300), BOOKINGS_CONCURRENCY (default 4), BOOKINGS_BOOKINGS for the
 // throughput run (default 2000), BOOKINGS_FUTURE_SHARE: the share of the month's resource-hours
 // already booked by one to four people (default 0.5; a busy month, so availability reads and
-// counts real slot rows, not only empty times). BENCH_POSTGRES_URL names the server (a scratch database is made on
+// counts real slot rows, not only empty times), BOOKINGS_BACKGROUND_PER_SECOND (default 20: bookings
+// made on random resources and hours of the month while the availability cache is measured).
+// The availability figures are measured twice: with the cache off (the engine's and the database's
+// own cost on every call), and with it on while bookings are being made. BENCH_POSTGRES_URL names the server (a scratch database is made on
 // it and dropped); default postgres://postgres@127.0.0.1:5432/postgres. The service runs in this
 // process, as the web process would call it, so figures are the engine's and the database's,
 // without HTTP. Past data is made by generate_series in SQL, not booking by booking.
@@ -19,7 +22,10 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/platform/db/index.ts';
 import { londonDay } from '../src/platform/time.ts';
-import { bookablesWithSlotsQuery } from '../src/modules/bookings/store.ts';
+import { jsonWithField } from '../src/modules/bookings/availability.ts';
+import { loadBookingsConfig } from '../src/modules/bookings/config.ts';
+import { createBookingsService } from '../src/modules/bookings/service.ts';
+import { availabilityStampsQuery, bookablesWithSlotsQuery } from '../src/modules/bookings/store.ts';
 import { addDays, londonInstant } from '../src/modules/bookings/times.ts';
 import { describeMachine, postgresVersion } from './support/machine.ts';
 import { createScratchDatabase, queryOnce } from './support/postgres.ts';
@@ -32,6 +38,7 @@ const REQUESTS = Number(env.BOOKINGS_REQUESTS ?? 300);
 const CONCURRENCY = Number(env.BOOKINGS_CONCURRENCY ?? 4);
 const BOOKINGS = Number(env.BOOKINGS_BOOKINGS ?? 2000);
 const FUTURE_SHARE = Number(env.BOOKINGS_FUTURE_SHARE ?? 0.5);
+const BACKGROUND_PER_SECOND = Number(env.BOOKINGS_BACKGROUND_PER_SECOND ?? 20);
 const SERVER = env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const percentile = (sorted: number[], p: number) =>
@@ -172,6 +179,16 @@ async function main() {
     const data = await seed(scratch.url, { from, days: 30 });
     const bookings = kiln.services.bookings.service;
     const db = kiln.platform.db;
+    // Two engines on the same database, as two web processes would be: one that keeps nothing,
+    // and one that keeps availability while the bookables' stamps are unchanged.
+    const engineWith = (entries: string) =>
+      createBookingsService(
+        kiln.platform,
+        loadBookingsConfig({ ...process.env, BOOKINGS_AVAILABILITY_CACHE_ENTRIES: entries }),
+        {},
+      );
+    const uncached = engineWith('0');
+    const cached = engineWith(process.env.BOOKINGS_AVAILABILITY_CACHE_ENTRIES ?? '1000');
     const all = Array.from({ length: RESOURCES }, (_, r) => `bench-r${r + 1}`);
     const siteSlugs = Array.from({ length: SITES }, (_, s) => all.filter((_, r) => r % SITES === s));
 
@@ -189,41 +206,101 @@ async function main() {
       [...compiled.parameters],
     );
     const planLines = plan.map((r) => r['QUERY PLAN']);
+    const stamps = availabilityStampsQuery(db, all).compile();
+    const stampPlan = (
+      await queryOnce<{ 'QUERY PLAN': string }>(scratch.url, `explain (analyze, buffers) ${stamps.sql}`, [
+        ...stamps.parameters,
+      ])
+    ).map((r) => r['QUERY PLAN']);
 
-    const everywhere = await measure(
-      `Month availability across ${RESOURCES} resources at ${SITES} sites`,
-      async () => {
-        const result = await bookings.availabilityMany(db, all, { from, to });
-        if (result.size !== RESOURCES) throw new Error(`expected ${RESOURCES} resources, got ${result.size}`);
-        if (![...result.values()].every((free) => free.count > 0)) throw new Error('a resource has no times');
-      },
-    );
-    // The same, with every free time written out as the API's JSON body (what a partner gets).
-    const everywhereJson = await measure(
-      `Month availability across ${RESOURCES} resources, as the API's JSON`,
-      async () => {
-        const result = await bookings.availabilityMany(db, all, { from, to });
-        const body = JSON.stringify(
-          [...result].map(([slug, free]) => ({ slug, availability: free.toJson() })),
-        );
-        if (body.length < RESOURCES * 100) throw new Error('the JSON is too short');
-      },
-    );
-    const siteMonth = await measure('Month availability of one site', async (i) => {
-      const slugs = siteSlugs[i % SITES]!;
-      const result = await bookings.availabilityMany(db, slugs, { from, to });
-      if (result.size !== slugs.length)
-        throw new Error(`expected ${slugs.length} resources, got ${result.size}`);
-    });
-    const oneMonth = await measure('Month availability of one resource', async (i) => {
-      const slots = await bookings.availability(db, all[(i * 7) % RESOURCES]!, { from, to });
-      if (!slots.length) throw new Error('no free times');
-    });
+    /** The four availability measurements, through one engine. */
+    const availabilityFigures = async (engine: typeof uncached, label: string) => {
+      const everywhere = await measure(
+        `Month availability across ${RESOURCES} resources at ${SITES} sites${label}`,
+        async () => {
+          const result = await engine.availabilityMany(db, all, { from, to });
+          if (result.size !== RESOURCES)
+            throw new Error(`expected ${RESOURCES} resources, got ${result.size}`);
+          if (![...result.values()].every((free) => free.count > 0))
+            throw new Error('a resource has no times');
+        },
+      );
+      // The same, with every free time written out as the API's JSON body (what a partner gets).
+      const everywhereJson = await measure(
+        `Month availability across ${RESOURCES} resources, as the API's JSON${label}`,
+        async () => {
+          const result = await engine.availabilityMany(db, all, { from, to });
+          // As the API writes it: each bookable's kept JSON text joined in.
+          const body = `[${[...result]
+            .map(([slug, free]) => jsonWithField({ slug }, 'availability', free.toJsonText()))
+            .join(',')}]`;
+          if (body.length < RESOURCES * 100) throw new Error('the JSON is too short');
+        },
+      );
+      const siteMonth = await measure(`Month availability of one site${label}`, async (i) => {
+        const slugs = siteSlugs[i % SITES]!;
+        const result = await engine.availabilityMany(db, slugs, { from, to });
+        if (result.size !== slugs.length)
+          throw new Error(`expected ${slugs.length} resources, got ${result.size}`);
+      });
+      const oneMonth = await measure(`Month availability of one resource${label}`, async (i) => {
+        const slots = await engine.availability(db, all[(i * 7) % RESOURCES]!, { from, to });
+        if (!slots.length) throw new Error('no free times');
+      });
+      return [everywhere, everywhereJson, siteMonth, oneMonth];
+    };
+
+    const withoutCache = await availabilityFigures(uncached, ', cache off');
 
     // Throughput: holds (free, so confirmed at once) on random resources and hours of the month.
     const days = Array.from({ length: 30 }, (_, d) => addDays(from, d)).filter(
       (d) => new Date(`${d}T12:00:00Z`).getUTCDay() !== 0,
     );
+
+    // The cache, measured while bookings are made at a steady rate on random resources and hours
+    // of the month (through the other engine, as another process would), so kept entries keep
+    // going stale as they would in service.
+    const background = { made: 0, refused: 0 };
+    let stopping = false;
+    const backgroundBookings = (async () => {
+      const started = performance.now();
+      const inFlight: Array<Promise<void>> = [];
+      for (let n = 0; !stopping; n++) {
+        const due = started + (n * 1000) / BACKGROUND_PER_SECOND;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const day = days[Math.floor(Math.random() * days.length)]!;
+        const hour = 9 + Math.floor(Math.random() * 10);
+        inFlight.push(
+          bookings
+            .hold({
+              bookable: all[Math.floor(Math.random() * RESOURCES)]!,
+              startsAt: londonInstant(day, `${String(hour).padStart(2, '0')}:00`),
+              who: { name: `Background ${n}` },
+              channel: 'desk',
+              actor: { type: 'system', id: null },
+            })
+            .then(
+              () => void (background.made += 1),
+              () => void (background.refused += 1),
+            ),
+        );
+      }
+      await Promise.all(inFlight);
+    })();
+    const cacheCounts = cached.availabilityCacheCounts();
+    const backgroundStarted = performance.now();
+    const withCache = await availabilityFigures(
+      cached,
+      `, cache on, ${BACKGROUND_PER_SECOND} bookings/s meanwhile`,
+    );
+    stopping = true;
+    await backgroundBookings;
+    const backgroundSeconds = (performance.now() - backgroundStarted) / 1000;
+    const afterCounts = cached.availabilityCacheCounts();
+    const fromCache = afterCounts.fromCache - cacheCounts.fromCache;
+    const readAgain = afterCounts.read - cacheCounts.read;
+
     let refused = 0;
     const throughput = await measure(
       'Book a place (hold and confirm, free)',
@@ -282,12 +359,20 @@ async function main() {
         .map((l) => l.trim().replace(/\s+\(cost.*$/, ''))
         .join('; ')}\n`,
     );
-    for (const r of [everywhere, everywhereJson, siteMonth, oneMonth]) {
+    console.log(
+      `  the stamps statement (cache on, every call): ${stampPlan.find((l) => /Execution Time/.test(l))?.trim()}, ${stampPlan
+        .find((l) => /Buffers/.test(l))
+        ?.trim()}\n`,
+    );
+    for (const r of [...withoutCache, ...withCache]) {
       const verdict = r.p99 < 50 ? 'meets' : 'misses';
       console.log(
         `  ${r.name}: p50 ${r.p50} ms, p99 ${r.p99} ms over ${r.requests}, ${r.cpuMs} ms CPU per call (target p99 < 50 ms: ${verdict}, ${round(50 / r.p99)}× headroom)`,
       );
     }
+    console.log(
+      `  cache on: ${round((100 * fromCache) / Math.max(1, fromCache + readAgain))}% of bookables answered from the cache (${fromCache} kept, ${readAgain} read), while ${background.made + background.refused} bookings were tried in the background in ${round(backgroundSeconds)} s, ${round((background.made + background.refused) / backgroundSeconds)}/s (${background.made} made, ${background.refused} refused as full) (its CPU counted in the cached figures' CPU per call)`,
+    );
     console.log(
       `  ${throughput.name}: ${throughput.perSecond} bookings/s, p50 ${throughput.p50} ms, p99 ${throughput.p99} ms (${refused} refused as full)`,
     );

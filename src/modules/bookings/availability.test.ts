@@ -79,6 +79,7 @@ describe('Book: the compact availability agrees with the places taken', () => {
         remaining: t.remaining,
       })),
     );
+    assert.deepEqual(JSON.parse(free.toJsonText()), free.toJson(), 'the kept JSON text is the same JSON');
     assert.deepEqual(free.daysWithPlaces(), [...new Set(after.map((t) => t.day))]);
     // Another computer at the same site shares the times of day but not the places.
     const other = many.get('wharf-library-pc')!.toSlots();

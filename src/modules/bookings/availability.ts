@@ -35,6 +35,9 @@ export class FreeTimes {
   readonly #times: TimeOfDay[] = [];
   // Places left and capacity of time i at [2i] and [2i + 1]; grown by doubling.
   #places = new Int32Array(64);
+  // The API's JSON text, made once: kept FreeTimes are served many times, and writing 15,000
+  // times out costs more than everything else in a cached answer.
+  #jsonText: string | undefined;
 
   /** Adds a time (in order). */
   add(time: TimeOfDay, capacity: number, remaining: number): void {
@@ -44,6 +47,7 @@ export class FreeTimes {
       bigger.set(this.#places);
       this.#places = bigger;
     }
+    this.#jsonText = undefined;
     this.#times.push(time);
     this.#places[2 * i] = Math.max(0, remaining);
     this.#places[2 * i + 1] = capacity;
@@ -96,5 +100,64 @@ export class FreeTimes {
       out.push({ startsAt: t.startIso, endsAt: t.endIso, capacity, remaining });
     });
     return out;
+  }
+
+  /** `toJson()` as JSON text, made once. */
+  toJsonText(): string {
+    this.#jsonText ??= JSON.stringify(this.toJson());
+    return this.#jsonText;
+  }
+}
+
+/**
+ * JSON text of an object with one more field whose value is JSON text already: kept text is
+ * joined in, not parsed and written out again.
+ */
+export function jsonWithField(value: Record<string, unknown>, name: string, jsonText: string): string {
+  const text = JSON.stringify(value);
+  const joiner = text === '{}' ? '' : ',';
+  return `${text.slice(0, -1)}${joiner}${JSON.stringify(name)}:${jsonText}}`;
+}
+
+/**
+ * Availability kept by key (a bookable and a range) with the stamp it was read at: an entry is
+ * only given back for the same stamp. Least recently used entries go first once `capacity` is
+ * reached; a capacity of 0 turns it off.
+ */
+export class AvailabilityCache<T extends { stamp: string }> {
+  readonly #entries = new Map<string, T>();
+  #fromCache = 0;
+  #read = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get enabled(): boolean {
+    return this.capacity > 0;
+  }
+
+  /** The entry kept for `key` if it was read at `stamp`. */
+  get(key: string, stamp: string): T | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.stamp !== stamp) return undefined;
+    // Map keeps insertion order: taking it out and back makes it the most recently used.
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry;
+  }
+
+  set(key: string, entry: T): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
+  /** Counts bookables answered from the cache and read from the database. */
+  counted(fromCache: number, read: number): void {
+    this.#fromCache += fromCache;
+    this.#read += read;
+  }
+
+  counts(): { fromCache: number; read: number } {
+    return { fromCache: this.#fromCache, read: this.#read };
   }
 }

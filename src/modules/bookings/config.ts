@@ -2,6 +2,11 @@ import { z } from 'zod';
 
 // The bookings module's settings, read from the environment (listed in docs/bookings.md).
 const schema = z.object({
+  /**
+   * Bookables' availability (per bookable and range) each process keeps while its stamp is
+   * unchanged; 0 turns the cache off.
+   */
+  BOOKINGS_AVAILABILITY_CACHE_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
   /** Video consultation links: this prefix and a random room name. */
   BOOKINGS_MEETING_URL_PREFIX: z.string().url().default('https://meet.jit.si/kilnford-'),
   /** Hours a person offered a place from the waiting list has to accept it. */

@@ -7,6 +7,7 @@ import { registerOperation } from '../../platform/http/openapi.ts';
 import { fieldProblems, sendProblem, sendValidationProblem } from '../../platform/http/problem.ts';
 import type { Platform } from '../../platform/module.ts';
 import { londonDay } from '../../platform/time.ts';
+import { jsonWithField } from './availability.ts';
 import { BookingError, type Booking, type BookingsService } from './service.ts';
 import * as store from './store.ts';
 import { addDays } from './times.ts';
@@ -164,22 +165,28 @@ export function registerBookingsApi(app: FastifyInstance, platform: Platform, se
       bookables.map((b) => b.slug),
       { from, to },
     );
-    return {
-      from,
-      to,
-      bookables: bookables.map((b) => ({
-        slug: b.slug,
-        title: b.title,
-        kind: b.kind,
-        category: b.category,
-        site: b.site ? { slug: b.site.slug, name: b.site.name, address: b.site.address } : null,
-        feePence: b.feePence,
-        perPersonLimit: b.perPersonLimit,
-        cancelHours: b.cancelHours,
-        holdMinutes: b.holdMinutes,
-        availability: availability.get(b.slug)?.toJson() ?? [],
-      })),
-    };
+    // Each bookable's availability is joined in as the JSON text its FreeTimes keeps (made once
+    // while the answer is cached), not written out again for every request.
+    const items = bookables.map((b) =>
+      jsonWithField(
+        {
+          slug: b.slug,
+          title: b.title,
+          kind: b.kind,
+          category: b.category,
+          site: b.site ? { slug: b.site.slug, name: b.site.name, address: b.site.address } : null,
+          feePence: b.feePence,
+          perPersonLimit: b.perPersonLimit,
+          cancelHours: b.cancelHours,
+          holdMinutes: b.holdMinutes,
+        },
+        'availability',
+        availability.get(b.slug)?.toJsonText() ?? '[]',
+      ),
+    );
+    return reply
+      .type('application/json; charset=utf-8')
+      .send(jsonWithField({ from, to }, 'bookables', `[${items.join(',')}]`));
   });
 
   app.post('/api/v1/bookings', guard, async (request, reply) => {

@@ -87,6 +87,12 @@ export interface BookingsTables {
     note: string | null;
     created_at: Date;
   };
+  /** Moved by triggers on every write that can change a bookable's availability. */
+  booking_availability_stamps: {
+    bookable_id: string;
+    /** A bigint, read as a string. */
+    stamp: string;
+  };
   booking_closures: {
     id: string;
     site_id: string | null;
@@ -391,5 +397,109 @@ export const bookingsMigrations: Record<string, Migration> = {
        set subject_type = 'trade_waste_contract', subject_reference = c.reference
       from booking_contracts c
      where e.subject_type is null and strpos(upper(e.title), c.reference) > 0;
+  `),
+  // An availability stamp per bookable, moved by triggers on every write that can change what it
+  // has free (its slots, its closures and its site's, closures everywhere, its site's opening
+  // hours, its own settings), so no write path can forget it. A process may keep a bookable's
+  // availability while the stamp stays the same (docs/decisions/bookings-availability-cache.md).
+  // Stamps come from one sequence, never reused, so a rolled-back change cannot bring an old
+  // stamp back for different data.
+  '2026-11-26-0700-bookings-availability-stamps': sqlMigration(`
+    create sequence booking_availability_stamp_seq;
+    create table booking_availability_stamps (
+      bookable_id uuid primary key references booking_bookables (id) on delete cascade,
+      stamp bigint not null default nextval('booking_availability_stamp_seq')
+    );
+    insert into booking_availability_stamps (bookable_id) select id from booking_bookables;
+
+    create function booking_availability_bump(ids uuid[]) returns void language sql as $$
+      update booking_availability_stamps
+         set stamp = nextval('booking_availability_stamp_seq')
+       where bookable_id = any(ids)
+    $$;
+
+    create function booking_availability_stamp_new() returns trigger language plpgsql as $$
+    begin
+      insert into booking_availability_stamps (bookable_id) select id from new_rows;
+      return null;
+    end $$;
+    create trigger booking_availability_stamp_new after insert on booking_bookables
+      referencing new table as new_rows for each statement
+      execute function booking_availability_stamp_new();
+
+    create function booking_availability_bookables_changed() returns trigger language plpgsql as $$
+    begin
+      perform booking_availability_bump(array(select id from new_rows));
+      return null;
+    end $$;
+    create trigger booking_availability_bookables_changed after update on booking_bookables
+      referencing new table as new_rows for each statement
+      execute function booking_availability_bookables_changed();
+
+    -- One function for the three slot triggers: which transition tables exist depends on TG_OP.
+    create function booking_availability_slots_changed() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then
+        perform booking_availability_bump(array(select distinct bookable_id from new_rows));
+      elsif tg_op = 'DELETE' then
+        perform booking_availability_bump(array(select distinct bookable_id from old_rows));
+      else
+        perform booking_availability_bump(array(
+          select bookable_id from new_rows union select bookable_id from old_rows));
+      end if;
+      return null;
+    end $$;
+    create trigger booking_availability_slots_inserted after insert on booking_slots
+      referencing new table as new_rows for each statement
+      execute function booking_availability_slots_changed();
+    create trigger booking_availability_slots_updated after update on booking_slots
+      referencing old table as old_rows new table as new_rows for each statement
+      execute function booking_availability_slots_changed();
+    create trigger booking_availability_slots_deleted after delete on booking_slots
+      referencing old table as old_rows for each statement
+      execute function booking_availability_slots_changed();
+
+    -- A closure applies to its bookable, to every bookable at its site, or (neither) to all.
+    create function booking_availability_closed_bookables(changed booking_closures)
+      returns setof uuid language sql stable as $$
+      select b.id from booking_bookables b
+       where b.id = changed.bookable_id
+          or b.site_id = changed.site_id
+          or (changed.bookable_id is null and changed.site_id is null)
+    $$;
+    create function booking_availability_closures_changed() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then
+        perform booking_availability_bump(array(
+          select booking_availability_closed_bookables(c) from new_rows c));
+      elsif tg_op = 'DELETE' then
+        perform booking_availability_bump(array(
+          select booking_availability_closed_bookables(c) from old_rows c));
+      else
+        perform booking_availability_bump(array(
+          select booking_availability_closed_bookables(c) from new_rows c
+          union select booking_availability_closed_bookables(c) from old_rows c));
+      end if;
+      return null;
+    end $$;
+    create trigger booking_availability_closures_inserted after insert on booking_closures
+      referencing new table as new_rows for each statement
+      execute function booking_availability_closures_changed();
+    create trigger booking_availability_closures_updated after update on booking_closures
+      referencing old table as old_rows new table as new_rows for each statement
+      execute function booking_availability_closures_changed();
+    create trigger booking_availability_closures_deleted after delete on booking_closures
+      referencing old table as old_rows for each statement
+      execute function booking_availability_closures_changed();
+
+    create function booking_availability_sites_changed() returns trigger language plpgsql as $$
+    begin
+      perform booking_availability_bump(array(
+        select b.id from booking_bookables b join new_rows s on s.id = b.site_id));
+      return null;
+    end $$;
+    create trigger booking_availability_sites_changed after update on booking_sites
+      referencing new table as new_rows for each statement
+      execute function booking_availability_sites_changed();
   `),
 };

@@ -18,7 +18,7 @@ import {
   type OpeningHours,
   type PriceItem,
 } from './schema.ts';
-import { FreeTimes, type Slot, type TimeOfDay } from './availability.ts';
+import { AvailabilityCache, FreeTimes, type Slot, type TimeOfDay } from './availability.ts';
 import * as store from './store.ts';
 import {
   addDays,
@@ -57,6 +57,19 @@ const NOTHING_TO_BOOK = 'There is nothing to book with that name';
 /** How long a web process may show a site's opening hours after another process changed them. */
 const SITE_CACHE_MS = 30_000;
 const noStarts = new Float64Array(0);
+
+/**
+ * A bookable's availability over a range as read, with the stamp it was read at and the span of
+ * `now` (epoch ms, after `validAfter`, up to `validUntil`) over which its lead time leaves out the
+ * same times. Shared by every caller while kept: not to be changed.
+ */
+interface KeptAvailability {
+  bookable: store.BookableRow;
+  free: FreeTimes;
+  stamp: string;
+  validAfter: number;
+  validUntil: number;
+}
 
 /** The "no longer available" message every losing attempt at a place gets. */
 export const NO_LONGER_AVAILABLE = 'Sorry, that time is no longer available. Choose another time.';
@@ -399,11 +412,11 @@ export function createBookingsService(
   /** Candidate times of a resource on a day, from its site's opening hours (bank holidays closed). */
   function generatedTimes(
     bookable: store.BookableRow,
-    site: store.SiteRow | null,
+    siteHours: OpeningHours | null,
     day: string,
   ): Array<[Date, Date]> {
     if (isBankHoliday(day)) return [];
-    const hours: OpeningHours = site?.opening_hours ?? {
+    const hours: OpeningHours = siteHours ?? {
       mon: [['09:00', '17:00']],
       tue: [['09:00', '17:00']],
       wed: [['09:00', '17:00']],
@@ -431,38 +444,33 @@ export function createBookingsService(
   // A month of availability for fifty resources is some 15,000 times: their instants and labels
   // depend only on the site's opening hours, the slot length and the day, so they are made once
   // and shared by every resource and request with the same three. Bounded; edits to opening
-  // hours make a new key.
-  const timesOfDay = new Map<string, Map<string, TimeOfDay[]>>();
-  // A site's opening hours as a key, once per site row (a new row, after an edit, gets a new key).
-  const hoursKeys = new WeakMap<store.SiteRow, string>();
-  /** The shared times by day for a bookable's opening hours and slot length. */
-  function timesByDay(bookable: store.BookableRow, site: store.SiteRow | null): Map<string, TimeOfDay[]> {
-    let hours = '-';
-    if (site) {
-      const known = hoursKeys.get(site);
-      hours = known ?? JSON.stringify(site.opening_hours);
-      if (known === undefined) hoursKeys.set(site, hours);
-    }
-    const key = `${hours}|${bookable.slot_minutes}`;
-    let byDay = timesOfDay.get(key);
-    if (!byDay) {
-      if (timesOfDay.size > 1_000) timesOfDay.clear();
-      byDay = new Map();
-      timesOfDay.set(key, byDay);
-    }
-    return byDay;
+  // hours make a new key. The hours come as text with the bookable (read in the same statement,
+  // so an edit in another process shows at once) and are parsed once per distinct text.
+  interface SharedTimes {
+    hours: OpeningHours | null;
+    byDay: Map<string, TimeOfDay[]>;
   }
-  function candidateTimes(
-    bookable: store.BookableRow,
-    site: store.SiteRow | null,
-    day: string,
-    byDay: Map<string, TimeOfDay[]>,
-  ): TimeOfDay[] {
-    let times = byDay.get(day);
+  const timesOfDay = new Map<string, SharedTimes>();
+  /** The shared times by day for a site's opening hours (as text; null without a site) and slot length. */
+  function timesByDay(bookable: store.BookableRow, hoursText: string | null): SharedTimes {
+    const key = `${hoursText ?? '-'}|${bookable.slot_minutes}`;
+    let shared = timesOfDay.get(key);
+    if (!shared) {
+      if (timesOfDay.size > 1_000) timesOfDay.clear();
+      shared = {
+        hours: hoursText === null ? null : (JSON.parse(hoursText) as OpeningHours),
+        byDay: new Map(),
+      };
+      timesOfDay.set(key, shared);
+    }
+    return shared;
+  }
+  function candidateTimes(bookable: store.BookableRow, shared: SharedTimes, day: string): TimeOfDay[] {
+    let times = shared.byDay.get(day);
     if (!times) {
-      times = generatedTimes(bookable, site, day).map(([s, e]) => timeOfDay(s, e));
-      if (byDay.size > 5_000) byDay.clear();
-      byDay.set(day, times);
+      times = generatedTimes(bookable, shared.hours, day).map(([s, e]) => timeOfDay(s, e));
+      if (shared.byDay.size > 5_000) shared.byDay.clear();
+      shared.byDay.set(day, times);
     }
     return times;
   }
@@ -492,26 +500,31 @@ export function createBookingsService(
 
   /**
    * Some bookables (by slug, in the order asked, unknown ones left out) with every time they have
-   * between two London days (inclusive) and the places left at each: one round trip.
+   * between two London days (inclusive) and the places left at each, read from the database in
+   * one round trip; with the availability stamp it was read at and the span of `now` over which
+   * the lead time leaves out the same times.
    */
-  async function availabilityOf(
+  async function readAvailability(
     conn: Db,
     slugs: string[],
     fromDay: string,
     toDay: string,
-    options: { includeFull?: boolean; now?: Date } = {},
-  ): Promise<Array<{ bookable: store.BookableRow; free: FreeTimes }>> {
-    const now = options.now ?? new Date();
+    includeFull: boolean,
+    now: number,
+  ): Promise<KeptAvailability[]> {
     const from = londonInstant(fromDay, '00:00');
     const to = londonInstant(addDays(toDay, 1), '00:00');
     const rows = await store.bookablesWithSlots(conn, slugs, from, to);
     const days: string[] = [];
     for (let day = fromDay; day <= toDay; day = addDays(day, 1)) days.push(day);
-    const includeFull = Boolean(options.includeFull);
-    const result: Array<{ bookable: store.BookableRow; free: FreeTimes }> = [];
-    for (const { bookable: b, slots, closed } of rows) {
-      const site = await siteOf(conn, b.site_id);
-      const earliest = now.getTime() + b.lead_minutes * 60_000;
+    const result: KeptAvailability[] = [];
+    for (const { bookable: b, slots, closed, stamp, hours } of rows) {
+      const lead = b.lead_minutes * 60_000;
+      const earliest = now + lead;
+      // The last start left out as too soon and the first one kept: the answer holds while
+      // now + lead stays between them.
+      let tooSoon = -Infinity;
+      let firstKept = Infinity;
       const closedAt = (s: number, e: number) => {
         for (let i = 0; i < closed.length; i += 2) if (closed[i]! < e && closed[i + 1]! > s) return true;
         return false;
@@ -520,13 +533,18 @@ export function createBookingsService(
       if (b.kind === 'resource') {
         // Candidate times and slot rows both run in start order: walk them together. Times nobody
         // has held yet have no row and all their places free.
-        const byDay = timesByDay(b, site);
+        const shared = timesByDay(b, hours);
         const starts = slots?.starts ?? noStarts;
         let next = 0;
         for (const day of days) {
-          for (const t of candidateTimes(b, site, day, byDay)) {
+          for (const t of candidateTimes(b, shared, day)) {
             while (next < starts.length && starts[next]! < t.start) next++;
-            if (t.start < earliest || (closed.length > 0 && closedAt(t.start, t.end))) continue;
+            if (t.start < earliest) {
+              tooSoon = t.start;
+              continue;
+            }
+            if (t.start < firstKept) firstKept = t.start;
+            if (closed.length > 0 && closedAt(t.start, t.end)) continue;
             if (next < starts.length && starts[next] === t.start) {
               const capacity = slots!.capacity[next]!;
               const left = capacity - slots!.taken[next]!;
@@ -539,14 +557,60 @@ export function createBookingsService(
           const start = slots.starts[i]!;
           const end = slots.ends[i]!;
           const left = slots.capacity[i]! - slots.taken[i]!;
+          if (start < earliest) tooSoon = Math.max(tooSoon, start);
+          else firstKept = Math.min(firstKept, start);
           if (!slots.open[i] || start < earliest || closedAt(start, end)) continue;
           if (left > 0 || includeFull)
             free.add(timeOfDay(new Date(start), new Date(end)), slots.capacity[i]!, left);
         }
       }
-      result.push({ bookable: b, free });
+      result.push({ bookable: b, free, stamp, validAfter: tooSoon - lead, validUntil: firstKept - lead });
     }
     return result;
+  }
+
+  // Availability kept per bookable and range while its stamp stays the same (the stamps are moved
+  // by triggers, so every process sees every write); see docs/decisions/bookings-availability-cache.md.
+  const keptAvailability = new AvailabilityCache<KeptAvailability>(
+    config.BOOKINGS_AVAILABILITY_CACHE_ENTRIES,
+  );
+
+  /**
+   * Some bookables (by slug, in the order asked, unknown ones left out) with every time they have
+   * between two London days (inclusive) and the places left at each. With the cache on, one cheap
+   * statement reads the bookables' stamps and only those changed since they were kept are read.
+   */
+  async function availabilityOf(
+    conn: Db,
+    slugs: string[],
+    fromDay: string,
+    toDay: string,
+    options: { includeFull?: boolean; now?: Date } = {},
+  ): Promise<Array<{ bookable: store.BookableRow; free: FreeTimes }>> {
+    const now = (options.now ?? new Date()).getTime();
+    const includeFull = Boolean(options.includeFull);
+    if (!keptAvailability.enabled) return readAvailability(conn, slugs, fromDay, toDay, includeFull, now);
+    const range = `|${fromDay}|${toDay}|${includeFull ? 'all' : 'free'}`;
+    const found = new Map<string, KeptAvailability>();
+    const toRead: string[] = [];
+    for (const { id, slug, stamp } of await store.availabilityStamps(conn, slugs)) {
+      const kept = keptAvailability.get(id + range, stamp);
+      if (kept && kept.validAfter < now && now <= kept.validUntil) found.set(slug, kept);
+      else toRead.push(slug);
+    }
+    keptAvailability.counted(found.size, toRead.length);
+    if (toRead.length) {
+      for (const read of await readAvailability(conn, toRead, fromDay, toDay, includeFull, now)) {
+        keptAvailability.set(read.bookable.id + range, read);
+        found.set(read.bookable.slug, read);
+      }
+    }
+    const out: KeptAvailability[] = [];
+    for (const slug of slugs) {
+      const kept = found.get(slug);
+      if (kept) out.push(kept);
+    }
+    return out;
   }
 
   /** The slot row for a time of a bookable, created for resources; null when it is not bookable. */
@@ -559,7 +623,9 @@ export function createBookingsService(
     if (bookable.kind === 'resource') {
       const day = londonDay(startsAt);
       const site = await siteOf(tx, bookable.site_id);
-      const match = generatedTimes(bookable, site, day).find(([s]) => s.getTime() === startsAt.getTime());
+      const match = generatedTimes(bookable, site?.opening_hours ?? null, day).find(
+        ([s]) => s.getTime() === startsAt.getTime(),
+      );
       if (!match) return null;
       await store.ensureSlot(tx, {
         bookable_id: bookable.id,
@@ -1112,6 +1178,11 @@ export function createBookingsService(
     ): Promise<Map<string, FreeTimes>> {
       const found = await availabilityOf(conn, slugs, range.from, range.to);
       return new Map(found.map(({ bookable, free }) => [bookable.slug, free]));
+    },
+
+    /** How many bookables' availability came from the cache and how many were read (since start). */
+    availabilityCacheCounts(): { fromCache: number; read: number } {
+      return keptAvailability.counts();
     },
 
     /** The next London days with at least one free place (for the assistant: "the next 3 dates"). */

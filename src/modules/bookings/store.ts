@@ -171,6 +171,10 @@ export interface BookableWithSlots {
   bookable: BookableRow;
   slots: SlotPlaces | null;
   closed: Float64Array;
+  /** The bookable's availability stamp, read in the same snapshot as the rest. */
+  stamp: string;
+  /** Its site's opening hours as PostgreSQL writes the JSON (null without a site), read with the rest. */
+  hours: string | null;
 }
 
 /** Closures as minutes after `from` ('-60,480,...', start and end of each) in epoch milliseconds. */
@@ -233,8 +237,11 @@ export function bookablesWithSlotsQuery(db: Db, slugs: string[], from: Date, to:
     )
     .selectFrom('booking_bookables as b')
     .leftJoin('places as p', 'p.bookable_id', 'b.id')
+    .leftJoin('booking_availability_stamps as st', 'st.bookable_id', 'b.id')
+    .leftJoin('booking_sites as site', 'site.id', 'b.site_id')
     .selectAll('b')
-    .select('p.slot_list')
+    .select(['p.slot_list', 'st.stamp'])
+    .select(sql<string | null>`site.opening_hours::text`.as('hours'))
     .select((eb) =>
       eb
         .selectFrom('closed as c')
@@ -264,13 +271,35 @@ export async function bookablesWithSlots(
   if (!slugs.length) return [];
   const rows = await bookablesWithSlotsQuery(db, slugs, from, to).execute();
   const bySlug = new Map<string, BookableWithSlots>();
-  for (const { slot_list, closed_list, ...bookable } of rows)
+  for (const { slot_list, closed_list, stamp, hours, ...bookable } of rows)
     bySlug.set(bookable.slug, {
       bookable,
       slots: slot_list === null ? null : readSlotList(bookable.id, slot_list, from.getTime()),
       closed: readClosedList(closed_list, from.getTime()),
+      stamp: stamp ?? '',
+      hours: hours ?? null,
     });
   return slugs.map((s) => bySlug.get(s)).filter((r): r is BookableWithSlots => Boolean(r));
+}
+
+/**
+ * The availability stamps of bookables by slug (unknown slugs left out): index lookups only, so a
+ * process can tell which bookables it has kept are still as they were.
+ */
+export function availabilityStampsQuery(db: Db, slugs: string[]) {
+  return t(db)
+    .selectFrom('booking_bookables as b')
+    .innerJoin('booking_availability_stamps as st', 'st.bookable_id', 'b.id')
+    .select(['b.id', 'b.slug', 'st.stamp'])
+    .where('b.slug', 'in', slugs);
+}
+
+export async function availabilityStamps(
+  db: Db,
+  slugs: string[],
+): Promise<Array<{ id: string; slug: string; stamp: string }>> {
+  if (!slugs.length) return [];
+  return availabilityStampsQuery(db, slugs).execute();
 }
 
 export const slotById = (db: Db, id: string) =>
