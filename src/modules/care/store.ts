@@ -609,9 +609,9 @@ export async function updatePerson(db: Db, id: string, set: Partial<PersonRow>) 
 
 export async function practitionerForStaff(db: Db, staffUserId: string) {
   return t(db)
-    .selectFrom('care_practitioners')
-    .selectAll()
-    .where('staff_user_id', '=', staffUserId)
+    .selectFrom('care_practitioners as pr')
+    .select(practitionerColumns)
+    .where('pr.staff_user_id', '=', staffUserId)
     .executeTakeFirst();
 }
 
@@ -653,15 +653,24 @@ export async function listPractitioners(
     .selectFrom('care_practitioners as pr')
     .innerJoin('care_organisations as o', 'o.id', 'pr.organisation_id');
   if (filter.name) q = q.where(sql`lower(pr.name)`, 'like', `%${escapeLike(filter.name.toLowerCase())}%`);
-  const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  const rows = await q
+  const offset = filter.offset ?? 0;
+  const limit = filter.limit ?? 200;
+  // The count is a window over the matches, so the list is one prepared statement (a count on its
+  // own had no parameter and was parsed on every record page); an empty page is counted apart.
+  const found = await q
     .select(practitionerColumns)
     .select(['o.name as organisation_name', 'o.kind as organisation_kind'])
+    .select(sql<string>`count(*) over ()`.as('total'))
     .orderBy('pr.name')
-    .offset(filter.offset ?? 0)
-    .limit(filter.limit ?? 200)
+    .offset(offset)
+    .limit(limit)
     .execute();
-  return { total: Number(total.n), rows };
+  const total = found[0]
+    ? Number(found[0].total)
+    : offset > 0 || limit === 0
+      ? Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+      : 0;
+  return { total, rows: found.map(({ total: _total, ...row }) => row) };
 }
 
 export async function isTeamMember(db: Db, personId: string, practitionerId: string): Promise<boolean> {
