@@ -96,14 +96,16 @@ export function searchParameters(type: FhirType): Record<string, ParamKind> {
   return params;
 }
 
+// Worked out once: every Patient search checks what it asks for against them.
+const patientRevIncludes: readonly string[] = [...Object.keys(compartment), ...personScoped].flatMap((t) =>
+  Object.keys(searchParameters(t as FhirType))
+    .filter((p) => p === 'patient' || p === 'subject')
+    .map((p) => `${t}:${p}`),
+);
+
 /** The _revinclude values each type takes: on a Patient search, the parts of their record. */
-export function revIncludesOf(type: FhirType): string[] {
-  if (type !== 'Patient') return [];
-  return [...Object.keys(compartment), ...personScoped].flatMap((t) =>
-    Object.keys(searchParameters(t as FhirType))
-      .filter((p) => p === 'patient' || p === 'subject')
-      .map((p) => `${t}:${p}`),
-  );
+export function revIncludesOf(type: FhirType): readonly string[] {
+  return type === 'Patient' ? patientRevIncludes : [];
 }
 
 /** The _include values each type takes. */

@@ -6,6 +6,88 @@ import type { CareTables } from './schema.ts';
 type T = CareTables;
 const t = (db: Db) => tables<CareTables>(db);
 const day = (column: string) => sql<string>`to_char(${sql.ref(column)}, 'YYYY-MM-DD')`;
+
+/**
+ * Every column of a table's row, named. A statement that selects `*` is never prepared (see
+ * platform-prepared-statements.md), so the reads made on every record view name their columns;
+ * the compiler refuses a list that leaves one of the row's columns out.
+ */
+const everyColumn =
+  <Row>() =>
+  <const C extends ReadonlyArray<keyof Row & string>>(
+    columns: C &
+      (Exclude<keyof Row, C[number]> extends never ? unknown : { missing: Exclude<keyof Row, C[number]> }),
+  ) =>
+    columns;
+const relatedPersonColumns = everyColumn<T['care_related_people']>()([
+  'id',
+  'person_id',
+  'name',
+  'relationship',
+  'phone',
+  'email',
+  'emergency_contact',
+  'created_at',
+]);
+const encounterColumns = everyColumn<T['care_encounters']>()([
+  'id',
+  'person_id',
+  'practitioner_id',
+  'organisation_id',
+  'kind',
+  'status',
+  'start_at',
+  'end_at',
+  'notes',
+  'created_at',
+  'version_id',
+  'updated_at',
+]);
+const observationColumns = everyColumn<T['care_observations']>()([
+  'id',
+  'person_id',
+  'code',
+  'display',
+  'value_text',
+  'value_quantity',
+  'unit',
+  'effective_at',
+  'source',
+  'alert_id',
+  'created_at',
+]);
+const flagColumns = everyColumn<T['care_flags']>()([
+  'id',
+  'person_id',
+  'code',
+  'display',
+  'category',
+  'status',
+  'alert_id',
+  'period_start',
+  'period_end',
+  'created_at',
+  'version_id',
+  'updated_at',
+]);
+const practitionerColumns = everyColumn<T['care_practitioners']>()([
+  'id',
+  'staff_user_id',
+  'name',
+  'email',
+  'organisation_id',
+  'role',
+  'created_at',
+]).map((c) => `pr.${c}` as const);
+const documentColumns = everyColumn<T['care_documents']>()([
+  'id',
+  'person_id',
+  'title',
+  'file_id',
+  'media_type',
+  'author_id',
+  'created_at',
+]);
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export type OrganisationRow = T['care_organisations'];
@@ -485,10 +567,18 @@ async function pageOfPeople(
     // The rule of record.decide() for a care-team read, so no one is audited as read who is then refused.
     const readable = sql<boolean>`found.in_care_team and not (found.sharing_objection and ${Boolean(s.excludeObjections)})`;
     const order = PERSON_ORDER.map((c) => `found.${c}`);
+    // Named, not `found.*`: a statement that selects `*` is never prepared, and this one runs on
+    // every Patient search (parsed and planned anew each time, it cost PostgreSQL four times the CPU).
+    const columns = [
+      ...personColumns.map((c) => c.slice('p.'.length)),
+      'date_of_birth',
+      'total',
+      ...extra.map((e) => e.alias as string),
+    ].map((c) => sql.ref(`found.${c}`));
     found = (
       await sql<Person & { total: string }>`with found as (${page}),
            audited as (${auditEachRow(auditRead, { from: 'found', subjectId: 'found.id', where: readable, orderBy: order })})
-         select found.*, ${readable} as read_audited from found order by ${sql.join(order.map((c) => sql.ref(c)))}`.execute(
+         select ${sql.join(columns)}, ${readable} as read_audited from found order by ${sql.join(order.map((c) => sql.ref(c)))}`.execute(
         db,
       )
     ).rows;
@@ -519,9 +609,9 @@ export async function updatePerson(db: Db, id: string, set: Partial<PersonRow>) 
 
 export async function practitionerForStaff(db: Db, staffUserId: string) {
   return t(db)
-    .selectFrom('care_practitioners')
-    .selectAll()
-    .where('staff_user_id', '=', staffUserId)
+    .selectFrom('care_practitioners as pr')
+    .select(practitionerColumns)
+    .where('pr.staff_user_id', '=', staffUserId)
     .executeTakeFirst();
 }
 
@@ -549,7 +639,7 @@ export async function findPractitioner(db: Db, id: string) {
   return t(db)
     .selectFrom('care_practitioners as pr')
     .innerJoin('care_organisations as o', 'o.id', 'pr.organisation_id')
-    .selectAll('pr')
+    .select(practitionerColumns)
     .select(['o.name as organisation_name', 'o.kind as organisation_kind'])
     .where('pr.id', '=', id)
     .executeTakeFirst();
@@ -563,15 +653,24 @@ export async function listPractitioners(
     .selectFrom('care_practitioners as pr')
     .innerJoin('care_organisations as o', 'o.id', 'pr.organisation_id');
   if (filter.name) q = q.where(sql`lower(pr.name)`, 'like', `%${escapeLike(filter.name.toLowerCase())}%`);
-  const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  const rows = await q
-    .selectAll('pr')
+  const offset = filter.offset ?? 0;
+  const limit = filter.limit ?? 200;
+  // The count is a window over the matches, so the list is one prepared statement (a count on its
+  // own had no parameter and was parsed on every record page); an empty page is counted apart.
+  const found = await q
+    .select(practitionerColumns)
     .select(['o.name as organisation_name', 'o.kind as organisation_kind'])
+    .select(sql<string>`count(*) over ()`.as('total'))
     .orderBy('pr.name')
-    .offset(filter.offset ?? 0)
-    .limit(filter.limit ?? 200)
+    .offset(offset)
+    .limit(limit)
     .execute();
-  return { total: Number(total.n), rows };
+  const total = found[0]
+    ? Number(found[0].total)
+    : offset > 0 || limit === 0
+      ? Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+      : 0;
+  return { total, rows: found.map(({ total: _total, ...row }) => row) };
 }
 
 export async function isTeamMember(db: Db, personId: string, practitionerId: string): Promise<boolean> {
@@ -673,7 +772,7 @@ export async function relatedPeople(db: Db, w: Window) {
     'created_at',
     w,
   );
-  return inWindow(base, w, (q) => q.selectAll().orderBy('created_at').orderBy('id'));
+  return inWindow(base, w, (q) => q.select(relatedPersonColumns).orderBy('created_at').orderBy('id'));
 }
 
 export async function insertRelatedPerson(db: Db, row: Omit<T['care_related_people'], 'id' | 'created_at'>) {
@@ -779,7 +878,7 @@ export async function encounters(db: Db, w: Window) {
     'start_at',
     w,
   );
-  return inWindow(base, w, (q) => q.selectAll().orderBy('start_at', 'desc').orderBy('id'));
+  return inWindow(base, w, (q) => q.select(encounterColumns).orderBy('start_at', 'desc').orderBy('id'));
 }
 
 export async function insertEncounter(
@@ -803,14 +902,16 @@ export async function observations(db: Db, w: Window) {
     'effective_at',
     w,
   );
-  return inWindow(base, w, (q) => q.selectAll().orderBy('effective_at', 'desc').orderBy('id', 'desc'));
+  return inWindow(base, w, (q) =>
+    q.select(observationColumns).orderBy('effective_at', 'desc').orderBy('id', 'desc'),
+  );
 }
 
 /** The newest observations of one person without counting them all (a person may have thousands). */
 export async function latestObservations(db: Db, personId: string, limit: number) {
   return t(db)
     .selectFrom('care_observations')
-    .selectAll()
+    .select(observationColumns)
     .where('person_id', '=', personId)
     .orderBy('effective_at', 'desc')
     .limit(limit)
@@ -832,7 +933,7 @@ export async function insertObservation(
 
 export async function flags(db: Db, w: Window) {
   const base = dated(t(db).selectFrom('care_flags').where('person_id', 'in', w.personIds), 'period_start', w);
-  return inWindow(base, w, (q) => q.selectAll().orderBy('period_start', 'desc').orderBy('id'));
+  return inWindow(base, w, (q) => q.select(flagColumns).orderBy('period_start', 'desc').orderBy('id'));
 }
 
 export async function insertFlag(
@@ -910,7 +1011,7 @@ export async function documents(db: Db, w: Window) {
     'created_at',
     w,
   );
-  return inWindow(base, w, (q) => q.selectAll().orderBy('created_at', 'desc').orderBy('id'));
+  return inWindow(base, w, (q) => q.select(documentColumns).orderBy('created_at', 'desc').orderBy('id'));
 }
 
 export async function insertDocument(db: Db, row: Omit<T['care_documents'], 'id' | 'created_at'>) {
