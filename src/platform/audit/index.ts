@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { sql, type RawBuilder } from 'kysely';
 import type { Actor } from '../actor.ts';
 import { tables, type Db } from '../db/index.ts';
@@ -85,6 +86,7 @@ export function auditEachRow(
 }
 
 const GENESIS = '0'.repeat(64);
+const HASHES_BETWEEN_YIELDS = 100;
 const SEAL_LOCK = 715_001;
 
 /**
@@ -122,6 +124,9 @@ export async function sealAuditLog(db: Db, batch = 1000): Promise<number> {
       const hash = entryHash(prev, row);
       sealed.push({ id: row.id, position, prev, hash });
       prev = hash;
+      // Hashing a thousand entries takes some 10 ms: let requests in between, so the sealer in a
+      // process that also serves pages does not hold them up.
+      if (sealed.length % HASHES_BETWEEN_YIELDS === 0) await yieldToRequests();
     }
     // One statement per batch: a row at a time cost a round trip per audited write.
     for (let i = 0; i < sealed.length; i += 500) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import { executorFor, type Database, type Db } from '../db/index.ts';
 import { isDatabaseUnavailable } from '../http/errors.ts';
@@ -176,6 +177,37 @@ export class Jobs {
   async send<T extends object>(tx: Db | null, name: string, data: T, options: PgBoss.SendOptions = {}) {
     if (!this.definitions.has(name)) throw new Error(`Unknown job ${name}`);
     return this.boss.send(name, withRequestId(data), tx ? { ...options, db: executorFor(tx) } : options);
+  }
+
+  /**
+   * A job's insert as a statement to run inside one of the caller's own (a CTE), so a change and
+   * its job are written in one round trip. It is pg-boss's own insert, taken from `send` rather
+   * than copied, with its parameters numbered after the caller's `firstParameter - 1`.
+   */
+  async insertStatement<T extends object>(
+    name: string,
+    data: T,
+    firstParameter: number,
+  ): Promise<{ sql: string; parameters: unknown[] }> {
+    if (!this.definitions.has(name)) throw new Error(`Unknown job ${name}`);
+    let captured: { text: string; values: unknown[] } | undefined;
+    const id = randomUUID();
+    await this.boss.send(name, withRequestId(data), {
+      id,
+      db: {
+        executeSql: async (text: string, values: unknown[]) => {
+          captured = { text, values };
+          return { rows: [{ id }] };
+        },
+      },
+    });
+    if (!captured || /\$\$|;/.test(captured.text))
+      throw new Error(`pg-boss did not give one plain insert for ${name}`);
+    const offset = firstParameter - 1;
+    return {
+      sql: captured.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`),
+      parameters: captured.values,
+    };
   }
 
   /** Runs one job type's due jobs now, in this process (operators' tools and tests). */

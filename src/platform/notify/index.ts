@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { CompiledQuery, sql } from 'kysely';
 import { tables, type Db } from '../db/index.ts';
 import type { Jobs } from '../jobs/index.ts';
 import type { NotifyAdapter } from './adapters.ts';
@@ -95,9 +96,11 @@ export class Notify {
   ): Promise<string> {
     const template = this.templates.get(message.template);
     if (!template) throw new Error(`Unknown notification template ${message.template}`);
-    const row = await tables<NotificationTables>(tx)
+    const id = randomUUID();
+    const insert = tables<NotificationTables>(tx)
       .insertInto('notifications')
       .values({
+        id,
         channel: to.channel,
         recipient: to.recipient,
         resident_id: to.residentId ?? null,
@@ -106,10 +109,19 @@ export class Notify {
         subject: to.channel === 'email' ? fill(template.subject, message.personalisation) : null,
         body: fill(template.body, message.personalisation),
       } as never)
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await this.jobs.send(tx, SEND_JOB, { id: row.id });
-    return row.id;
+      .compile();
+    // The message and the job that sends it, in one statement: one round trip, not two. A job
+    // the queue did not take (no such queue) fails the caller's change rather than leave a
+    // message nobody will send.
+    const job = await this.jobs.insertStatement(SEND_JOB, { id }, insert.parameters.length + 1);
+    const { rows } = await tx.executeQuery<{ queued: number }>(
+      CompiledQuery.raw(
+        `with job as (${job.sql}) ${insert.sql} returning (select count(*) from job) as queued`,
+        [...insert.parameters, ...job.parameters],
+      ),
+    );
+    if (Number(rows[0]?.queued) !== 1) throw new Error(`The message ${id} could not be queued for sending`);
+    return id;
   }
 
   /** Queues a message to a resident by each channel they chose (email, text message). */
