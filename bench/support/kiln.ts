@@ -15,6 +15,19 @@ export interface KilnOptions {
   env?: Record<string, string>;
 }
 
+/** Settings of a Kiln serving on `port` as in production, with the demo data, logging only warnings. */
+function productionEnv(port: number): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'warn',
+    SEED_DEMO_DATA: 'true',
+  };
+}
+
 /**
  * Starts Kiln as a production would run it, in its own process: NODE_ENV=production (templates
  * compiled once and cached), workers on, demo data seeded, logging at warn so logging is not measured.
@@ -23,14 +36,8 @@ export async function startKiln(options: KilnOptions = {}): Promise<Server> {
   const port = await freePort();
   const dataDir = options.databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'kiln-bench-'));
   const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    SESSION_SECRET: randomBytes(32).toString('hex'),
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
+    ...productionEnv(port),
     RUN_WORKERS: 'true',
-    SEED_DEMO_DATA: 'true',
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { DATA_DIR: dataDir! }),
     ...options.env,
   };
@@ -84,13 +91,7 @@ export async function startKilnLayout(options: {
 }): Promise<Server> {
   const [port, workerPort] = [await freePort(), await freePort()];
   const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    SESSION_SECRET: randomBytes(32).toString('hex'),
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    SEED_DEMO_DATA: 'true',
+    ...productionEnv(port),
     DATABASE_URL: options.databaseUrl,
     ...options.env,
   };
