@@ -502,4 +502,15 @@ export const bookingsMigrations: Record<string, Migration> = {
       referencing new table as new_rows for each statement
       execute function booking_availability_sites_changed();
   `),
+  // Stamps are locked in bookable order: two statements that each move several (a site's closure
+  // and an everywhere closure at once) would otherwise lock them in scan order and could deadlock.
+  '2026-11-26-0900-bookings-availability-bump-in-order': sqlMigration(`
+    create or replace function booking_availability_bump(ids uuid[]) returns void language sql as $$
+      update booking_availability_stamps s
+         set stamp = nextval('booking_availability_stamp_seq')
+        from (select bookable_id from booking_availability_stamps
+               where bookable_id = any(ids) order by bookable_id for update) as locked
+       where s.bookable_id = locked.bookable_id
+    $$;
+  `),
 };
