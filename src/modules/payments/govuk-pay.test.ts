@@ -399,6 +399,9 @@ describe('GOV.UK Pay adapter, checked against the published OpenAPI description'
         actor: { type: 'system', id: null },
       });
       stub.finishRefund(failing.provider_refund_id!, 'error');
+      // "Older than 0 minutes" compares with a millisecond clock; the refund's time has
+      // microseconds, so within the same millisecond it would not yet count as older.
+      await new Promise((resolve) => setTimeout(resolve, 5));
       assert.equal(await service.reconcileUnfinished(0), 1);
       const refunds = await service.refunds(db, payment.id);
       assert.deepEqual(
