@@ -9,13 +9,13 @@
 // database is made on it and dropped after); default postgres://postgres@127.0.0.1:5432/postgres.
 // The data is made in SQL with generate_series, so setting up the full scale takes minutes.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import { totpCode } from '../src/platform/auth/totp.ts';
 import { DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET } from '../src/seed/index.ts';
 import { startKiln } from './support/kiln.ts';
+import { cpuSeconds } from './support/processes.ts';
 import { describeMachine, postgresVersion } from './support/machine.ts';
 import { createScratchDatabase, queryOnce } from './support/postgres.ts';
 
@@ -224,14 +224,12 @@ async function staffSession(base: string): Promise<string> {
   return jar();
 }
 
-/** CPU time (user and system, ms) processes have used so far, from /proc/<pid>/stat (Linux; 100 ticks a second). */
+/** CPU time (user and system, ms) processes have used so far; a process that has ended is left out. */
 function cpuMs(pids: number[]): Map<number, number> {
   const out = new Map<number, number>();
   for (const pid of pids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
+      out.set(pid, cpuSeconds(pid) * 1000);
     } catch {
       // not on Linux, or the process has ended
     }
