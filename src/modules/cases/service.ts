@@ -50,11 +50,63 @@ export function createCasesService(platform: Platform) {
   });
 
   return {
-    /** Creates a case inside the caller's transaction: event, audit entry and acknowledgement with it. */
-    async createCase(tx: Db, input: NewCase): Promise<CreatedCase> {
+    /**
+     * Creates a case with its timeline entry, event, audit entry and acknowledgement in one
+     * statement (a resident's channels are read first): atomic inside the caller's transaction or
+     * on its own, and one round trip for a submission that needs nothing else.
+     */
+    async createCase(conn: Db, input: NewCase): Promise<CreatedCase> {
       const now = new Date();
+      const slaDue = input.service.sla ? slaDueAt(now, input.service.sla) : null;
+      const recipients = input.residentId
+        ? await notify.recipientsOf(conn, input.residentId)
+        : input.contactEmail
+          ? [{ channel: 'email' as const, recipient: input.contactEmail }]
+          : [];
+      // Built again for each reference tried: the event and the message name it.
+      const alongside = async (reference: string): Promise<store.AlongsideCase> => {
+        const published = await events.publishSql(
+          {
+            type: 'case.created',
+            subjectType: 'case',
+            actor: input.actor,
+            payload: {
+              reference,
+              service: input.service.slug,
+              channel: input.channel,
+              team: input.service.teamCode,
+              slaDueAt: slaDue?.toISOString() ?? null,
+            },
+          },
+          {
+            name: 'published',
+            from: { cte: 'c', subjectId: 'c.id' },
+            audit: {
+              actor: input.actor,
+              action: 'case.created',
+              subjectType: 'case',
+              detail: { reference, service: input.service.slug, channel: input.channel },
+            },
+          },
+        );
+        const message = {
+          template: 'case-received',
+          personalisation: {
+            reference,
+            service: input.service.title,
+            next_steps: slaDue
+              ? `We aim to deal with it by ${formatLondon(slaDue, false)}.`
+              : 'We will be in touch if we need anything else.',
+            link: `${platform.config.PUBLIC_URL}/account/requests/${reference}`,
+          },
+        };
+        const messages = await Promise.all(
+          recipients.map((to, i) => notify.queueSql(to, message, { name: `message_${i}`, from: 'c' })),
+        );
+        return { ctes: [published, ...messages.map((m) => m.ctes)], checks: messages.map((m) => m.check) };
+      };
       const { case: row, created } = await store.insertCase(
-        tx,
+        conn,
         {
           reference: shortReference('KLN'),
           service_slug: input.service.slug,
@@ -65,7 +117,7 @@ export function createCasesService(platform: Platform) {
           channel: input.channel,
           answers: input.answers,
           summary: input.summary.slice(0, 300),
-          sla_due_at: input.service.sla ? slaDueAt(now, input.service.sla) : null,
+          sla_due_at: slaDue,
           idempotency_key: input.idempotencyKey,
           created_by_staff: input.actor.type === 'staff' ? input.actor.id : null,
           contact_email: input.residentId ? null : input.contactEmail?.trim().toLowerCase() || null,
@@ -77,47 +129,8 @@ export function createCasesService(platform: Platform) {
           author_id: input.actor.id,
         },
         () => shortReference('KLN'),
+        alongside,
       );
-      if (!created) return { id: row.id, reference: row.reference, created, slaDueAt: row.sla_due_at };
-      await events.publish(
-        tx,
-        {
-          type: 'case.created',
-          subjectType: 'case',
-          subjectId: row.id,
-          actor: input.actor,
-          payload: {
-            reference: row.reference,
-            service: input.service.slug,
-            channel: input.channel,
-            team: input.service.teamCode,
-            slaDueAt: row.sla_due_at?.toISOString() ?? null,
-          },
-        },
-        {
-          audit: {
-            actor: input.actor,
-            action: 'case.created',
-            subjectType: 'case',
-            subjectId: row.id,
-            detail: { reference: row.reference, service: input.service.slug, channel: input.channel },
-          },
-        },
-      );
-      const message = {
-        template: 'case-received',
-        personalisation: {
-          reference: row.reference,
-          service: input.service.title,
-          next_steps: row.sla_due_at
-            ? `We aim to deal with it by ${formatLondon(row.sla_due_at, false)}.`
-            : 'We will be in touch if we need anything else.',
-          link: `${platform.config.PUBLIC_URL}/account/requests/${row.reference}`,
-        },
-      };
-      if (input.residentId) await notify.toResident(tx, input.residentId, message);
-      else if (input.contactEmail)
-        await notify.send(tx, { channel: 'email', recipient: input.contactEmail }, message);
       return { id: row.id, reference: row.reference, created, slaDueAt: row.sla_due_at };
     },
 

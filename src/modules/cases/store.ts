@@ -1,4 +1,4 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import { tables, type Db } from '../../platform/db/index.ts';
 import type { IdentityTables } from '../../platform/auth/identity.ts';
 import type { NotificationTables } from '../../platform/notify/index.ts';
@@ -32,21 +32,32 @@ const t = (db: Db) => tables<Tables>(db);
 // The version a form carries: updated_at in whole milliseconds, compared in SQL so no driver rounds it.
 const versionOf = sql<number>`floor(extract(epoch from cases.updated_at) * 1000)::bigint`;
 
+/** What the writes made with a case add to its statement: CTEs reading `c`, and checks to select. */
+export interface AlongsideCase {
+  ctes: RawBuilder<unknown>[];
+  checks: RawBuilder<boolean>[];
+}
+
+type InsertedCase = Pick<CaseRow, 'id' | 'reference' | 'sla_due_at'>;
+
 /**
- * Inserts a case with its first timeline entry, in one statement. A submission already made with
- * the same idempotency key answers that case (created: false). A reference already taken (they
- * are random and short, so among millions of cases one in a thousand or so would clash) is
- * replaced by `nextReference()` and tried again: a conflict on either is skipped by the insert,
- * not raised, so the caller's transaction stays usable.
+ * Inserts a case with its first timeline entry, and what `alongside` adds for its reference (its
+ * event, audit entry and acknowledgement), in one statement: atomic even outside a transaction,
+ * and one round trip. A submission already made with the same idempotency key answers that case
+ * (created: false) and writes nothing. A reference already taken (they are random and short, so
+ * among millions of cases one in a thousand or so would clash) is replaced by `nextReference()`
+ * and tried again: a conflict on either is skipped by the insert, not raised, so a caller's
+ * transaction stays usable.
  */
 export async function insertCase(
   db: Db,
   row: NewCaseRow,
   created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
   nextReference: () => string,
-): Promise<{ case: CaseRow; created: boolean }> {
+  alongside: (reference: string) => Promise<AlongsideCase> = async () => ({ ctes: [], checks: [] }),
+): Promise<{ case: InsertedCase | CaseRow; created: boolean }> {
   for (let attempt = 1; ; attempt++) {
-    const inserted = await insertCaseOnce(db, row, created);
+    const inserted = await insertCaseOnce(db, row, created, await alongside(row.reference));
     if (inserted) return { case: inserted, created: true };
     if (row.idempotency_key) {
       const existing = await t(db)
@@ -61,40 +72,35 @@ export async function insertCase(
   }
 }
 
-function insertCaseOnce(
+// Named columns, never `*`: the statement is then prepared once per connection (db/prepared.ts).
+async function insertCaseOnce(
   db: Db,
   row: NewCaseRow,
   created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
-): Promise<CaseRow | undefined> {
-  return t(db)
-    .with('c', (q) =>
-      q
-        .insertInto('cases')
-        .values({ ...row, answers: JSON.stringify(row.answers) } as never)
-        // Any unique column: the idempotency key (a repeat) or the reference (a clash).
-        .onConflict((oc) => oc.doNothing())
-        .returningAll(),
-    )
-    .with('u', (q) =>
-      q
-        .insertInto('case_updates')
-        .columns(['case_id', 'kind', 'body', 'detail', 'author_type', 'author_id'])
-        .expression((eb) =>
-          eb
-            .selectFrom('c')
-            .select([
-              'c.id',
-              sql<string>`cast(${created.kind} as text)`.as('kind'),
-              sql<null>`cast(null as text)`.as('body'),
-              sql<unknown>`cast(${JSON.stringify(created.detail ?? {})} as jsonb)`.as('detail'),
-              sql<string>`cast(${created.author_type} as text)`.as('author_type'),
-              sql<string | null>`cast(${created.author_id} as text)`.as('author_id'),
-            ]),
-        ),
-    )
-    .selectFrom('c')
-    .selectAll()
-    .executeTakeFirst() as Promise<CaseRow | undefined>;
+  alongside: AlongsideCase,
+): Promise<InsertedCase | undefined> {
+  const insert = t(db)
+    .insertInto('cases')
+    .values({ ...row, answers: JSON.stringify(row.answers) } as never)
+    // Any unique column: the idempotency key (a repeat) or the reference (a clash).
+    .onConflict((oc) => oc.doNothing())
+    .returning(['id', 'reference', 'sla_due_at']);
+  const checks = alongside.checks.map((check, i) => sql`, ${check} as ${sql.ref(`check_${i}`)}`);
+  const { rows } = await sql<InsertedCase>`
+    with c as (${insert}),
+    u as (
+      insert into case_updates (case_id, kind, body, detail, author_type, author_id)
+      select c.id, cast(${created.kind} as text), cast(null as text),
+             cast(${JSON.stringify(created.detail ?? {})} as jsonb), cast(${created.author_type} as text),
+             cast(${created.author_id} as text)
+        from c)
+    ${sql.join(
+      alongside.ctes.map((cte) => sql`, ${cte}`),
+      sql``,
+    )}
+    select c.id, c.reference, c.sla_due_at ${sql.join(checks, sql``)} from c`.execute(db);
+  const inserted = rows[0];
+  return inserted && { id: inserted.id, reference: inserted.reference, sla_due_at: inserted.sla_due_at };
 }
 
 export async function insertCaseUpdate(

@@ -3,7 +3,7 @@ import { recordAudit } from '../../platform/audit/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import type { PaymentsService } from '../payments/index.ts';
-import type { CasesService, Channel } from '../cases/index.ts';
+import type { CasesService, Channel, NewCase } from '../cases/index.ts';
 import {
   serviceDefinitionSchema,
   serviceDetailsSchema,
@@ -266,30 +266,35 @@ export function createCatalogueService(
     /** Turns checked answers into a case, in one transaction; the same idempotency key gives the same case. */
     async submit(s: Submission) {
       const def = s.live.definition;
+      const newCase: NewCase = {
+        service: {
+          slug: def.slug,
+          title: def.title,
+          version: s.live.version,
+          teamCode: def.teamCode,
+          sla: def.sla,
+        },
+        residentId: s.residentId,
+        channel: s.channel,
+        answers: { ...recordedAnswers(def, s.answers), ...s.extra },
+        summary: summarise(def, s.answers),
+        idempotencyKey: s.idempotencyKey,
+        actor: s.actor,
+        contactEmail: s.residentId ? null : (s.contactEmail ?? null),
+      };
+      const payments = deps.payments;
+      const fee = def.feePence && payments && (s.residentId || s.contactEmail) ? def.feePence : 0;
+      // Nothing but the case to write: its one statement is the transaction.
+      if (!s.residentId && !fee) return { ...(await deps.cases.createCase(db, newCase)), payment: null };
       return db.transaction().execute(async (tx) => {
-        const created = await deps.cases.createCase(tx, {
-          service: {
-            slug: def.slug,
-            title: def.title,
-            version: s.live.version,
-            teamCode: def.teamCode,
-            sla: def.sla,
-          },
-          residentId: s.residentId,
-          channel: s.channel,
-          answers: { ...recordedAnswers(def, s.answers), ...s.extra },
-          summary: summarise(def, s.answers),
-          idempotencyKey: s.idempotencyKey,
-          actor: s.actor,
-          contactEmail: s.residentId ? null : (s.contactEmail ?? null),
-        });
+        const created = await deps.cases.createCase(tx, newCase);
         if (s.residentId && created.created) await store.deleteDraftAnswers(tx, s.residentId, def.slug);
         // A service with a fee is paid for with the request: the payment is made with the case,
         // keyed by it, so sending the form twice still asks for one payment.
         const payment =
-          def.feePence && deps.payments && (s.residentId || s.contactEmail)
-            ? await deps.payments.createPayment(tx, {
-                amount: def.feePence,
+          fee && payments
+            ? await payments.createPayment(tx, {
+                amount: fee,
                 description: `${def.title} (${created.reference})`,
                 payer: s.residentId ? { residentId: s.residentId } : { email: s.contactEmail },
                 paysFor: { type: 'case', id: created.id },

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Actor } from '../actor.ts';
-import { auditInsert, type AuditEntry } from '../audit/index.ts';
+import { auditEachRow, auditInsert, type AuditEntry } from '../audit/index.ts';
 import { tables, type Db } from '../db/index.ts';
 import type { Jobs } from '../jobs/index.ts';
 
@@ -73,26 +73,59 @@ export class Events {
 
   /**
    * Records an event and schedules its subscribers, inside the caller's transaction. An audit entry
-   * given with it is written by the same statement (one round trip instead of two).
+   * given with it is written by the same statement (one round trip for all of it).
    */
   async publish(tx: Db, event: NewEvent, options: { audit?: AuditEntry } = {}): Promise<number> {
+    const ctes = await this.publishSql(event, { ...options, name: 'published' });
+    const { rows } = await sql<{ id: number }>`with ${ctes} select id from published`.execute(tx);
+    return Number(rows[0]!.id);
+  }
+
+  /**
+   * An event, its audit entry and its subscribers' jobs as CTEs named `<name>`, `<name>_audit`
+   * and `<name>_job_<n>` of the caller's own statement. With `from`, they are written only when
+   * that earlier CTE gave a row, and the subject's id is read from its `subjectId` column.
+   */
+  async publishSql(
+    event: Omit<NewEvent, 'subjectId'> & { subjectId?: string },
+    options: { name: string; audit?: AuditEntry; from?: { cte: string; subjectId: string } },
+  ): Promise<RawBuilder<unknown>> {
+    const { name, from } = options;
+    if (!from && event.subjectId === undefined) throw new Error(`The event ${event.type} names no subject`);
     const payload = JSON.stringify({
       ...event.payload,
       ...(event.actor.onBehalfOf ? { onBehalfOf: event.actor.onBehalfOf } : {}),
     });
-    const audited = options.audit ? sql`, audited as (${auditInsert(options.audit)})` : sql``;
-    const { rows } = await sql<{ id: number }>`
-      with published as (
+    const subjectId = from ? sql.ref(from.subjectId) : sql`${event.subjectId}`;
+    const ctes: RawBuilder<unknown>[] = [
+      sql`${sql.table(name)} as (
         insert into domain_events (type, subject_type, subject_id, actor_type, actor_id, payload)
-        values (${event.type}, ${event.subjectType}, ${event.subjectId}, ${event.actor.type},
-                ${event.actor.id}, ${payload}::jsonb)
-        returning id)${audited}
-      select id from published`.execute(tx);
-    const id = Number(rows[0]!.id);
-    for (const subscriber of this.subscribers.get(event.type) ?? []) {
-      await this.jobs.send(tx, subscriber.name, { eventId: id });
+        select cast(${event.type} as text), cast(${event.subjectType} as text), cast(${subjectId} as text),
+               cast(${event.actor.type} as text), cast(${event.actor.id} as text), cast(${payload} as jsonb)
+        ${from ? sql`from ${sql.table(from.cte)}` : sql``}
+        returning id)`,
+    ];
+    if (options.audit) {
+      const audit = from
+        ? auditEachRow(options.audit, {
+            from: from.cte,
+            subjectId: from.subjectId,
+            where: sql`true`,
+            orderBy: [from.subjectId],
+          })
+        : auditInsert(options.audit);
+      ctes.push(sql`${sql.table(`${name}_audit`)} as (${audit})`);
     }
-    return id;
+    const subscribers = this.subscribers.get(event.type) ?? [];
+    for (const [i, subscriber] of subscribers.entries()) {
+      const job = await this.jobs.insertSql(
+        subscriber.name,
+        {},
+        { from: name, fields: { eventId: sql`(select id from ${sql.table(name)})` } },
+      );
+      ctes.push(sql`${sql.table(`${name}_job_${i}`)} as (${job})`);
+    }
+    return sql.join(ctes);
   }
 
   async load(id: number): Promise<DomainEvent | undefined> {

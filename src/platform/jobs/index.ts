@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
 import PgBoss from 'pg-boss';
 import { executorFor, type Database, type Db } from '../db/index.ts';
 import { isDatabaseUnavailable } from '../http/errors.ts';
@@ -180,19 +181,22 @@ export class Jobs {
   }
 
   /**
-   * A job's insert as a statement to run inside one of the caller's own (a CTE), so a change and
-   * its job are written in one round trip. It is pg-boss's own insert, taken from `send` rather
-   * than copied, with its parameters numbered after the caller's `firstParameter - 1`.
+   * A job's insert as a fragment of the caller's own statement (a CTE), so a change and its job
+   * are written in one round trip. It is pg-boss's own insert, taken from `send` rather than
+   * copied. With `from`, the job is inserted only when that earlier CTE of the statement gave a
+   * row (the queue's name is read from it, and no queue has a null name). `fields` are added to
+   * the job's data from SQL: values the statement itself makes, such as a new row's id.
    */
-  async insertStatement<T extends object>(
+  async insertSql<T extends object>(
     name: string,
     data: T,
-    firstParameter: number,
-  ): Promise<{ sql: string; parameters: unknown[] }> {
+    options: { from?: string; fields?: Record<string, RawBuilder<unknown>> } = {},
+  ): Promise<RawBuilder<{ id: string }>> {
     if (!this.definitions.has(name)) throw new Error(`Unknown job ${name}`);
+    const sent = withRequestId(data);
     let captured: { text: string; values: unknown[] } | undefined;
     const id = randomUUID();
-    await this.boss.send(name, withRequestId(data), {
+    await this.boss.send(name, sent, {
       id,
       db: {
         executeSql: async (text: string, values: unknown[]) => {
@@ -201,13 +205,28 @@ export class Jobs {
         },
       },
     });
-    if (!captured || /\$\$|;/.test(captured.text))
-      throw new Error(`pg-boss did not give one plain insert for ${name}`);
-    const offset = firstParameter - 1;
-    return {
-      sql: captured.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`),
-      parameters: captured.values,
-    };
+    // pg-boss 10's insert: $2 is the queue's name and $3 the data. Checked, so an upgrade that
+    // moves them fails here (and in the tests) rather than queue the wrong job.
+    if (
+      !captured ||
+      /\$\$|;/.test(captured.text) ||
+      captured.values[1] !== name ||
+      captured.values[2] !== sent
+    )
+      throw new Error(`pg-boss did not give the insert Kiln expects for ${name}`);
+    const values: unknown[] = [...captured.values];
+    if (options.from) values[1] = sql`(select cast(${name} as text) from ${sql.table(options.from)} limit 1)`;
+    const fields = Object.entries(options.fields ?? {});
+    if (fields.length)
+      values[2] = sql`(cast(${JSON.stringify(sent)} as jsonb) || jsonb_build_object(${sql.join(
+        fields.map(([key, value]) => sql`cast(${key} as text), ${value}`),
+      )}))`;
+    // pg-boss numbers its parameters ($1, $2, ...); Kysely numbers them again in the whole statement.
+    const parts = captured.text.split(/\$(\d+)/);
+    const texts = parts.filter((_, i) => i % 2 === 0);
+    const strings = Object.assign(texts, { raw: texts }) as TemplateStringsArray;
+    const parameters = parts.filter((_, i) => i % 2 === 1).map((n) => values[Number(n) - 1]);
+    return sql<{ id: string }>(strings, ...parameters);
   }
 
   /** Runs one job type's due jobs now, in this process (operators' tools and tests). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, sql } from 'kysely';
-import { tables, type Db } from '../db/index.ts';
+import { sql, type RawBuilder } from 'kysely';
+import { failUnless, tables, type Db } from '../db/index.ts';
 import type { Jobs } from '../jobs/index.ts';
 import type { NotifyAdapter } from './adapters.ts';
 
@@ -94,51 +94,71 @@ export class Notify {
     to: { channel: 'email' | 'sms'; recipient: string; residentId?: string | null },
     message: Message,
   ): Promise<string> {
+    const queued = await this.queueSql(to, message, { name: 'message' });
+    await sql`with ${queued.ctes} select ${queued.check} as queued`.execute(tx);
+    return queued.id;
+  }
+
+  /**
+   * A message and the job that sends it, as CTEs of the caller's own statement, so a change and
+   * its message are written in one round trip. With `from`, the message is stored only when that
+   * earlier CTE gave a row (a repeated submission stores none). `check` must be selected by the
+   * statement: it fails the whole statement if the message was stored but its job was not (no
+   * such queue), rather than leave a message nobody will send.
+   */
+  async queueSql(
+    to: { channel: 'email' | 'sms'; recipient: string; residentId?: string | null },
+    message: Message,
+    options: { name: string; from?: string },
+  ): Promise<{ id: string; ctes: RawBuilder<unknown>; check: RawBuilder<boolean> }> {
     const template = this.templates.get(message.template);
     if (!template) throw new Error(`Unknown notification template ${message.template}`);
     const id = randomUUID();
-    const insert = tables<NotificationTables>(tx)
-      .insertInto('notifications')
-      .values({
-        id,
-        channel: to.channel,
-        recipient: to.recipient,
-        resident_id: to.residentId ?? null,
-        template: message.template,
-        personalisation: JSON.stringify(message.personalisation),
-        subject: to.channel === 'email' ? fill(template.subject, message.personalisation) : null,
-        body: fill(template.body, message.personalisation),
-      } as never)
-      .compile();
-    // The message and the job that sends it, in one statement: one round trip, not two. A job
-    // the queue did not take (no such queue) fails the caller's change rather than leave a
-    // message nobody will send.
-    const job = await this.jobs.insertStatement(SEND_JOB, { id }, insert.parameters.length + 1);
-    const { rows } = await tx.executeQuery<{ queued: number }>(
-      CompiledQuery.raw(
-        `with job as (${job.sql}) ${insert.sql} returning (select count(*) from job) as queued`,
-        [...insert.parameters, ...job.parameters],
-      ),
+    const name = sql.table(options.name);
+    const jobName = `${options.name}_job`;
+    const job = await this.jobs.insertSql(SEND_JOB, { id }, { from: options.name });
+    const ctes = sql`${name} as (
+        insert into notifications (id, channel, recipient, resident_id, template, personalisation, subject, body)
+        select cast(${id} as uuid), cast(${to.channel} as text), cast(${to.recipient} as text),
+               cast(${to.residentId ?? null} as uuid), cast(${message.template} as text),
+               cast(${JSON.stringify(message.personalisation)} as jsonb),
+               cast(${to.channel === 'email' ? fill(template.subject, message.personalisation) : null} as text),
+               cast(${fill(template.body, message.personalisation)} as text)
+        ${options.from ? sql`from ${sql.table(options.from)}` : sql``}
+        returning id),
+      ${sql.table(jobName)} as (${job})`;
+    const check = failUnless(
+      sql<boolean>`(select count(*) from ${sql.table(jobName)}) = (select count(*) from ${name})`,
+      `The message ${id} could not be queued for sending`,
     );
-    if (Number(rows[0]?.queued) !== 1) throw new Error(`The message ${id} could not be queued for sending`);
-    return id;
+    return { id, ctes, check };
   }
 
-  /** Queues a message to a resident by each channel they chose (email, text message). */
-  async toResident(tx: Db, residentId: string, message: Message): Promise<string[]> {
-    const resident = await tables<NotificationTables>(tx)
+  /** Who a resident is to be told through: each channel they chose (email, text message). */
+  async recipientsOf(
+    db: Db,
+    residentId: string,
+  ): Promise<Array<{ channel: 'email' | 'sms'; recipient: string; residentId: string }>> {
+    const resident = await tables<NotificationTables>(db)
       .selectFrom('residents')
       .select(['email', 'phone', 'notify_by_email', 'notify_by_sms'])
       .where('id', '=', residentId)
       .executeTakeFirst();
     if (!resident) return [];
+    return [
+      ...(resident.email && (resident.notify_by_email || !resident.phone)
+        ? [{ channel: 'email' as const, recipient: resident.email, residentId }]
+        : []),
+      ...(resident.phone && resident.notify_by_sms
+        ? [{ channel: 'sms' as const, recipient: resident.phone, residentId }]
+        : []),
+    ];
+  }
+
+  /** Queues a message to a resident by each channel they chose (email, text message). */
+  async toResident(tx: Db, residentId: string, message: Message): Promise<string[]> {
     const ids: string[] = [];
-    if (resident.email && (resident.notify_by_email || !resident.phone)) {
-      ids.push(await this.send(tx, { channel: 'email', recipient: resident.email, residentId }, message));
-    }
-    if (resident.phone && resident.notify_by_sms) {
-      ids.push(await this.send(tx, { channel: 'sms', recipient: resident.phone, residentId }, message));
-    }
+    for (const to of await this.recipientsOf(tx, residentId)) ids.push(await this.send(tx, to, message));
     return ids;
   }
 
