@@ -229,6 +229,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   for (const service of Object.values(services)) await service.register(app);
   await app.ready();
   await jobs.start();
+  if (config.RUN_WORKERS) await notify.startDispatching();
 
   let sealer: NodeJS.Timeout | undefined;
   if (config.RUN_WORKERS) {
@@ -286,6 +287,22 @@ function registerOperations(platform: Platform, services: ReturnType<typeof buil
     'Age of the oldest job waiting, per queue',
     async () => new Map((await queueStats()).map((q) => [q.name, q.oldestSeconds])),
     'queue',
+  );
+  // Messages are their own queue, not jobs: their backlog is read from the notifications table.
+  let backlog: ReturnType<Notify['backlog']> | null = null;
+  const notificationBacklog = () => {
+    backlog ??= platform.notify.backlog().finally(() => setTimeout(() => (backlog = null), 500).unref());
+    return backlog;
+  };
+  ops.gauge(
+    'kiln_notifications_due',
+    'Messages due to be sent and not yet sent',
+    async () => (await notificationBacklog()).due,
+  );
+  ops.gauge(
+    'kiln_notifications_oldest_due_seconds',
+    'Age of the oldest message due to be sent and not yet sent',
+    async () => (await notificationBacklog()).oldestSeconds,
   );
   const ingest = () => services.wellbeing.ingestor.metrics;
   ops.counter('kiln_wellbeing_readings_received_total', 'Sensor readings received', () => ingest().received);

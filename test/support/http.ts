@@ -46,7 +46,11 @@ export class Client {
   }
 
   /** Posts a form the way a browser does, adding the CSRF token of the pages it has fetched. */
-  async post(url: string, fields: Record<string, string | string[]>, options: { csrf?: boolean } = {}) {
+  async post(
+    url: string,
+    fields: Record<string, string | string[]>,
+    options: { csrf?: boolean; headers?: Record<string, string> } = {},
+  ) {
     const body = new URLSearchParams();
     if (options.csrf !== false) body.append('_csrf', this.csrfToken());
     for (const [k, v] of Object.entries(fields)) for (const item of [v].flat()) body.append(k, item);
@@ -54,7 +58,11 @@ export class Client {
       method: 'POST',
       url,
       payload: body.toString(),
-      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        cookie: this.cookieHeader(),
+        'content-type': 'application/x-www-form-urlencoded',
+        ...options.headers,
+      },
     });
     this.keepCookies(response);
     this.keepPage(response);

@@ -1,4 +1,5 @@
 import { formatLondon } from '../../platform/time.ts';
+import type { RawBuilder } from 'kysely';
 import type { Actor } from '../../platform/actor.ts';
 import { shortReference } from '../../platform/auth/identity.ts';
 import type { Db } from '../../platform/db/index.ts';
@@ -64,7 +65,7 @@ export function createCasesService(platform: Platform) {
           ? [{ channel: 'email' as const, recipient: input.contactEmail }]
           : [];
       // Built again for each reference tried: the event and the message name it.
-      const alongside = async (reference: string): Promise<store.AlongsideCase> => {
+      const alongside = async (reference: string): Promise<RawBuilder<unknown>[]> => {
         const published = await events.publishSql(
           {
             type: 'case.created',
@@ -103,7 +104,7 @@ export function createCasesService(platform: Platform) {
         const messages = await Promise.all(
           recipients.map((to, i) => notify.queueSql(to, message, { name: `message_${i}`, from: 'c' })),
         );
-        return { ctes: [published, ...messages.map((m) => m.ctes)], checks: messages.map((m) => m.check) };
+        return [published, ...messages.map((m) => m.ctes)];
       };
       const { case: row, created } = await store.insertCase(
         conn,

@@ -32,12 +32,6 @@ const t = (db: Db) => tables<Tables>(db);
 // The version a form carries: updated_at in whole milliseconds, compared in SQL so no driver rounds it.
 const versionOf = sql<number>`floor(extract(epoch from cases.updated_at) * 1000)::bigint`;
 
-/** What the writes made with a case add to its statement: CTEs reading `c`, and checks to select. */
-export interface AlongsideCase {
-  ctes: RawBuilder<unknown>[];
-  checks: RawBuilder<boolean>[];
-}
-
 type InsertedCase = Pick<CaseRow, 'id' | 'reference' | 'sla_due_at'>;
 
 /**
@@ -54,7 +48,8 @@ export async function insertCase(
   row: NewCaseRow,
   created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
   nextReference: () => string,
-  alongside: (reference: string) => Promise<AlongsideCase> = async () => ({ ctes: [], checks: [] }),
+  /** Writes made with the case, for its reference: CTEs of the statement that read `c`. */
+  alongside: (reference: string) => Promise<RawBuilder<unknown>[]> = async () => [],
 ): Promise<{ case: InsertedCase | CaseRow; created: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const inserted = await insertCaseOnce(db, row, created, await alongside(row.reference));
@@ -77,7 +72,7 @@ async function insertCaseOnce(
   db: Db,
   row: NewCaseRow,
   created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
-  alongside: AlongsideCase,
+  alongside: RawBuilder<unknown>[],
 ): Promise<InsertedCase | undefined> {
   const insert = t(db)
     .insertInto('cases')
@@ -85,7 +80,6 @@ async function insertCaseOnce(
     // Any unique column: the idempotency key (a repeat) or the reference (a clash).
     .onConflict((oc) => oc.doNothing())
     .returning(['id', 'reference', 'sla_due_at']);
-  const checks = alongside.checks.map((check, i) => sql`, ${check} as ${sql.ref(`check_${i}`)}`);
   const { rows } = await sql<InsertedCase>`
     with c as (${insert}),
     u as (
@@ -95,10 +89,10 @@ async function insertCaseOnce(
              cast(${created.author_id} as text)
         from c)
     ${sql.join(
-      alongside.ctes.map((cte) => sql`, ${cte}`),
+      alongside.map((cte) => sql`, ${cte}`),
       sql``,
     )}
-    select c.id, c.reference, c.sla_due_at ${sql.join(checks, sql``)} from c`.execute(db);
+    select c.id, c.reference, c.sla_due_at from c`.execute(db);
   const inserted = rows[0];
   return inserted && { id: inserted.id, reference: inserted.reference, sla_due_at: inserted.sla_due_at };
 }

@@ -170,13 +170,3 @@ export function splitStatements(script: string): string[] {
   if (current.trim()) out.push(current.trim());
   return out;
 }
-
-/**
- * A check inside a statement: true, or the statement fails with `message` (the cast of the text
- * to boolean is the error). Used where a statement of several writes must be all or nothing even
- * outside a transaction. The cast is of the whole CASE, never of a constant: PostgreSQL may
- * evaluate a constant branch while planning, whether or not it is reached.
- */
-export function failUnless(condition: RawBuilder<boolean>, message: string): RawBuilder<boolean> {
-  return sql<boolean>`cast(case when ${condition} then cast('true' as text) else cast(${message} as text) end as boolean)`;
-}

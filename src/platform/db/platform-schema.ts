@@ -161,4 +161,10 @@ export const platformMigrations: Record<string, Migration> = {
       created_at timestamptz not null default now()
     );
   `),
+  // Messages are their own queue (decisions/platform-notifications-queue.md): a message is due
+  // from send_after, which a sender also moves on to lease the message while it sends it.
+  '2026-11-26-1100-notifications-queue': sqlMigration(`
+    alter table notifications add column send_after timestamptz not null default now();
+    create index notifications_due_idx on notifications (send_after) where status = 'queued';
+  `),
 };

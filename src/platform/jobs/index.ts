@@ -35,6 +35,11 @@ export interface JobDefinition<T> {
   batchHandler?: (jobs: Array<{ id: string; data: T; retryCount: number }>) => Promise<Map<string, unknown>>;
   /** Run on a cron schedule (UTC), e.g. '15 * * * *'. */
   cron?: string;
+  /**
+   * 'short': at most one job waits at a time; sending another while one waits adds nothing. For
+   * jobs that do whatever is due rather than one thing.
+   */
+  policy?: 'short';
   retryLimit?: number;
   retryDelaySeconds?: number;
   /** Jobs still failing after their retries land on `<name>.dead` for people to look at. */
@@ -94,6 +99,7 @@ export class Jobs {
         retryLimit: def.retryLimit ?? 5,
         retryDelay: def.retryDelaySeconds ?? 10,
         retryBackoff: true,
+        ...(def.policy ? { policy: def.policy } : {}),
         ...(def.deadLetter ? { deadLetter: `${def.name}.dead` } : {}),
       });
     }

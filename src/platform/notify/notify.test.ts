@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
+import { sql } from 'kysely';
 import { tables } from '../db/index.ts';
 import type { NotificationTables } from './index.ts';
 import { fill, Notify } from './index.ts';
@@ -57,68 +58,19 @@ describe('notifications', () => {
     );
     assert.equal((await notify.list(db, { recipient: 'rolled.back@example.com' })).length, 0);
   });
+});
 
-  test('a failed delivery is recorded and retried until it is sent, once', async () => {
-    const { db } = kiln.platform;
-    let calls = 0;
-    // The provider is down for the first attempt, then recovers.
-    const flaky: NotifyAdapter = {
-      name: 'flaky',
-      send: async () => {
-        calls += 1;
-        if (calls === 1) throw new Error('provider unavailable');
-        return { providerReference: `ref-${calls}` };
-      },
-    };
-    // A second, never-started queue: this test drives delivery by hand.
-    const notify = new Notify(new Jobs(kiln.platform.database, { runWorkers: false }), flaky, () => db);
-    notify.defineTemplate('t', { subject: 'S', body: 'B' });
-    const [row] = await tables<NotificationTables>(db)
-      .insertInto('notifications')
-      .values({
-        channel: 'email',
-        recipient: 'flaky@example.com',
-        template: 't',
-        body: 'B',
-        subject: 'S',
-      } as never)
-      .returning('id')
-      .execute();
-    await assert.rejects(notify.deliver(row!.id), /provider unavailable/);
-    let stored = await tables<NotificationTables>(db)
-      .selectFrom('notifications')
-      .selectAll()
-      .where('id', '=', row!.id)
-      .executeTakeFirstOrThrow();
-    assert.equal(stored.status, 'queued');
-    assert.equal(stored.attempts, 1);
-    assert.match(stored.last_error ?? '', /provider unavailable/);
-    await notify.deliver(row!.id);
-    await notify.deliver(row!.id);
-    stored = await tables<NotificationTables>(db)
-      .selectFrom('notifications')
-      .selectAll()
-      .where('id', '=', row!.id)
-      .executeTakeFirstOrThrow();
-    assert.equal(stored.status, 'sent');
-    assert.equal(stored.provider_reference, 'ref-2');
-    assert.equal(calls, 2, 'a sent message is not sent again');
+// Sending driven by hand, through adapters that fail: an app whose own workers are off, so only
+// the test's dispatcher sends.
+describe('notifications: the sending queue', () => {
+  let kiln: TestKiln;
+  before(async () => {
+    kiln = await startTestApp({ RUN_WORKERS: 'false' });
   });
+  after(async () => kiln.close());
 
-  test('a batch is sent together; a message the provider refuses is answered by its job id and kept for retry', async () => {
-    const { db } = kiln.platform;
-    const sentTo: string[] = [];
-    const picky: NotifyAdapter = {
-      name: 'picky',
-      send: async (message) => {
-        if (message.recipient.startsWith('refused')) throw new Error('address refused');
-        sentTo.push(message.recipient);
-        return { providerReference: `picky-${message.recipient}` };
-      },
-    };
-    const notify = new Notify(new Jobs(kiln.platform.database, { runWorkers: false }), picky, () => db);
-    const recipients = ['one@example.com', 'refused@example.com', 'three@example.com'];
-    const rows = await tables<NotificationTables>(db)
+  const store = (recipients: string[]) =>
+    tables<NotificationTables>(kiln.platform.db)
       .insertInto('notifications')
       .values(
         recipients.map((recipient) => ({
@@ -131,30 +83,107 @@ describe('notifications', () => {
       )
       .returning(['id', 'recipient'])
       .execute();
-    const jobs = rows.map((row, i) => ({ id: `job-${i}`, data: { id: row.id } }));
-    const failed = await notify.deliverMany(
-      rows.map((row) => row.id),
-      jobs,
-    );
-    assert.deepEqual([...failed.keys()], ['job-1']);
-    assert.match(String(failed.get('job-1')), /address refused/);
-    const stored = await tables<NotificationTables>(db)
+  const read = (ids: string[]) =>
+    tables<NotificationTables>(kiln.platform.db)
       .selectFrom('notifications')
       .selectAll()
-      .where(
-        'id',
-        'in',
-        rows.map((row) => row.id),
-      )
+      .where('id', 'in', ids)
       .execute();
-    const byRecipient = new Map(stored.map((row) => [row.recipient, row]));
+  const dispatcher = (adapter: NotifyAdapter) =>
+    new Notify(new Jobs(kiln.platform.database, { runWorkers: false }), adapter, () => kiln.platform.db);
+  // What a later time would do: a message waiting for its retry becomes due now.
+  const dueNow = (id: string) =>
+    sql`update notifications set send_after = now() where id = ${id}`.execute(kiln.platform.db);
+
+  test('a refused message is kept, retried later and sent once; the rest of its batch is sent', async () => {
+    const calls = new Map<string, number>();
+    // The provider refuses one address the first time, then recovers.
+    const flaky: NotifyAdapter = {
+      name: 'flaky',
+      send: async (message) => {
+        const n = (calls.get(message.recipient) ?? 0) + 1;
+        calls.set(message.recipient, n);
+        if (message.recipient === 'flaky@example.com' && n === 1) throw new Error('provider unavailable');
+        return { providerReference: `ref-${message.recipient}-${n}` };
+      },
+    };
+    const notify = dispatcher(flaky);
+    const rows = await store(['one@example.com', 'flaky@example.com', 'three@example.com']);
+    const ids = rows.map((r) => r.id);
+    await notify.dispatch();
+    let byRecipient = new Map((await read(ids)).map((row) => [row.recipient, row]));
     assert.equal(byRecipient.get('one@example.com')?.status, 'sent');
-    assert.equal(byRecipient.get('one@example.com')?.provider_reference, 'picky-one@example.com');
-    assert.equal(byRecipient.get('three@example.com')?.status, 'sent');
-    assert.equal(byRecipient.get('refused@example.com')?.status, 'queued');
-    assert.match(byRecipient.get('refused@example.com')?.last_error ?? '', /address refused/);
-    // The batch again (a retried job): the messages already sent are not sent twice.
-    await notify.deliverMany(rows.map((row) => row.id));
-    assert.deepEqual(sentTo.sort(), ['one@example.com', 'three@example.com']);
+    assert.equal(byRecipient.get('three@example.com')?.provider_reference, 'ref-three@example.com-1');
+    const refused = byRecipient.get('flaky@example.com')!;
+    assert.equal(refused.status, 'queued');
+    assert.equal(refused.attempts, 1);
+    assert.match(refused.last_error ?? '', /provider unavailable/);
+
+    // Not due yet: a dispatch now leaves it alone.
+    await notify.dispatch();
+    assert.equal(calls.get('flaky@example.com'), 1);
+    await dueNow(refused.id);
+    await notify.dispatch();
+    await notify.dispatch();
+    byRecipient = new Map((await read(ids)).map((row) => [row.recipient, row]));
+    assert.equal(byRecipient.get('flaky@example.com')?.status, 'sent');
+    assert.equal(byRecipient.get('flaky@example.com')?.provider_reference, 'ref-flaky@example.com-2');
+    assert.deepEqual(
+      ['one@example.com', 'flaky@example.com', 'three@example.com'].map((r) => calls.get(r)),
+      [1, 2, 1],
+      'each message is sent once',
+    );
+  });
+
+  test('a message being sent is leased: no other sender takes it, and it is due again if its sender dies', async () => {
+    const [row] = await store(['leased@example.com']);
+    let seenWhileSending: { status: string; attempts: number; leasedFor: number } | undefined;
+    let takenByOther = -1;
+    const watching: NotifyAdapter = {
+      name: 'watching',
+      send: async (message) => {
+        if (message.id === row!.id) {
+          const { rows } = await sql<{ status: string; attempts: number; leased_for: number }>`
+            select status, attempts, extract(epoch from send_after - now())::int as leased_for
+              from notifications where id = ${row!.id}`.execute(kiln.platform.db);
+          seenWhileSending = {
+            status: rows[0]!.status,
+            attempts: rows[0]!.attempts,
+            leasedFor: rows[0]!.leased_for,
+          };
+          const other = new Map<string, number>();
+          await dispatcher({
+            name: 'other',
+            send: async (m) => (other.set(m.id, 1), { providerReference: 'x' }),
+          }).dispatch();
+          takenByOther = other.has(row!.id) ? 1 : 0;
+        }
+        return { providerReference: 'leased' };
+      },
+    };
+    await dispatcher(watching).dispatch();
+    assert.equal(seenWhileSending?.status, 'queued');
+    assert.equal(seenWhileSending?.attempts, 1);
+    assert.ok(seenWhileSending!.leasedFor >= 590, `leased for ${seenWhileSending?.leasedFor} s`);
+    assert.equal(takenByOther, 0, 'another sender took a leased message');
+    assert.equal((await read([row!.id]))[0]?.status, 'sent');
+  });
+
+  test('a message refused on its last attempt is given up as failed, not retried for ever', async () => {
+    const [row] = await store(['never@example.com']);
+    await sql`update notifications set attempts = 9 where id = ${row!.id}`.execute(kiln.platform.db);
+    const refusing: NotifyAdapter = {
+      name: 'refusing',
+      send: async (message) => {
+        if (message.recipient === 'never@example.com') throw new Error('address refused');
+        return { providerReference: 'ok' };
+      },
+    };
+    const outcome = await dispatcher(refusing).dispatch();
+    assert.ok(outcome.failed >= 1);
+    const [stored] = await read([row!.id]);
+    assert.equal(stored?.status, 'failed');
+    assert.equal(stored?.attempts, 10);
+    assert.match(stored?.last_error ?? '', /address refused/);
   });
 });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Fastify from 'fastify';
+import { page } from '../../../test/support/http.ts';
+import { staffClient } from '../../../test/support/staff.ts';
+import { givenCase } from '../../modules/cases/test-fixtures.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { registerOpsRoutes } from '../http/health.ts';
 import { isDatabaseUnavailable } from '../http/errors.ts';
@@ -58,32 +61,31 @@ describe('health, readiness, metrics and request ids', () => {
 
   test('a job sent while handling a request carries its id, and its log line names it', async () => {
     const seen: Array<{ requestId?: string; job?: string }> = [];
-    // The sign-in form sends a notification job. Messages are sent a batch at a time, and each
-    // job's "done" line is logged in a context naming the job and the request that sent it.
+    // Changing a case's status publishes an event, and a job for each subscriber goes with it.
+    // Each job's "done" line is logged in a context naming the job and the request that sent it.
     const log = kiln.app.log;
     const debug = log.debug.bind(log);
     log.debug = ((...args: unknown[]) => {
       if (args[1] === 'job %s %s done') seen.push({ ...currentContext() });
       return (debug as (...a: unknown[]) => void)(...args);
     }) as typeof log.debug;
-    const form = await kiln.app.inject({ url: '/sign-in' });
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
-    const cookie = form.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-    const res = await kiln.app.inject({
-      method: 'POST',
-      url: '/sign-in',
-      headers: {
-        cookie,
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-request-id': 'req-ops-test-1',
-      },
-      payload: new URLSearchParams({ _csrf: csrf, email: 'ops-test@example.com' }).toString(),
-    });
-    assert.equal(res.statusCode, 200);
+    const officer = await staffClient(kiln, 'officer@kilnford.example');
+    const { reference } = await givenCase(kiln);
+    const form = await officer.get(`/staff/cases/${reference}`);
+    const version =
+      page(form.body)
+        .root.querySelector('form[action$="/status"] input[name="version"]')
+        ?.getAttribute('value') ?? '';
+    const res = await officer.post(
+      `/staff/cases/${reference}/status`,
+      { status: 'in_progress', version },
+      { headers: { 'x-request-id': 'req-ops-test-1' } },
+    );
+    assert.equal(res.statusCode, 303);
     const job = await kiln.eventually(() =>
       Promise.resolve(seen.find((s) => s.requestId === 'req-ops-test-1')),
     );
-    assert.equal(job.job, 'notify.send');
+    assert.equal(job.job, 'event.requests.sync.status_changed');
   });
 
   test('/metrics needs the bearer token, then reports requests, latency and queues', async () => {
@@ -100,8 +102,10 @@ describe('health, readiness, metrics and request ids', () => {
       res.body,
       /kiln_http_request_duration_seconds_bucket\{le="0.005",[^}]*method="GET",route="\/"\} \d+/,
     );
-    assert.match(res.body, /kiln_job_queue_depth\{queue="notify.send"/);
-    assert.match(res.body, /kiln_job_queue_oldest_seconds\{queue="notify.send"/);
+    assert.match(res.body, /kiln_job_queue_depth\{queue="notify.dispatch"/);
+    assert.match(res.body, /kiln_job_queue_oldest_seconds\{queue="notify.dispatch"/);
+    assert.match(res.body, /kiln_notifications_due(\{[^}]*\})? \d+/);
+    assert.match(res.body, /kiln_notifications_oldest_due_seconds(\{[^}]*\})? [\d.]+/);
     assert.match(res.body, /kiln_wellbeing_readings_stored_total/);
   });
 });
