@@ -1,5 +1,4 @@
 import { formatLondon } from '../../platform/time.ts';
-import type { RawBuilder } from 'kysely';
 import type { Actor } from '../../platform/actor.ts';
 import { shortReference } from '../../platform/auth/identity.ts';
 import type { Db } from '../../platform/db/index.ts';
@@ -65,7 +64,7 @@ export function createCasesService(platform: Platform) {
           ? [{ channel: 'email' as const, recipient: input.contactEmail }]
           : [];
       // Built again for each reference tried: the event and the message name it.
-      const alongside = async (reference: string): Promise<RawBuilder<unknown>[]> => {
+      const alongside = async (reference: string): Promise<store.WrittenWithCase[]> => {
         const published = await events.publishSql(
           {
             type: 'case.created',

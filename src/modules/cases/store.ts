@@ -34,6 +34,9 @@ const versionOf = sql<number>`floor(extract(epoch from cases.updated_at) * 1000)
 
 type InsertedCase = Pick<CaseRow, 'id' | 'reference' | 'sla_due_at'>;
 
+/** A write made with a case: a CTE of its statement, reading the new case from `c`. */
+export type WrittenWithCase = RawBuilder<unknown>;
+
 /**
  * Inserts a case with its first timeline entry, and what `alongside` adds for its reference (its
  * event, audit entry and acknowledgement), in one statement: atomic even outside a transaction,

@@ -1,14 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import {
-  CompiledQuery,
-  Kysely,
-  PostgresDialect,
-  sql,
-  type Migration,
-  Migrator,
-  type RawBuilder,
-} from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type Migration, Migrator } from 'kysely';
 import pg from 'pg';
 import { Mutex } from './mutex.ts';
 import { PGliteDialect } from './pglite-dialect.ts';

@@ -27,12 +27,6 @@ export interface JobDefinition<T> {
   /** Queue name, `area.task`. */
   name: string;
   handler: (data: T, meta: { id: string; retryCount: number }) => Promise<void>;
-  /**
-   * Optional: does a whole fetched batch at once (a few statements rather than a few per job).
-   * Answers the jobs that failed, by id, with why: those retry and the rest complete. Throwing
-   * fails the whole batch, so its handler must be idempotent like any other.
-   */
-  batchHandler?: (jobs: Array<{ id: string; data: T; retryCount: number }>) => Promise<Map<string, unknown>>;
   /** Run on a cron schedule (UTC), e.g. '15 * * * *'. */
   cron?: string;
   /**
@@ -124,7 +118,6 @@ export class Jobs {
           // A full batch means more are probably waiting: fetch again at once, not after the
           // polling interval, or a queue could never do more than a batch an interval.
           if (jobs.length === BATCH_SIZE && workerId) this.boss.notifyWorker(workerId);
-          if (def.batchHandler) return this.runBatch(def, jobs);
           for (const job of jobs) {
             const started = Date.now();
             const run = inJobContext(def.name, job, async () => {
@@ -147,31 +140,6 @@ export class Jobs {
           }
         },
       );
-    }
-  }
-
-  /** Runs a batch through its definition's batch handler, and fails the jobs it says failed. */
-  private async runBatch(def: JobDefinition<never>, jobs: Array<PgBoss.JobWithMetadata<unknown>>) {
-    const started = Date.now();
-    const run = runInContext({ job: def.name }, () =>
-      def.batchHandler!(jobs.map((j) => ({ id: j.id, data: j.data as never, retryCount: j.retryCount }))),
-    );
-    this.inFlight.add(run);
-    try {
-      const failed = await run;
-      // Each job still gets its own log line, naming the request that sent it.
-      for (const job of jobs) {
-        await inJobContext(def.name, job, async () => {
-          const error = failed.get(job.id);
-          if (!failed.has(job.id)) return this.options.onDone?.(def.name, job.id, Date.now() - started);
-          this.options.log?.(`job ${def.name} ${job.id} failed`, error);
-          await this.boss.fail(def.name, job.id, { message: String(error) }).catch((failure) => {
-            this.options.log?.(`job ${def.name} ${job.id} could not be marked failed`, failure);
-          });
-        });
-      }
-    } finally {
-      this.inFlight.delete(run);
     }
   }
 
@@ -240,15 +208,6 @@ export class Jobs {
     const def = this.definitions.get(name);
     if (!def) throw new Error(`Unknown job ${name}`);
     const jobs = await this.boss.fetch<unknown>(name, { batchSize: limit, includeMetadata: true });
-    if (def.batchHandler) {
-      const failed = await def.batchHandler(
-        jobs.map((j) => ({ id: j.id, data: j.data as never, retryCount: j.retryCount })),
-      );
-      const done = jobs.filter((j) => !failed.has(j.id)).map((j) => j.id);
-      if (done.length) await this.boss.complete(name, done);
-      for (const [id, error] of failed) await this.boss.fail(name, id, { message: String(error) });
-      return jobs.length;
-    }
     for (const job of jobs) {
       try {
         await inJobContext(name, job, () =>
