@@ -716,7 +716,7 @@ describe('Kiln as a cluster under load and faults', () => {
     );
     const c = await checkAcknowledged('faults');
     figures.push(
-      `faults: acknowledged ${c.open311} Open311 posts, ${c.paid} paid requests, ${c.bookings} bookings, all stored; ${c.emails} emails, each once (${c.retried} retried, ${c.heldByKilledWorker} held by the killed worker until pg-boss expires its jobs); no payment twice; ${opFailures} of ${ops} operations failed`,
+      `faults: acknowledged ${c.open311} Open311 posts, ${c.paid} paid requests, ${c.bookings} bookings, all stored; ${c.emails} emails, each once (${c.retried} retried, ${c.heldByKilledWorker} leased to the killed worker until their lease runs out); no payment twice; ${opFailures} of ${ops} operations failed`,
     );
     assert.ok(c.paid > 0 && c.open311 > 0, 'writes were acknowledged during the faults');
   });
