@@ -100,10 +100,10 @@ export function createCasesService(platform: Platform) {
             link: `${platform.config.PUBLIC_URL}/account/requests/${reference}`,
           },
         };
-        const messages = await Promise.all(
-          recipients.map((to, i) => notify.queueSql(to, message, { name: `message_${i}`, from: 'c' })),
+        const messages = recipients.map(
+          (to, i) => notify.queueSql(to, message, { name: `message_${i}`, from: 'c' }).ctes,
         );
-        return [published, ...messages.map((m) => m.ctes)];
+        return [published, ...messages];
       };
       const { case: row, created } = await store.insertCase(
         conn,

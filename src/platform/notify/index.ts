@@ -118,21 +118,21 @@ export class Notify {
     to: { channel: 'email' | 'sms'; recipient: string; residentId?: string | null },
     message: Message,
   ): Promise<string> {
-    const queued = await this.queueSql(to, message, { name: 'message' });
+    const queued = this.queueSql(to, message, { name: 'message' });
     await sql`with ${queued.ctes} select id from message`.execute(tx);
     return queued.id;
   }
 
   /**
    * A message as a CTE of the caller's own statement, so a change and its message are written in
-   * one round trip. With `from`, the message is stored only when that
-   * earlier CTE gave a row (a repeated submission stores none).
+   * one round trip. With `from`, the message is stored only when that earlier CTE gave a row (a
+   * repeated submission stores none).
    */
-  async queueSql(
+  queueSql(
     to: { channel: 'email' | 'sms'; recipient: string; residentId?: string | null },
     message: Message,
     options: { name: string; from?: string },
-  ): Promise<{ id: string; ctes: RawBuilder<unknown> }> {
+  ): { id: string; ctes: RawBuilder<unknown> } {
     const template = this.templates.get(message.template);
     if (!template) throw new Error(`Unknown notification template ${message.template}`);
     const id = randomUUID();
