@@ -52,7 +52,7 @@ export async function insertCase(
   created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
   nextReference: () => string,
   /** Writes made with the case, for its reference: CTEs of the statement that read `c`. */
-  alongside: (reference: string) => Promise<RawBuilder<unknown>[]> = async () => [],
+  alongside: (reference: string) => Promise<WrittenWithCase[]> = async () => [],
 ): Promise<{ case: InsertedCase | CaseRow; created: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const inserted = await insertCaseOnce(db, row, created, await alongside(row.reference));
@@ -75,7 +75,7 @@ async function insertCaseOnce(
   db: Db,
   row: NewCaseRow,
   created: Pick<CaseUpdateRow, 'kind' | 'detail' | 'author_type' | 'author_id'>,
-  alongside: RawBuilder<unknown>[],
+  alongside: WrittenWithCase[],
 ): Promise<InsertedCase | undefined> {
   const insert = t(db)
     .insertInto('cases')
@@ -96,8 +96,7 @@ async function insertCaseOnce(
       sql``,
     )}
     select c.id, c.reference, c.sla_due_at from c`.execute(db);
-  const inserted = rows[0];
-  return inserted && { id: inserted.id, reference: inserted.reference, sla_due_at: inserted.sla_due_at };
+  return rows[0];
 }
 
 export async function insertCaseUpdate(
