@@ -270,12 +270,8 @@ function registerOperations(platform: Platform, services: ReturnType<typeof buil
     const mqtt = services.wellbeing.mqtt();
     return mqtt ? mqtt.status().connected : true;
   });
-  let stats: Promise<Awaited<ReturnType<Jobs['queueStats']>>> | null = null;
-  // Both gauges come from one query per scrape.
-  const queueStats = () => {
-    stats ??= jobs.queueStats().finally(() => setTimeout(() => (stats = null), 500).unref());
-    return stats;
-  };
+  // Both gauges of each pair come from one query per scrape.
+  const queueStats = sharedForAScrape(() => jobs.queueStats());
   ops.gauge(
     'kiln_job_queue_depth',
     'Jobs waiting to run, per queue',
@@ -289,11 +285,7 @@ function registerOperations(platform: Platform, services: ReturnType<typeof buil
     'queue',
   );
   // Messages are their own queue, not jobs: their backlog is read from the notifications table.
-  let backlog: ReturnType<Notify['backlog']> | null = null;
-  const notificationBacklog = () => {
-    backlog ??= platform.notify.backlog().finally(() => setTimeout(() => (backlog = null), 500).unref());
-    return backlog;
-  };
+  const notificationBacklog = sharedForAScrape(() => platform.notify.backlog());
   ops.gauge(
     'kiln_notifications_due',
     'Messages due to be sent and not yet sent',
@@ -313,6 +305,12 @@ function registerOperations(platform: Platform, services: ReturnType<typeof buil
     () => ingest().duplicates,
   );
   ops.gauge('kiln_wellbeing_readings_buffered', 'Sensor readings held in memory', () => ingest().buffered);
+}
+
+/** One answer shared by every caller within half a second: the gauges of one scrape, one query. */
+function sharedForAScrape<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => (pending ??= load().finally(() => setTimeout(() => (pending = null), 500).unref()));
 }
 
 function requireSetting(value: string | undefined, name: string): string {
