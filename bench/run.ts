@@ -7,7 +7,8 @@
 //   BENCH_ONLY=pages,submissions,payments,signing                        some benchmarks only
 //   BENCH_ONLY=requests,bookings,…   any other name runs bench/<name>.ts on its own (a module's benchmark)
 //   BENCH_SUBMISSION_WORKERS=false                                       submissions with workers off (web process alone)
-//   BENCH_WEB_PROCESSES=<cores>                                          web copies in the production layout's submissions run
+//   BENCH_WEB_PROCESSES=<cores-1>                                        web copies in the production layout's submissions run
+//   BENCH_NODE_ARGS='--max-semi-space-size=32'                           extra node options for the Kiln it starts (experiments)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -45,8 +46,12 @@ const only = new Set(
   (env.BENCH_ONLY ?? 'pages,submissions,payments,signing').split(',').map((s) => s.trim()),
 );
 const submissionWorkers = env.BENCH_SUBMISSION_WORKERS !== 'false';
-/** Production's layout on this machine: a web process per core (docs/operations.md) and a worker. */
-const layoutWebProcesses = Number(env.BENCH_WEB_PROCESSES ?? availableParallelism());
+/**
+ * Production's layout on this machine: web processes and a worker. PostgreSQL and the worker share
+ * the machine, so the web copies leave them a core (docs/operations.md): on 2 cores, two copies
+ * queued where one did not.
+ */
+const layoutWebProcesses = Number(env.BENCH_WEB_PROCESSES ?? Math.max(1, availableParallelism() - 1));
 
 const goals = { questionPageShareOfBareFastify: 0.25, submissionsPerSecond: 500, submissionP99Ms: 50 };
 

@@ -85,10 +85,12 @@ export async function benchSubmissions(
   const countCases = async () =>
     Number((await queryOnce<{ n: string }>(databaseUrl, 'select count(*) as n from cases'))[0]?.n ?? 0);
 
+  // Ten seconds: a cold process falls seconds behind at 500/s while the JIT compiles, and after a
+  // 3-second warm-up the measured run still began inside that backlog's tail (docs/benchmarks.md).
   const warmup = await runOpenLoop({
     url: kiln.url,
     rate: options.rate,
-    durationSeconds: options.warmupSeconds ?? 3,
+    durationSeconds: options.warmupSeconds ?? 10,
     request: request('warm'),
   });
   if (!warmup.statusCounts['201'])

@@ -42,6 +42,7 @@ export async function startKiln(options: KilnOptions = {}): Promise<Server> {
     ...options.env,
   };
   const nodeArgs = [
+    ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
     '--import',
     'tsx',

@@ -85,12 +85,19 @@ export function localGazetteer(): Gazetteer {
   const { streets, addresses } = build();
   const byUprn = new Map(addresses.map((a) => [a.uprn, a]));
   const byUsrn = new Map(streets.map((s) => [s.usrn, s]));
+  // Normalised once: every street search (and every located report) compares against them all.
+  const searchable = streets.map((street) => ({
+    street,
+    name: normalise(street.name),
+    withLocality: normalise(`${street.name}${street.locality}`),
+  }));
   const matchStreets = (query: string) => {
     const q = normalise(query);
     if (q.length < 2) return [];
-    return streets
-      .filter((s) => normalise(s.name).includes(q) || normalise(`${s.name}${s.locality}`).includes(q))
-      .sort((a, b) => Number(normalise(b.name).startsWith(q)) - Number(normalise(a.name).startsWith(q)));
+    return searchable
+      .filter((s) => s.name.includes(q) || s.withLocality.includes(q))
+      .sort((a, b) => Number(b.name.startsWith(q)) - Number(a.name.startsWith(q)))
+      .map((s) => s.street);
   };
   return {
     findAddresses(query) {
