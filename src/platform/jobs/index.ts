@@ -43,6 +43,14 @@ export interface JobDefinition<T> {
 /** Jobs fetched at a time per queue. */
 const BATCH_SIZE = 25;
 
+/**
+ * How often each queue's own fetch loop runs when nothing wakes it. One shared check per polling
+ * interval finds the queues with due jobs and wakes just those: with a fetch per queue every 2 s,
+ * about 50 queues cost 26 queries a second, 54 ms of CPU a second between Kiln and PostgreSQL
+ * while idle. This slow loop is the backstop should a wake-up be missed.
+ */
+const BACKSTOP_POLL_SECONDS = 60;
+
 export interface JobsOptions {
   /** Whether this process runs job handlers and schedules (web-only processes just enqueue). */
   runWorkers: boolean;
@@ -61,6 +69,7 @@ export class Jobs {
   private readonly definitions = new Map<string, JobDefinition<never>>();
   private started = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private wakeUps?: NodeJS.Timeout;
 
   constructor(
     database: Database,
@@ -103,6 +112,7 @@ export class Jobs {
     for (const def of this.definitions.values()) {
       if (def.cron) await this.boss.schedule(def.name, def.cron, {}, { tz: 'UTC' });
     }
+    const workerIds = new Map<string, string>();
     for (const def of this.definitions.values()) {
       let workerId = '';
       workerId = await this.boss.work<unknown>(
@@ -110,7 +120,7 @@ export class Jobs {
         // pg-boss waits a polling interval between fetches whether or not it found work, so
         // fetch a batch: one job per interval would cap each queue at one job a second.
         {
-          pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2,
+          pollingIntervalSeconds: BACKSTOP_POLL_SECONDS,
           includeMetadata: true,
           batchSize: BATCH_SIZE,
         },
@@ -140,7 +150,37 @@ export class Jobs {
           }
         },
       );
+      workerIds.set(def.name, workerId);
     }
+    this.wakeWhenDue(workerIds);
+  }
+
+  /** Every polling interval, one query for the queues with due jobs; their workers fetch at once. */
+  private wakeWhenDue(workerIds: Map<string, string>): void {
+    let checking = false;
+    this.wakeUps = setInterval(
+      () => {
+        if (checking) return;
+        checking = true;
+        this.boss
+          .getDb()
+          .executeSql(
+            `select distinct name from pgboss.job where state < 'active' and start_after < now()`,
+            [],
+          )
+          .then((result) => {
+            for (const { name } of result.rows as Array<{ name: string }>) {
+              const workerId = workerIds.get(name);
+              if (workerId) this.boss.notifyWorker(workerId);
+            }
+          })
+          // The database is away: the queues' own slow loops carry on, and so does this.
+          .catch((error: unknown) => this.options.log?.('job queue: checking for due jobs failed', error))
+          .finally(() => (checking = false));
+      },
+      (this.options.pollingIntervalSeconds ?? 2) * 1000,
+    );
+    this.wakeUps.unref();
   }
 
   private async ensureQueue(name: string, options: Omit<PgBoss.Queue, 'name'>) {
@@ -263,6 +303,7 @@ export class Jobs {
   /** Stops fetching, lets running jobs finish (up to `timeoutMs`), then closes the queue. */
   async stop(timeoutMs = 20_000): Promise<void> {
     if (!this.started) return;
+    clearInterval(this.wakeUps);
     if (this.options.runWorkers) {
       await Promise.allSettled([...this.definitions.keys()].map((name) => this.boss.offWork(name)));
     }
