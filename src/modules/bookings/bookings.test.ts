@@ -51,12 +51,13 @@ describe('Book: residents, the desk, holds and the waiting list', () => {
 
     const times = await client.get(`/book/central-library-pc?date=${day}`);
     assert.equal(page(times.body).heading(), 'Public computer, Kilnford Central Library');
-    const missing = await client.post('/book/central-library-pc', {});
-    assert.equal(missing.statusCode, 400);
-    assert.deepEqual(page(missing.body).errorSummary(), ['Choose a time']);
-
     const at = londonInstant(day, '11:00').toISOString();
     assert.ok(page(times.body).root.querySelector(`input[value="${at}"]`), 'the 11am slot is offered');
+    const missing = await client.post('/book/central-library-pc', { day });
+    assert.equal(missing.statusCode, 400);
+    assert.deepEqual(page(missing.body).errorSummary(), ['Choose a time']);
+    // The error page stays on the day the resident chose, not the first day with free times.
+    assert.ok(page(missing.body).root.querySelector(`input[value="${at}"]`), 'still that day’s times');
     const booked = await client.post('/book/central-library-pc', { startsAt: at });
     assert.equal(booked.statusCode, 303, page(booked.body).errorSummary().join());
     const confirmation = await client.follow(booked);

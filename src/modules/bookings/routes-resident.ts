@@ -130,6 +130,7 @@ export function registerBookingRoutes(app: FastifyInstance, platform: Platform, 
         current: d === chosen,
         href: `/book/${slug}?date=${d}`,
       })),
+      chosenDay: chosen ?? '',
       chosenLabel: chosen ? formatDay(chosen) : '',
       timeItems: times
         .filter((s) => s.remaining > 0)
@@ -153,10 +154,13 @@ export function registerBookingRoutes(app: FastifyInstance, platform: Platform, 
     const { slug } = request.params as { slug: string };
     const body = (request.body ?? {}) as Body;
     const startsAt = str(body.startsAt);
+    const day = str(body.day);
     if (!startsAt || Number.isNaN(Date.parse(startsAt)))
       return bookablePage(request, reply, slug, {
         status: 400,
         errors: [{ field: 'startsAt', text: 'Choose a time' }],
+        // The day the resident was looking at, not the first day with free times.
+        ...(isDay(day) ? { day } : {}),
       });
     try {
       const booking = await service.hold({
