@@ -45,8 +45,8 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 
 /**
  * One keep-alive HTTP/1.1 connection, one request at a time. The load generator shares the
- * server's two cores, so it speaks HTTP over a bare socket: node:http's client cost about 0.45 ms
- * of CPU a request here, CPU the server under test would otherwise have had.
+ * server's two cores, so it speaks HTTP over a bare socket: against bare Fastify at 2,000/s it took
+ * 0.094 ms of CPU a request where node:http's client took 0.146 ms, CPU the server would have had.
  */
 class Connection {
   private socket: Socket;
