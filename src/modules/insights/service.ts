@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
 import type { Db } from '../../platform/db/index.ts';
+import { isDatabaseUnavailable } from '../../platform/http/errors.ts';
 import type { Platform } from '../../platform/module.ts';
 import { londonDay } from '../../platform/time.ts';
 import { renderChart, formatValue, type ChartSpec } from './charts.ts';
@@ -100,7 +101,9 @@ export function createInsightsService(
    * Runs a checked query on the reader's own connection (or as the reader role on PGlite). The role
    * belongs to the whole server: another Kiln database on it may have set a new password (or taken
    * its login away) since this pool logged in, which fails the next new connection (28P01, 28000).
-   * Then the login and password are set again and the query tried once more.
+   * It may also have ended this pool's connections (57P01), which the pool learns of only when a
+   * query meets the closed socket. Either way the pool is opened again and the read-only query tried
+   * once more.
    */
   async function runAsReader(query: string) {
     for (let attempt = 1; ; attempt++) {
@@ -114,7 +117,8 @@ export function createInsightsService(
         });
       } catch (error) {
         const code = (error as { code?: unknown }).code;
-        if (!own || attempt > 1 || (code !== '28P01' && code !== '28000')) throw error;
+        const loginRefused = code === '28P01' || code === '28000';
+        if (!own || attempt > 1 || !(loginRefused || isDatabaseUnavailable(error))) throw error;
         reader = null;
         await own.close();
       }
