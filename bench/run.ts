@@ -21,6 +21,7 @@ import { benchSubmissions, type SubmissionFigures } from './submissions.ts';
 import { startBaseline, startKiln, startKilnLayout } from './support/kiln.ts';
 import {
   idleCpuMsPerSecond,
+  measureAgainstBaseline,
   measureThroughput,
   round,
   type LoadSettings,
@@ -58,10 +59,12 @@ const goals = { questionPageShareOfBareFastify: 0.25, submissionsPerSecond: 500,
 interface PageFigure extends PageTarget {
   database: string;
   measurement: Measurement;
-  /** Kiln's req/s over bare Fastify's req/s. */
+  /** Kiln's req/s over bare Fastify's req/s: the median of runs each paired with a run of Fastify. */
   shareOfBareFastify: number;
   /** Bare Fastify's CPU per request over Kiln's: the same ratio, steadier on a busy machine. */
   cpuShareOfBareFastify: number;
+  /** Bare Fastify's req/s in the runs paired with this page's. */
+  bareFastifyAlongside: number;
 }
 
 const machine = describeMachine();
@@ -84,15 +87,22 @@ let memory: { idleMb: number; peakUnderPageLoadMb: number; process: string } | u
 let postgresIdleMb: number | undefined;
 
 let baseline: Measurement | undefined;
+/** Bare Fastify, kept up while pages are measured: each page's runs are paired with runs of it. */
+let baselineServer: Server | undefined;
+let baselineIdleCpu = 0;
 let payments: PaymentFigures | undefined;
 let signing: SigningFigures | undefined;
 
 if (only.has('pages')) {
   // 1. The baseline, in its own process like Kiln.
   console.log('\nBare Fastify hello-world…');
-  baseline = await withServer(startBaseline(), async (server) =>
-    measureThroughput(server.url, load, server.pid, await idleCpuMsPerSecond(server.pid, 2000)),
-  );
+  baselineServer = await startBaseline();
+  // If a later step throws, bare Fastify (its own process group) must not outlive the run.
+  process.once('exit', () => {
+    if (baselineServer) process.kill(baselineServer.pid, 'SIGTERM');
+  });
+  baselineIdleCpu = await idleCpuMsPerSecond(baselineServer.pid, 2000);
+  baseline = await measureThroughput(baselineServer.url, load, baselineServer.pid, baselineIdleCpu);
   console.log(`  ${baseline.requestsPerSecond} req/s, ${baseline.cpuMicrosecondsPerRequest} µs CPU/request`);
 
   // 2. Kiln as `npm start` runs it: embedded database. Its memory is read from the same process.
@@ -110,6 +120,14 @@ if (only.has('pages')) {
   });
 }
 
+/** Bare Fastify is stopped once the pages are measured, before anything else loads the machine. */
+async function stopBaseline(): Promise<void> {
+  const server = baselineServer;
+  baselineServer = undefined;
+  await server?.stop();
+}
+if (!usePostgres) await stopBaseline();
+
 // 3. Kiln on a PostgreSQL server: pages, then case creation through the API.
 if (usePostgres && (only.has('pages') || only.has('submissions'))) {
   const scratch = await createScratchDatabase(postgresServer);
@@ -126,6 +144,7 @@ if (usePostgres && (only.has('pages') || only.has('submissions'))) {
         const idleCpu = await idleCpuMsPerSecond(kiln.pid);
         console.log(`  idle: ${postgresIdleMb} MB resident, ${idleCpu} ms CPU per second`);
         if (only.has('pages')) await measurePages(kiln, 'postgres', idleCpu);
+        await stopBaseline();
         if (!only.has('submissions')) return;
         console.log(
           `  submissions at ${submissionRate}/s for ${submissionSeconds} s (workers ${submissionWorkers ? 'on' : 'off'})…`,
@@ -218,7 +237,7 @@ for (const name of [...only].filter((n) => !builtIn.has(n))) {
 // Report.
 if (baseline)
   printTable(
-    'Pages (requests/s and latency: median of runs)',
+    'Pages (requests/s and latency: median of runs; shares: median of runs paired with bare Fastify)',
     [
       'Page',
       'Database',
@@ -229,6 +248,7 @@ if (baseline)
       'CPU µs/req',
       'of Fastify req/s',
       'of Fastify CPU',
+      'Fastify req/s alongside',
     ],
     [
       [
@@ -241,6 +261,7 @@ if (baseline)
         baseline.cpuMicrosecondsPerRequest,
         '100%',
         '100%',
+        '-',
       ],
       ...pages.map((p) => [
         p.name,
@@ -252,6 +273,7 @@ if (baseline)
         p.measurement.cpuMicrosecondsPerRequest,
         `${round(p.shareOfBareFastify * 100)}%`,
         `${round(p.cpuShareOfBareFastify * 100)}%`,
+        p.bareFastifyAlongside,
       ]),
     ],
   );
@@ -364,23 +386,27 @@ if (problems.length) {
 
 async function measurePages(kiln: Server, database: string, idleCpu: number): Promise<void> {
   if (!baseline) throw new Error('the baseline is measured before any page');
+  if (!baselineServer) throw new Error('bare Fastify is running while pages are measured');
   for (const target of await pageTargets(kiln)) {
-    const measurement = await measureThroughput(kiln.url + target.path, load, kiln.pid, idleCpu);
+    const paired = await measureAgainstBaseline(
+      { url: kiln.url + target.path, pid: kiln.pid, idleCpuMsPerSecond: idleCpu },
+      { url: baselineServer.url, pid: baselineServer.pid, idleCpuMsPerSecond: baselineIdleCpu },
+      load,
+    );
+    const measurement = paired.measurement;
     const figure = {
       ...target,
       database,
       measurement,
-      shareOfBareFastify: round(measurement.requestsPerSecond / baseline!.requestsPerSecond, 3),
-      cpuShareOfBareFastify: round(
-        baseline!.cpuMicrosecondsPerRequest / measurement.cpuMicrosecondsPerRequest,
-        3,
-      ),
+      shareOfBareFastify: paired.share,
+      cpuShareOfBareFastify: paired.cpuShare,
+      bareFastifyAlongside: paired.baseline.requestsPerSecond,
     };
     pages.push(figure);
     console.log(
       `  ${target.name} ${target.path}: ${measurement.requestsPerSecond} req/s, p50 ${measurement.p50Ms} ms, ` +
         `p99 ${measurement.p99Ms} ms, ${measurement.cpuMicrosecondsPerRequest} µs CPU/request ` +
-        `(${round(figure.shareOfBareFastify * 100)}% of bare Fastify's req/s)`,
+        `(${round(figure.shareOfBareFastify * 100)}% of bare Fastify's req/s, ${figure.bareFastifyAlongside} in the paired runs)`,
     );
   }
 }

@@ -53,6 +53,16 @@ export async function fire(options: Options, allowNon2xx = false): Promise<Resul
   return result;
 }
 
+/** A server under closed-loop load: where to send it, and its process (for CPU time). */
+export interface LoadTarget {
+  url: string;
+  pid: number;
+  /** The idle server's CPU use (ms per second), subtracted from its CPU per request. */
+  idleCpuMsPerSecond?: number;
+}
+
+type Run = Measurement['runs'][number];
+
 /** Closed-loop load (as fast as the server answers): warm-up, then the median of `runs` runs. */
 export async function measureThroughput(
   url: string,
@@ -62,31 +72,75 @@ export async function measureThroughput(
   /** A new path for every request (e.g. to miss a cache); default: the url's own path each time. */
   pathFor?: () => string,
 ): Promise<Measurement> {
-  const base: Options = {
+  const target = { url, pid: serverPid, idleCpuMsPerSecond };
+  if (settings.warmupSeconds > 0)
+    await fire({ ...loadOptions(url, settings, pathFor), duration: settings.warmupSeconds });
+  const runs: Run[] = [];
+  for (let i = 0; i < settings.runs; i++) runs.push(await timedRun(target, settings, pathFor));
+  return summarise(runs, idleCpuMsPerSecond);
+}
+
+/**
+ * A server measured against a baseline in the same minutes: each of its runs follows a run of the
+ * baseline, so a machine whose speed drifts from minute to minute moves both. The shares are the
+ * medians of each pair's own ratio.
+ */
+export async function measureAgainstBaseline(
+  target: LoadTarget,
+  baseline: LoadTarget,
+  settings: LoadSettings,
+): Promise<{ measurement: Measurement; baseline: Measurement; share: number; cpuShare: number }> {
+  for (const server of [baseline, target])
+    if (settings.warmupSeconds > 0)
+      await fire({ ...loadOptions(server.url, settings), duration: settings.warmupSeconds });
+  const pairs: Array<{ baseline: Run; target: Run }> = [];
+  for (let i = 0; i < settings.runs; i++)
+    pairs.push({ baseline: await timedRun(baseline, settings), target: await timedRun(target, settings) });
+  return {
+    measurement: summarise(
+      pairs.map((p) => p.target),
+      target.idleCpuMsPerSecond ?? 0,
+    ),
+    baseline: summarise(
+      pairs.map((p) => p.baseline),
+      baseline.idleCpuMsPerSecond ?? 0,
+    ),
+    share: round(median(pairs.map((p) => p.target.requestsPerSecond / p.baseline.requestsPerSecond)), 3),
+    cpuShare: round(
+      median(pairs.map((p) => p.baseline.cpuMicrosecondsPerRequest / p.target.cpuMicrosecondsPerRequest)),
+      3,
+    ),
+  };
+}
+
+function loadOptions(url: string, settings: LoadSettings, pathFor?: () => string): Options {
+  return {
     url,
     connections: settings.connections,
     timeout: 10,
     ...(pathFor ? { requests: [{ setupRequest: (request) => ({ ...request, path: pathFor() }) }] } : {}),
   };
-  if (settings.warmupSeconds > 0) await fire({ ...base, duration: settings.warmupSeconds });
-  const runs: Measurement['runs'] = [];
-  for (let i = 0; i < settings.runs; i++) {
-    const cpuBefore = cpuSeconds(serverPid);
-    const r = await fire({ ...base, duration: settings.durationSeconds });
-    const cpu = cpuSeconds(serverPid) - cpuBefore;
-    runs.push({
-      requestsPerSecond: round(r['2xx'] / r.duration),
-      p50Ms: r.latency.p50,
-      p99Ms: r.latency.p99,
-      cpuMicrosecondsPerRequest: Math.round(
-        ((cpu - (idleCpuMsPerSecond / 1000) * r.duration) * 1e6) / Math.max(1, r['2xx']),
-      ),
-      grossCpuMicrosecondsPerRequest: Math.round((cpu * 1e6) / Math.max(1, r['2xx'])),
-      requests: r['2xx'],
-      non2xx: r.non2xx,
-      loadAverage: round(loadavg()[0] ?? 0, 2),
-    });
-  }
+}
+
+async function timedRun(target: LoadTarget, settings: LoadSettings, pathFor?: () => string): Promise<Run> {
+  const cpuBefore = cpuSeconds(target.pid);
+  const r = await fire({ ...loadOptions(target.url, settings, pathFor), duration: settings.durationSeconds });
+  const cpu = cpuSeconds(target.pid) - cpuBefore;
+  return {
+    requestsPerSecond: round(r['2xx'] / r.duration),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    cpuMicrosecondsPerRequest: Math.round(
+      ((cpu - ((target.idleCpuMsPerSecond ?? 0) / 1000) * r.duration) * 1e6) / Math.max(1, r['2xx']),
+    ),
+    grossCpuMicrosecondsPerRequest: Math.round((cpu * 1e6) / Math.max(1, r['2xx'])),
+    requests: r['2xx'],
+    non2xx: r.non2xx,
+    loadAverage: round(loadavg()[0] ?? 0, 2),
+  };
+}
+
+function summarise(runs: Run[], idleCpuMsPerSecond: number): Measurement {
   return {
     requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
     p50Ms: median(runs.map((r) => r.p50Ms)),
