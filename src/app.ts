@@ -175,7 +175,7 @@ export async function createApp(options: AppOptions = {}): Promise<Kiln> {
   const jobs = new Jobs(database, {
     runWorkers: config.RUN_WORKERS,
     pollingIntervalSeconds: options.jobPollingSeconds ?? 1,
-    log: (message, error) => app.log.error({ err: error }, message),
+    log: (message, error) => (error ? app.log.error({ err: error }, message) : app.log.info(message)),
     onDone: (name, id, ms) => app.log.debug({ ms }, 'job %s %s done', name, id),
   });
   const events = new Events(jobs);

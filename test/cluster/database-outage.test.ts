@@ -12,6 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createApp, type Kiln } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { openDatabase, type Database } from '../../src/platform/db/index.ts';
+import { Jobs } from '../../src/platform/jobs/index.ts';
 
 const baseUrl = process.env.DATABASE_URL;
 if (!baseUrl)
@@ -74,6 +76,10 @@ describe('the database goes away and comes back', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'kiln-outage-'));
   let proxy: Proxy;
   let kiln: Kiln;
+  // A worker's job queue on the same cut connection, checking for due jobs five times a second.
+  let workerDatabase: Database;
+  let jobs: Jobs;
+  const jobLog: string[] = [];
   // A well-formed session cookie: looking it up needs the database.
   const cookie = `kiln_session=${'a'.repeat(43)}`;
 
@@ -99,9 +105,19 @@ describe('the database goes away and comes back', () => {
       }),
       processName: 'web',
     });
+    workerDatabase = await openDatabase({ url: url.toString(), poolSize: 2 });
+    jobs = new Jobs(workerDatabase, {
+      runWorkers: true,
+      pollingIntervalSeconds: 0.2,
+      log: (message) => jobLog.push(message),
+    });
+    jobs.define({ name: 'test.outage', handler: async () => undefined });
+    await jobs.start();
   });
 
   after(async () => {
+    await jobs?.stop().catch(() => {});
+    await workerDatabase?.close().catch(() => {});
     await kiln?.close().catch(() => {});
     await proxy?.cut().catch(() => {});
     await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => {});
@@ -151,6 +167,11 @@ describe('the database goes away and comes back', () => {
     assert.match(String(ready.headers['content-type']), /application\/problem\+json/);
     assert.deepEqual(ready.json().down, ['database', 'job queue']);
     assert.doesNotMatch(ready.body, /ECONNREFUSED|127\.0\.0\.1/);
+
+    // A worker checking for due jobs every 0.2 s says so once an outage, not every time.
+    await new Promise((r) => setTimeout(r, 1500));
+    const failed = jobLog.filter((m) => m === 'job queue: checking for due jobs failed');
+    assert.equal(failed.length, 1, jobLog.join('; '));
   });
 
   test('recovers by itself when the database is back', async () => {
@@ -158,6 +179,9 @@ describe('the database goes away and comes back', () => {
     await eventually('pages again', async () => (await get('/account')).statusCode === 303);
     await eventually('ready again', async () => (await get('/readyz')).statusCode === 200);
     assert.equal((await get('/api/v1/planning/applications')).statusCode, 200);
+    await eventually('the job queue says it works again', async () =>
+      jobLog.includes('job queue: checking for due jobs works again'),
+    );
   });
 
   test("the server ending Kiln's connections (57P01 admin shutdown) costs at most a 503, then nothing", async () => {

@@ -55,6 +55,7 @@ export interface JobsOptions {
   /** Whether this process runs job handlers and schedules (web-only processes just enqueue). */
   runWorkers: boolean;
   pollingIntervalSeconds?: number;
+  /** Problems, with their error; without one, news (a check that failed works again). */
   log?: (message: string, error?: unknown) => void;
   /** Called after each job this process ran succeeds (inside the job's context, so log lines name it). */
   onDone?: (name: string, id: string, ms: number) => void;
@@ -158,6 +159,7 @@ export class Jobs {
   /** Every polling interval, one query for the queues with due jobs; their workers fetch at once. */
   private wakeWhenDue(workerIds: Map<string, string>): void {
     let checking = false;
+    let failing = false;
     this.wakeUps = setInterval(
       () => {
         if (checking) return;
@@ -169,13 +171,19 @@ export class Jobs {
             [],
           )
           .then((result) => {
+            if (failing) this.options.log?.('job queue: checking for due jobs works again');
+            failing = false;
             for (const { name } of result.rows as Array<{ name: string }>) {
               const workerId = workerIds.get(name);
               if (workerId) this.boss.notifyWorker(workerId);
             }
           })
-          // The database is away: the queues' own slow loops carry on, and so does this.
-          .catch((error: unknown) => this.options.log?.('job queue: checking for due jobs failed', error))
+          // The database is away: the queues' own slow loops carry on, and so does this. Said once
+          // an outage, not every interval.
+          .catch((error: unknown) => {
+            if (!failing) this.options.log?.('job queue: checking for due jobs failed', error);
+            failing = true;
+          })
           .finally(() => (checking = false));
       },
       (this.options.pollingIntervalSeconds ?? 2) * 1000,
