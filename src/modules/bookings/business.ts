@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { freshReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { londonDay } from '../../platform/time.ts';
@@ -306,7 +306,7 @@ export function createBusinessService(
             : undefined;
           if (!business) {
             business = await store.insertBusiness(tx, {
-              reference: shortReference('BU'),
+              reference: await freshReference(tx, 'booking_businesses', 'BU'),
               name: details.name,
               company_number: details.companyNumber ? details.companyNumber.toUpperCase() : null,
               billing_address: details.billingAddress,
@@ -314,7 +314,7 @@ export function createBusinessService(
             await store.addBusinessContact(tx, business.id, input.residentId, details.role);
           }
           const contract = await store.insertContract(tx, {
-            reference: shortReference('TW'),
+            reference: await freshReference(tx, 'booking_contracts', 'TW'),
             business_id: business.id,
             service: 'trade-waste',
             terms: {
@@ -564,7 +564,7 @@ export function createBusinessService(
           .transaction()
           .execute(async (tx) => {
             const invoice = await store.insertInvoice(tx, {
-              reference: shortReference('INV'),
+              reference: await freshReference(tx, 'booking_invoices', 'INV'),
               contract_id: contract.id,
               period,
               amount_pence: contract.monthly_pence,

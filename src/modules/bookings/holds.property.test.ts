@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { shortReference } from '../../platform/references.ts';
 import { londonDay } from '../../platform/time.ts';
 import { startTestApp, type TestKiln } from '../../../test/support/app.ts';
 import { BookingError } from './index.ts';

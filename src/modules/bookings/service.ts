@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Actor } from '../../platform/actor.ts';
 import { systemActor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { freshReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { formatLondon, londonDay } from '../../platform/time.ts';
@@ -775,7 +775,7 @@ export function createBookingsService(
         Math.min(now.getTime() + config.BOOKINGS_OFFER_HOURS * 3_600_000, new Date(slot.starts_at).getTime()),
       );
       const booking = await store.insertBooking(tx, {
-        reference: shortReference('BK'),
+        reference: await freshReference(tx, 'booking_bookings', 'BK'),
         bookable_id: bookable.id,
         slot_id: slotId,
         resident_id: resident.id,
@@ -1310,7 +1310,7 @@ export function createBookingsService(
 
           const paid = fee > 0;
           let booking = await store.insertBooking(tx, {
-            reference: shortReference('BK'),
+            reference: await freshReference(tx, 'booking_bookings', 'BK'),
             bookable_id: bookable.id,
             slot_id: slot.id,
             resident_id: person.id,

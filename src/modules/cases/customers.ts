@@ -1,6 +1,6 @@
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { freshReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { collectTimeline, type TimelineItem } from './customer-timeline.ts';
@@ -78,7 +78,7 @@ export function createCustomers(platform: Platform) {
           'email',
         );
       const resident = await store.insertResident(tx, {
-        reference: shortReference('CU'),
+        reference: await freshReference(tx, 'residents', 'CU'),
         name: input.name,
         email: input.email,
         phone: input.phone,

@@ -1,6 +1,6 @@
 import { formatLondon } from '../../platform/time.ts';
 import type { Actor } from '../../platform/actor.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { shortReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import type { Channel } from './schema.ts';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { freshReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import { UploadError } from '../../platform/files/index.ts';
 import type { Platform } from '../../platform/module.ts';
@@ -237,7 +237,7 @@ export function createEngageService(platform: Platform, deps: EngageDependencies
         if (await store.consultationBySlug(tx, input.slug))
           throw new EngageError('invalid', 'A consultation with this web address already exists', 'slug');
         const row = await store.insertConsultation(tx, {
-          reference: shortReference('CN'),
+          reference: await freshReference(tx, 'engage_consultations', 'CN'),
           slug: input.slug,
           title: input.title,
           summary: input.summary,
@@ -579,7 +579,7 @@ export function createEngageService(platform: Platform, deps: EngageDependencies
           });
         } else {
           row = await store.insertResponse(tx, {
-            reference: shortReference('RS'),
+            reference: await freshReference(tx, 'engage_responses', 'RS'),
             consultation_id: c.id,
             status: 'draft',
             channel: 'web',
@@ -678,7 +678,7 @@ export function createEngageService(platform: Platform, deps: EngageDependencies
           });
         if (errors.length) throw new EngageError('invalid', errors[0]!.text, errors[0]!.field, errors);
         const row = await store.insertResponse(tx, {
-          reference: shortReference('RS'),
+          reference: await freshReference(tx, 'engage_responses', 'RS'),
           consultation_id: c.id,
           status: 'submitted',
           channel,
@@ -1174,7 +1174,7 @@ export function createEngageService(platform: Platform, deps: EngageDependencies
             'assetTag',
           );
         const loan = await store.insertLoan(tx, {
-          reference: shortReference('LN'),
+          reference: await freshReference(tx, 'engage_loans', 'LN'),
           device_id: device.id,
           resident_id: input.residentId,
           borrower_name: input.borrowerName,

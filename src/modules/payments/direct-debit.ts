@@ -1,6 +1,6 @@
 import type { Actor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { freshReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { cancellingReasons, parseAddacs, parseArudd } from './bacs-reports.ts';
@@ -197,7 +197,7 @@ export function createDirectDebitService(
       input: { residentId: string; bank: BankDetails; idempotencyKey: string; actor: Actor },
     ) {
       const { mandate, created } = await store.insertMandate(tx, {
-        reference: shortReference('DD'),
+        reference: await freshReference(tx, 'payment_mandates', 'DD'),
         resident_id: input.residentId,
         account_holder: input.bank.accountHolder,
         sort_code: input.bank.sortCode,

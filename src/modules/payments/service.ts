@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Actor } from '../../platform/actor.ts';
 import { systemActor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { freshReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { DomainEvent } from '../../platform/events/index.ts';
 import type { Platform } from '../../platform/module.ts';
@@ -392,7 +392,7 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
         throw new PaymentError(parsed.error.issues.map((i) => i.message).join('; '), 'invalid');
       const p = parsed.data;
       const { payment, created } = await store.insertPayment(tx, {
-        reference: shortReference('PAY'),
+        reference: await freshReference(tx, 'payments', 'PAY'),
         idempotency_key: p.idempotencyKey,
         amount: p.amount,
         description: p.description,
@@ -688,7 +688,7 @@ export function createPaymentsService(platform: Platform, provider: PaymentProvi
           // so the provider refuses this one (412) if it is, and nothing is refunded twice.
           const atProvider = balance - (await store.refundsAtProvider(tx, locked.id));
           const { refund, created } = await store.insertRefund(tx, {
-            reference: shortReference('RFD'),
+            reference: await freshReference(tx, 'payment_refunds', 'RFD'),
             payment_id: locked.id,
             idempotency_key: input.idempotencyKey,
             amount: input.amount,

@@ -3,7 +3,7 @@ import { PDFDocument } from 'pdf-lib';
 import type { Actor } from '../../platform/actor.ts';
 import { sniffMediaType } from '../../platform/files/index.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { freshReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { loadSealingCertificate, type SealingCertificate } from './certificate.ts';
@@ -277,7 +277,7 @@ export function createSigningService(platform: Platform) {
     }
     for (const residentId of residents) {
       await store.insertLetter(tx, {
-        reference: shortReference('DOC'),
+        reference: await freshReference(tx, 'signing_letters', 'DOC'),
         resident_id: residentId,
         title: envelope.title,
         kind: 'sealed_document',
@@ -343,7 +343,7 @@ export function createSigningService(platform: Platform) {
     async sendEnvelope(actor: Actor & { type: 'staff'; id: string }, input: NewEnvelope) {
       if (input.signers.length === 0) throw new SigningError('invalid', 'Add at least one signer');
       return platform.db.transaction().execute(async (tx) => {
-        const reference = shortReference('SG');
+        const reference = await freshReference(tx, 'signing_envelopes', 'SG');
         const { document, templateId, text } = await buildDocument(tx, input, reference);
         const envelope = await store.insertEnvelope(tx, {
           reference,
@@ -680,7 +680,7 @@ export function createSigningService(platform: Platform) {
       const problem = await checkPdfUpload(letter.pdf, config.UPLOAD_LIMIT_BYTES);
       if (problem) throw new SigningError('invalid', problem);
       const row = await store.insertLetter(tx, {
-        reference: shortReference('DOC'),
+        reference: await freshReference(tx, 'signing_letters', 'DOC'),
         resident_id: residentId,
         title: letter.title,
         kind: 'letter',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Actor } from '../../platform/actor.ts';
 import { systemActor } from '../../platform/actor.ts';
 import { recordAudit } from '../../platform/audit/index.ts';
-import { shortReference } from '../../platform/auth/identity.ts';
+import { freshReference } from '../../platform/references.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { Platform } from '../../platform/module.ts';
 import { formatLondon } from '../../platform/time.ts';
@@ -215,7 +215,7 @@ export function createWellbeingService(platform: Platform, settings: WellbeingSe
         if (gap < quietDays[c.type]) return null;
       }
       const alert = await store.insertAlert(tx, {
-        reference: shortReference('WA'),
+        reference: await freshReference(tx, 'wellbeing_alerts', 'WA'),
         home_id: homeId,
         resident_id: home.resident_id,
         type: c.type,
@@ -331,7 +331,7 @@ export function createWellbeingService(platform: Platform, settings: WellbeingSe
       if (!resident) throw new WellbeingError('invalid', 'No resident with that customer reference');
       return db.transaction().execute(async (tx) => {
         const home = await store.insertHome(tx, {
-          reference: shortReference('WH'),
+          reference: await freshReference(tx, 'wellbeing_homes', 'WH'),
           resident_id: resident.id,
           address: input.address,
           consent_recorded_at: new Date(),
@@ -357,7 +357,7 @@ export function createWellbeingService(platform: Platform, settings: WellbeingSe
     /** Adds the home's hub and returns its key: shown once, to type into the hub. */
     async addHub(actor: Actor, homeReference: string) {
       const home = await resolveHome(homeReference);
-      const ref = shortReference('HB');
+      const ref = await freshReference(db, 'wellbeing_devices', 'HB', { column: 'device_ref' });
       const key = hubKey(settings.deviceSecret, ref, 1);
       const device = await db.transaction().execute(async (tx) => {
         const d = await store.insertDevice(tx, {
@@ -391,7 +391,7 @@ export function createWellbeingService(platform: Platform, settings: WellbeingSe
       return db.transaction().execute(async (tx) => {
         const d = await store.insertDevice(tx, {
           home_id: home.id,
-          device_ref: shortReference('SN'),
+          device_ref: await freshReference(tx, 'wellbeing_devices', 'SN', { column: 'device_ref' }),
           role: 'sensor',
           kind: input.kind,
           room: input.room,

@@ -163,12 +163,3 @@ export function actorOf(request: FastifyRequest): Actor {
   if (request.resident) return { type: 'resident', id: request.resident.id };
   return { type: 'resident', id: null };
 }
-
-/** A short reference people can read aloud: no 0/O or 1/I, grouped. */
-export function shortReference(prefix: string, length = 6): string {
-  const alphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
-  const bytes = new Uint8Array(length);
-  crypto.getRandomValues(bytes);
-  const chars = [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
-  return `${prefix}-${chars.slice(0, 4)}-${chars.slice(4)}`;
-}

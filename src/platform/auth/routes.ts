@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { recordAudit } from '../audit/index.ts';
 import { tables, type Db } from '../db/index.ts';
 import type { Notify } from '../notify/index.ts';
-import { shortReference, type IdentityTables } from './identity.ts';
+import type { IdentityTables } from './identity.ts';
+import { freshReference } from '../references.ts';
 import { verifyPassword } from './passwords.ts';
 import { verifyTotp } from './totp.ts';
 import { registerApiKeyRoutes } from './api-keys-routes.ts';
@@ -152,7 +153,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
         resident = await tt
           .insertInto('residents')
           .values({
-            reference: shortReference('CU'),
+            reference: await freshReference(tx, 'residents', 'CU'),
             email: link.email,
             name: link.email.split('@')[0]!,
             has_account: true,
