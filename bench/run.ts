@@ -89,7 +89,6 @@ let postgresIdleMb: number | undefined;
 let baseline: Measurement | undefined;
 /** Bare Fastify, kept up while pages are measured: each page's runs are paired with runs of it. */
 let baselineServer: Server | undefined;
-let baselineIdleCpu = 0;
 let payments: PaymentFigures | undefined;
 let signing: SigningFigures | undefined;
 
@@ -101,8 +100,12 @@ if (only.has('pages')) {
   process.once('exit', () => {
     if (baselineServer) process.kill(baselineServer.pid, 'SIGTERM');
   });
-  baselineIdleCpu = await idleCpuMsPerSecond(baselineServer.pid, 2000);
-  baseline = await measureThroughput(baselineServer.url, load, baselineServer.pid, baselineIdleCpu);
+  baseline = await measureThroughput(
+    baselineServer.url,
+    load,
+    baselineServer.pid,
+    await idleCpuMsPerSecond(baselineServer.pid, 2000),
+  );
   console.log(`  ${baseline.requestsPerSecond} req/s, ${baseline.cpuMicrosecondsPerRequest} µs CPU/request`);
 
   // 2. Kiln as `npm start` runs it: embedded database. Its memory is read from the same process.
@@ -385,12 +388,12 @@ if (problems.length) {
 }
 
 async function measurePages(kiln: Server, database: string, idleCpu: number): Promise<void> {
-  if (!baseline) throw new Error('the baseline is measured before any page');
-  if (!baselineServer) throw new Error('bare Fastify is running while pages are measured');
+  if (!baseline || !baselineServer)
+    throw new Error('bare Fastify is measured, and still up, before any page');
   for (const target of await pageTargets(kiln)) {
     const paired = await measureAgainstBaseline(
       { url: kiln.url + target.path, pid: kiln.pid, idleCpuMsPerSecond: idleCpu },
-      { url: baselineServer.url, pid: baselineServer.pid, idleCpuMsPerSecond: baselineIdleCpu },
+      { url: baselineServer.url, pid: baselineServer.pid, idleCpuMsPerSecond: baseline.idleCpuMsPerSecond },
       load,
     );
     const measurement = paired.measurement;
