@@ -20,9 +20,15 @@ test('a fresh reference is drawn again while the one drawn is taken, and gives u
     const db = database.db;
     await sql`create table things (reference text not null unique, device_ref text)`.execute(db);
     await sql`insert into things values ('TH-AAAA-AA', 'HB-CCCC-CC'), ('TH-BBBB-BB', null)`.execute(db);
+    // Draws the given references in turn, keeping what was drawn.
     const drawing = (...references: string[]) => {
       const drawn: string[] = [];
-      return { drawn, draw: () => (drawn.push(references[drawn.length]!), references[drawn.length - 1]!) };
+      const draw = () => {
+        const next = references[drawn.length]!;
+        drawn.push(next);
+        return next;
+      };
+      return { drawn, draw };
     };
 
     const free = drawing('TH-CCCC-CC', 'TH-DDDD-DD');

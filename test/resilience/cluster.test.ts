@@ -450,7 +450,7 @@ async function booking(i: number) {
   // A day from two to three weeks ahead; where the library is closed that day, the next one it opens.
   let day = '';
   let offered: string[] = [];
-  let times = { status: 0 };
+  let status = 0;
   for (
     let ahead = 2 + (Math.floor(i / RATE) % 20), tries = 0;
     offered.length === 0 && tries < 7;
@@ -458,10 +458,10 @@ async function booking(i: number) {
   ) {
     day = new Date(Date.now() + ahead * 86_400_000).toISOString().slice(0, 10);
     const page = await b.get(`/book/${slug}?date=${day}`);
-    times = page;
+    status = page.status;
     offered = [...page.body.matchAll(/<input[^>]*name="startsAt"[^>]*value="([^"]+)"/g)].map((m) => m[1]!);
   }
-  if (offered.length === 0) throw new Error(`no times offered on ${day} (${times.status})`);
+  if (offered.length === 0) throw new Error(`no times offered on ${day} (${status})`);
   const booked = await b.post(`/book/${slug}`, {
     startsAt: offered[Math.floor(Math.random() * offered.length)]!,
   });
